@@ -1,0 +1,94 @@
+"""The contract every layer follows (CS231n-style, written down before any code).
+
+- ``layer.forward(x, train=True)`` returns the output and keeps in ``self.cache`` exactly
+  what ``backward`` will need.
+- ``layer.backward(dout)`` takes the gradient of the loss with respect to the output and
+  returns the gradient with respect to the input. It fills ``layer.grads``.
+- Parameters live in ``layer.params`` (name -> array), gradients in ``layer.grads`` under
+  the same names. ``layer.to(device)`` and ``layer.astype(dtype)`` move or cast them.
+- The input's dtype is the compute dtype: float32 for training, float64 for gradient
+  checks. No layer allocates float64 buffers for a float32 input.
+- Layers that make random choices (dropout) expose ``get_rng_state``/``set_rng_state``
+  so a gradient check can replay the same mask and a checkpoint can resume the same run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minialexnet.backend import asnumpy, get_array_module, to_device
+
+
+class Layer:
+    """Base class: parameter bookkeeping shared by all layers."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        self.grads: dict[str, Any] = {}
+        self.cache: Any = None
+        self.name: str = type(self).__name__
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        raise NotImplementedError
+
+    def backward(self, dout: Any) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, x: Any, train: bool = True) -> Any:
+        return self.forward(x, train=train)
+
+    def to(self, device: str) -> Layer:
+        """Move parameters and gradients to ``device`` ("cpu", "gpu", "gpu:N"); returns self."""
+        self.params = {key: to_device(value, device) for key, value in self.params.items()}
+        self.grads = {key: to_device(value, device) for key, value in self.grads.items()}
+        self.cache = None
+        return self
+
+    def astype(self, dtype: Any) -> Layer:
+        """Cast parameters and gradients to ``dtype`` (e.g. numpy.float64); returns self."""
+        self.params = {key: value.astype(dtype) for key, value in self.params.items()}
+        self.grads = {key: value.astype(dtype) for key, value in self.grads.items()}
+        self.cache = None
+        return self
+
+    def zero_grads(self) -> None:
+        """Set every gradient to zero (gradients are overwritten by backward, not accumulated)."""
+        for value in self.grads.values():
+            value[...] = 0
+
+    def kink_state(self) -> Any:
+        """For piecewise-linear layers, the branch taken in the last forward (None otherwise).
+
+        The gradient checker compares it between x + eps*v and x - eps*v: a change means
+        the finite difference straddles a kink and the input must be redrawn.
+        """
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def _require_rank(self, x: Any, rank: int, channels: int | None = None, layout: str = "") -> None:
+        """Raise ValueError naming this layer when ``x`` has the wrong rank or channel count."""
+        expected = layout or f"{rank} dimensions"
+        if x.ndim != rank:
+            raise ValueError(f"{self.name}: expected input of shape {expected}, got shape {tuple(x.shape)}")
+        if channels is not None and x.shape[1] != channels:
+            raise ValueError(f"{self.name}: expected {channels} input channels, shape {expected}, got shape {tuple(x.shape)}")
+
+    def _require_params_like(self, x: Any) -> None:
+        """Raise ValueError when the input's dtype or device differs from the parameters'."""
+        for key, value in self.params.items():
+            if value.dtype != x.dtype:
+                raise ValueError(
+                    f"{self.name}: input dtype {x.dtype} differs from parameter {key} dtype {value.dtype}; "
+                    f"call .astype({x.dtype}) on the layer or cast the input"
+                )
+            if get_array_module(value) is not get_array_module(x):
+                raise ValueError(f"{self.name}: input and parameter {key} are on different devices; call .to(device) on the layer or move the input")
+
+
+def host_copy(params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """NumPy copies of a parameter dict (for checkpoints and comparisons)."""
+    return {key: asnumpy(value).copy() for key, value in params.items()}

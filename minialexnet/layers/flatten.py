@@ -1,0 +1,24 @@
+"""Flatten the feature maps of conv5/pool5 into the vector fc6 reads. Paper: Figure 2.
+
+Shapes: x (N, C, H, W) -> out (N, C * H * W), C-order, as PyTorch's ``flatten(1)``;
+backward reshapes the gradient back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minialexnet.layers.base import Layer
+
+
+class Flatten(Layer):
+    """(N, ...) -> (N, product of the rest)."""
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        if x.ndim < 2:
+            raise ValueError(f"{self.name}: expected input of shape (N, ...) with at least 2 dimensions, got shape {tuple(x.shape)}")
+        self.cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout: Any) -> Any:
+        return dout.reshape(self.cache)

@@ -1,0 +1,95 @@
+"""Local response normalization, exactly as the paper writes it. Paper: Section 3.3.
+
+Notation::
+
+    N, C, H, W   batch, channels, height, width
+    a            the input (the ReLU output of conv1 or conv2), shape (N, C, H, W)
+    n            size: how many adjacent channels form the window (5 in the paper)
+    k, alpha, beta   constants (2, 1e-4, 0.75 in the paper)
+    S[c]         sum of a[c']**2 over the window c' in [c - n//2, c + (n-1)//2],
+                 clipped to the existing channels 0 .. C-1
+    D[c]         k + alpha * S[c]                      (the denominator's base)
+    b[c]         a[c] / D[c]**beta                     (the output, shape (N, C, H, W))
+
+Alpha is NOT divided by n. PyTorch's ``nn.LocalResponseNorm`` and Caffe compute
+``k + alpha/n * S``, so the paper's setting is ``LocalResponseNorm(5, alpha=5 * 1e-4,
+beta=0.75, k=2)`` there: their alpha = size * ours.
+
+Backward (the LRN gradient, ``LocalResponseNorm.backward``). With g = dL/db::
+
+    dL/da[j] = g[j] * D[j]**-beta
+               - 2 * alpha * beta * a[j] * sum over c whose window holds j of g[c] * b[c] / D[c]
+
+The first term is the direct path a[j] -> b[j]; the second is how a[j] enlarges the
+denominators of its neighbours (b[c] / D[c] = a[c] * D[c]**(-beta - 1)).
+
+Window sums are computed with n shifted slice-adds along the channel axis, vectorised over
+all channels at once. A cumulative sum would be shorter but subtracts large running totals
+in float32 and loses digits; n shifted adds are exact to rounding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minialexnet.backend import get_array_module
+from minialexnet.layers.base import Layer
+
+
+def channel_window_sum(v: Any, before: int, after: int) -> Any:
+    """out[:, c] = sum of v[:, c'] for c' in [c - before, c + after] (clipped to valid channels).
+
+    v has the channel axis at position 1. The adjoint of this sum is the same sum with
+    ``before`` and ``after`` swapped (used in backward).
+    """
+    xp = get_array_module(v)
+    C = v.shape[1]
+    out = v.copy()
+    for shift in range(1, before + 1):
+        out[:, shift:] += v[:, : C - shift]
+    for shift in range(1, after + 1):
+        out[:, : C - shift] += v[:, shift:]
+    return out if C > 0 else xp.zeros_like(v)
+
+
+class LocalResponseNorm(Layer):
+    """b = a / (k + alpha * sum of a**2 over ``size`` adjacent channels) ** beta. Section 3.3.
+
+    Shapes: a (N, C, H, W) -> b (N, C, H, W). No parameters. PyTorch equivalent:
+    ``torch.nn.LocalResponseNorm(size, alpha=size * alpha, beta=beta, k=k)``.
+    """
+
+    def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0) -> None:
+        super().__init__()
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"LocalResponseNorm: size must be a positive int, got {size!r}")
+        if alpha < 0 or beta < 0 or k <= 0:
+            raise ValueError(f"LocalResponseNorm: need alpha >= 0, beta >= 0 and k > 0, got alpha={alpha}, beta={beta}, k={k}")
+        self.size, self.alpha, self.beta, self.k = size, float(alpha), float(beta), float(k)
+        self.before, self.after = size // 2, (size - 1) // 2
+
+    def __repr__(self) -> str:
+        return f"LocalResponseNorm(size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k})"
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self._require_rank(x, 4, layout="(N, C, H, W)")
+        denominator = channel_window_sum(x * x, self.before, self.after)
+        denominator *= self.alpha
+        denominator += self.k
+        scale = denominator ** (-self.beta)
+        out = x * scale
+        self.cache = (x, out, scale, denominator)
+        return out
+
+    def backward(self, dout: Any) -> Any:
+        x, out, scale, denominator = self.cache
+        neighbour_term = dout * out
+        neighbour_term /= denominator
+        # the window sum's adjoint: swap the window's sides
+        spread = channel_window_sum(neighbour_term, self.after, self.before)
+        spread *= x
+        spread *= -2.0 * self.alpha * self.beta
+        dx = dout * scale
+        dx += spread
+        self.cache = None
+        return dx
