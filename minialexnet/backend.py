@@ -16,10 +16,7 @@ from typing import Any
 
 import numpy as np
 
-GPU_INSTALL_HINT = (
-    'install CuPy with: pip install "minialexnet[gpu]" (CUDA 12), '
-    "or pip install cupy-cuda13x for CUDA 13"
-)
+GPU_INSTALL_HINT = 'install CuPy with: pip install "minialexnet[gpu]" (CUDA 12), or pip install cupy-cuda13x for CUDA 13'
 
 
 class DeviceUnavailableError(RuntimeError):

@@ -77,7 +77,7 @@ def sample_indices(size: int, count: int | None, rng: np.random.Generator) -> np
 
 def _same_kinks(a: Any, b: Any) -> bool:
     if isinstance(a, list):
-        return all(_same_kinks(p, q) for p, q in zip(a, b))
+        return all(_same_kinks(p, q) for p, q in zip(a, b, strict=True))
     if a is None or b is None:
         return a is None and b is None
     xp = get_array_module(a)
@@ -173,10 +173,17 @@ class Report:
     def table(self) -> str:
         header = ("layer", "tensor", "checked", "rel. error", "threshold", "result")
         lines = [
-            (row.layer, row.tensor, str(row.checked), f"{row.error:.2e}", f"{row.threshold:.0e}", "pass" if row.passed else f"FAIL {row.note}".strip())
+            (
+                row.layer,
+                row.tensor,
+                str(row.checked),
+                f"{row.error:.2e}",
+                f"{row.threshold:.0e}",
+                "pass" if row.passed else f"FAIL {row.note}".strip(),
+            )
             for row in self.rows
         ]
-        widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines)]
+        widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines, strict=True)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
         out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
         out += [fmt.format(*line) for line in lines]
@@ -310,7 +317,11 @@ def _directional(model, loss, x, labels, eps, threshold, rng, replay_rng, name) 
         numeric = (plus - minus) / (2 * eps)
         exact = float(xp.sum(grad * direction))
         layer_name, _, tensor = key.rpartition(".")
-        report.rows.append(TensorCheck(f"{name}:{layer_name}", "d" + tensor if tensor != "dx" else "dx", target.size, relative_error(exact, numeric), threshold))
+        report.rows.append(
+            TensorCheck(
+                f"{name}:{layer_name}", "d" + tensor if tensor != "dx" else "dx", target.size, relative_error(exact, numeric), threshold
+            )
+        )
     return report, crossed
 
 
@@ -371,7 +382,9 @@ def check_all(device: str = "cpu", seed: int = 0) -> Report:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minialexnet.gradcheck", description="Check every layer's backward pass against central differences (float64).")
+    parser = argparse.ArgumentParser(
+        prog="python -m minialexnet.gradcheck", description="Check every layer's backward pass against central differences (float64)."
+    )
     parser.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N (default: cpu)")
     parser.add_argument("--seed", type=int, default=0, help="seed for inputs, directions and upstream gradients")
     args = parser.parse_args(argv)

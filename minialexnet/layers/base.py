@@ -86,7 +86,9 @@ class Layer:
                     f"call .astype({x.dtype}) on the layer or cast the input"
                 )
             if get_array_module(value) is not get_array_module(x):
-                raise ValueError(f"{self.name}: input and parameter {key} are on different devices; call .to(device) on the layer or move the input")
+                raise ValueError(
+                    f"{self.name}: input and parameter {key} are on different devices; call .to(device) on the layer or move the input"
+                )
 
 
 def host_copy(params: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -138,9 +138,14 @@ class Conv2d(Layer):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Conv2d: {what} must be a positive int, got {value!r}")
         if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"Conv2d: kernel_size and stride must be >= 1 and padding >= 0, got kernel_size={kernel_size}, stride={stride}, padding={padding}")
+            raise ValueError(
+                "Conv2d: kernel_size and stride must be >= 1 and padding >= 0, "
+                f"got kernel_size={kernel_size}, stride={stride}, padding={padding}"
+            )
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({groups})")
+            raise ValueError(
+                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({groups})"
+            )
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.need_input_grad = need_input_grad
         KH, KW = self.kernel_size

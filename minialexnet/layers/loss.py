@@ -26,7 +26,9 @@ class SoftmaxCrossEntropy(Layer):
         self._require_rank(logits, 2, layout="(N, K)")
         labels = xp.asarray(labels)
         if labels.shape != (logits.shape[0],):
-            raise ValueError(f"{self.name}: expected labels of shape ({logits.shape[0]},) for logits {tuple(logits.shape)}, got {tuple(labels.shape)}")
+            raise ValueError(
+                f"{self.name}: expected labels of shape ({logits.shape[0]},) for logits {tuple(logits.shape)}, got {tuple(labels.shape)}"
+            )
         if labels.dtype.kind not in "iu":
             raise ValueError(f"{self.name}: labels must be integer class indices, got dtype {labels.dtype}")
         N, K = logits.shape

@@ -1,0 +1,179 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference import conv2d_naive, rel_err, torch_forward_backward
+
+from minialexnet.backend import asnumpy, to_device
+from minialexnet.gradcheck import check_layer
+from minialexnet.layers import Conv2d, col2im, conv_output_size, im2col
+
+CASES = [
+    # (N, C, H, W, F, kernel, stride, padding, groups)
+    (1, 3, 7, 7, 4, 3, 1, 0, 1),
+    (2, 3, 9, 8, 5, 3, 2, 1, 1),
+    (2, 4, 7, 9, 6, (3, 2), (2, 1), (1, 0), 2),
+    (3, 2, 11, 11, 4, 11, 4, 0, 1),
+    (1, 6, 5, 5, 4, 5, 1, 2, 2),
+    (2, 4, 6, 5, 8, 1, 1, 0, 4),
+]
+
+
+def make_conv(case, rng, dtype=np.float64):
+    N, C, H, W, F, kernel, stride, padding, groups = case
+    layer = Conv2d(C, F, kernel, stride, padding, groups, rng=rng, dtype=dtype)
+    layer.params["b"] = rng.standard_normal(F).astype(dtype)
+    return layer, rng.standard_normal((N, C, H, W)).astype(dtype)
+
+
+def test_output_size_arithmetic_of_alexnet():
+    assert conv_output_size(227, 11, 4) == 55
+    assert conv_output_size(224, 11, 4) == 54  # why the paper's 224 must be 227
+    assert conv_output_size(55, 3, 2) == 27
+    assert conv_output_size(27, 5, 1, 2) == 27
+    assert conv_output_size(13, 3, 2) == 6
+    with pytest.raises(ValueError, match="does not fit"):
+        conv_output_size(2, 3, 1)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_forward_matches_naive_loops(case, rng, device):
+    layer, x = make_conv(case, rng)
+    expected = conv2d_naive(x, layer.params["W"], layer.params["b"], layer.stride, layer.padding, layer.groups)
+    out = layer.to(device).forward(to_device(x, device))
+    assert out.shape == expected.shape
+    assert rel_err(asnumpy(out), expected) < 1e-12
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_backward_passes_gradient_check(case, rng, device):
+    layer, x = make_conv(case, rng)
+    report = check_layer(layer.to(device), to_device(x, device))
+    assert report.passed, report.table()
+    assert {row.tensor for row in report.rows} == {"dx", "W", "b"}
+    assert max(row.error for row in report.rows) < 1e-7
+
+
+@pytest.mark.parametrize(
+    "shape,kernel,stride,padding",
+    [((2, 3, 7, 6), (3, 3), (2, 2), (1, 1)), ((1, 2, 5, 9), (2, 4), (1, 3), (0, 2)), ((3, 1, 4, 4), (4, 4), (1, 1), (0, 0))],
+)
+def test_col2im_is_the_adjoint_of_im2col(shape, kernel, stride, padding, rng):
+    x = rng.standard_normal(shape)
+    col = im2col(x, *kernel, *stride, *padding)
+    y = rng.standard_normal(col.shape)
+    back = col2im(y, shape, *kernel, *stride, *padding)
+    assert back.shape == shape
+    assert np.isclose(np.sum(col * y), np.sum(x * back), rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 2),
+    group_channels=st.integers(1, 3),
+    groups=st.integers(1, 2),
+    filters_per_group=st.integers(1, 3),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    sh=st.integers(1, 3),
+    sw=st.integers(1, 3),
+    ph=st.integers(0, 2),
+    pw=st.integers(0, 2),
+    extra_h=st.integers(0, 5),
+    extra_w=st.integers(0, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_conv_property_forward_and_adjoint(n, group_channels, groups, filters_per_group, kh, kw, sh, sw, ph, pw, extra_h, extra_w, seed):
+    rng = np.random.default_rng(seed)
+    C, F = group_channels * groups, filters_per_group * groups
+    H, W = max(1, kh - 2 * ph) + extra_h, max(1, kw - 2 * pw) + extra_w
+    layer = Conv2d(C, F, (kh, kw), (sh, sw), (ph, pw), groups, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((n, C, H, W))
+    out = layer.forward(x)
+    expected = conv2d_naive(x, layer.params["W"], layer.params["b"], (sh, sw), (ph, pw), groups)
+    assert rel_err(out, expected) < 1e-12
+    # backward: <conv(x), dout> is linear in x, so <dx, x> must equal <out - b, dout>
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+    assert np.isclose(np.sum(dx * x), np.sum((out - layer.params["b"].reshape(1, F, 1, 1)) * dout), rtol=1e-10, atol=1e-12)
+    report = check_layer(layer, x, num_samples=12, seed=seed)
+    assert report.passed, report.table()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_forward_and_backward_match_pytorch(case, rng):
+    torch = pytest.importorskip("torch")
+    layer, x = make_conv(case, rng)
+    out = layer.forward(x)
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+
+    def conv(x_t, w_t, b_t):
+        return torch.nn.functional.conv2d(x_t, w_t, b_t, stride=layer.stride, padding=layer.padding, groups=layer.groups)
+
+    expected, (tdx, tdW, tdb) = torch_forward_backward(conv, [x, layer.params["W"], layer.params["b"]], dout)
+    assert rel_err(out, expected) < 1e-10
+    assert rel_err(dx, tdx) < 1e-10
+    assert rel_err(layer.grads["W"], tdW) < 1e-10
+    assert rel_err(layer.grads["b"], tdb) < 1e-10
+
+
+def test_first_layer_can_skip_input_gradient(rng):
+    layer = Conv2d(3, 4, 3, need_input_grad=False, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((2, 3, 6, 6))
+    out = layer.forward(x)
+    assert layer.backward(np.ones_like(out)) is None
+    assert layer.grads["W"].shape == (4, 3, 3, 3)
+    report = check_layer(layer, x)
+    assert [row.tensor for row in report.rows] == ["W", "b"] and report.passed
+
+
+def test_float32_input_computes_in_float32(rng):
+    layer = Conv2d(3, 4, 3, padding=1, rng=rng)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    out = layer.forward(x)
+    assert out.dtype == np.float32
+    layer.backward(np.ones_like(out))
+    assert layer.grads["W"].dtype == np.float32 and layer.grads["b"].dtype == np.float32
+
+
+def test_parameters_use_pytorch_layout(rng):
+    layer = Conv2d(4, 6, (5, 3), groups=2, rng=rng)
+    assert layer.params["W"].shape == (6, 2, 5, 3)
+    assert layer.params["b"].shape == (6,)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(in_channels=3, out_channels=4, kernel_size=3, groups=2), "divisible by groups"),
+        (dict(in_channels=0, out_channels=4, kernel_size=3), "in_channels must be a positive int"),
+        (dict(in_channels=3, out_channels=4, kernel_size=0), "kernel_size and stride must be >= 1"),
+        (dict(in_channels=3, out_channels=4, kernel_size=3, padding=-1), "padding >= 0"),
+        (dict(in_channels=3, out_channels=4, kernel_size=(1, 2, 3)), "kernel_size must be an int or a pair"),
+    ],
+)
+def test_bad_construction_arguments_raise_value_error(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Conv2d(**kwargs)
+
+
+def test_wrong_input_rank_or_channels_names_layer_and_shapes(rng):
+    layer = Conv2d(3, 4, 3, rng=rng)
+    layer.name = "conv1"
+    with pytest.raises(ValueError, match=r"conv1: expected input of shape \(N, 3, H, W\), got shape \(3, 8, 8\)"):
+        layer.forward(np.zeros((3, 8, 8), np.float32))
+    with pytest.raises(ValueError, match=r"conv1: expected 3 input channels.*got shape \(2, 1, 8, 8\)"):
+        layer.forward(np.zeros((2, 1, 8, 8), np.float32))
+
+
+def test_input_dtype_must_match_parameters(rng):
+    layer = Conv2d(3, 4, 3, rng=rng)
+    with pytest.raises(ValueError, match=r"float64 differs from parameter W dtype float32.*astype"):
+        layer.forward(np.zeros((1, 3, 5, 5)))
+
+
+def test_input_smaller_than_kernel_is_explained(rng):
+    layer = Conv2d(3, 4, 5, rng=rng)
+    with pytest.raises(ValueError, match="window of size 5 does not fit an input of size 3"):
+        layer.forward(np.zeros((1, 3, 3, 3), np.float32))

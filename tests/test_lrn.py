@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+from reference import lrn_naive, rel_err, torch_forward_backward
+
+from minialexnet.backend import asnumpy, to_device
+from minialexnet.gradcheck import check_layer
+from minialexnet.layers import LocalResponseNorm, channel_window_sum
+
+SETTINGS = [
+    dict(size=5, alpha=1e-4, beta=0.75, k=2.0),  # the paper
+    dict(size=5, alpha=0.3, beta=0.75, k=2.0),  # large alpha: the cross-channel term matters
+    dict(size=3, alpha=0.2, beta=0.5, k=1.0),
+    dict(size=4, alpha=0.2, beta=0.9, k=1.5),  # even window, PyTorch's asymmetric convention
+    dict(size=1, alpha=0.2, beta=0.75, k=1.0),
+]
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("shape", [(2, 7, 3, 4), (1, 3, 5, 5), (1, 1, 2, 3)])
+def test_forward_matches_formula_channel_by_channel(setting, shape, rng, device):
+    a = np.abs(rng.standard_normal(shape)) * 20  # ReLU outputs at the paper's scale
+    out = LocalResponseNorm(**setting).forward(to_device(a, device))
+    assert rel_err(asnumpy(out), lrn_naive(a, **setting)) < 1e-13
+
+
+def test_alpha_is_not_divided_by_size():
+    # a single channel of value 10 with k=2, alpha=0.01, beta=1: b = 10 / (2 + 0.01 * 100) = 10/3
+    a = np.full((1, 1, 1, 1), 10.0)
+    out = LocalResponseNorm(size=5, alpha=0.01, beta=1.0, k=2.0).forward(a)
+    assert out.item() == pytest.approx(10.0 / 3.0, rel=1e-14)
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_gradient_check(setting, rng, device):
+    x = rng.standard_normal((2, 6, 3, 4)) * (30.0 if setting["alpha"] < 1e-3 else 1.0)
+    report = check_layer(LocalResponseNorm(**setting).to(device), to_device(x, device))
+    assert report.passed, report.table()
+
+
+def test_window_sum_and_its_adjoint(rng):
+    v = rng.standard_normal((2, 7, 3))
+    y = rng.standard_normal((2, 7, 3))
+    before, after = 2, 1
+    summed = channel_window_sum(v, before, after)
+    for c in range(7):
+        expected = v[:, max(0, c - before) : min(7, c + after + 1)].sum(axis=1)
+        np.testing.assert_allclose(summed[:, c], expected, rtol=1e-13)
+    assert np.isclose(np.sum(summed * y), np.sum(v * channel_window_sum(y, after, before)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_matches_pytorch_with_alpha_times_size(setting, rng):
+    torch = pytest.importorskip("torch")
+    layer = LocalResponseNorm(**setting)
+    x = rng.standard_normal((2, 6, 4, 3)) * 10
+    out = layer.forward(x)
+    dout = rng.standard_normal(out.shape)
+    dx = layer.backward(dout)
+    torch_lrn = torch.nn.LocalResponseNorm(setting["size"], alpha=setting["size"] * setting["alpha"], beta=setting["beta"], k=setting["k"])
+    expected, (tdx,) = torch_forward_backward(torch_lrn, [x], dout)
+    assert rel_err(out, expected) < 1e-10
+    assert rel_err(dx, tdx) < 1e-10
+
+
+@pytest.mark.parametrize(
+    "kwargs,match", [(dict(size=0), "size must be a positive int"), (dict(k=0.0), "k > 0"), (dict(alpha=-1.0), "alpha >= 0")]
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LocalResponseNorm(**kwargs)
+
+
+def test_wrong_rank_names_layer():
+    layer = LocalResponseNorm()
+    layer.name = "norm1"
+    with pytest.raises(ValueError, match=r"norm1: expected input of shape \(N, C, H, W\), got shape \(4, 5\)"):
+        layer.forward(np.zeros((4, 5)))
+
+
+def test_float32_has_no_float64_buffers(rng):
+    layer = LocalResponseNorm()
+    x = (np.abs(rng.standard_normal((2, 8, 4, 4))) * 50).astype(np.float32)
+    out = layer.forward(x)
+    assert out.dtype == np.float32
+    assert all(buffer.dtype == np.float32 for buffer in layer.cache)
+    assert layer.backward(np.ones_like(out)).dtype == np.float32
+    assert rel_err(out, lrn_naive(x.astype(np.float64))) < 1e-6
