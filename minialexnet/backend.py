@@ -130,3 +130,12 @@ def synchronize(array_module: ModuleType) -> None:
     """Wait until queued GPU work is finished (nothing to wait for on the CPU)."""
     if array_module is not np:
         array_module.cuda.get_current_stream().synchronize()
+
+
+def use_device(device: str) -> None:
+    """Make ``device`` the current one for new arrays (selects the CUDA device for "gpu:N")."""
+    kind, index = parse_device(device)
+    if kind == "gpu":
+        cupy = get_cupy(index)
+        if index is not None:
+            cupy.cuda.Device(index).use()

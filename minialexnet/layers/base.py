@@ -53,6 +53,10 @@ class Layer:
         self.cache = None
         return self
 
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The output shape for an input of ``input_shape`` (the same, unless overridden)."""
+        return tuple(input_shape)
+
     def zero_grads(self) -> None:
         """Set every gradient to zero (gradients are overwritten by backward, not accumulated)."""
         for value in self.grads.values():

@@ -14,6 +14,12 @@ from minialexnet.layers.base import Layer
 class Flatten(Layer):
     """(N, ...) -> (N, product of the rest)."""
 
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        size = 1
+        for dim in input_shape[1:]:
+            size *= dim
+        return (input_shape[0], size)
+
     def forward(self, x: Any, train: bool = True) -> Any:
         if x.ndim < 2:
             raise ValueError(f"{self.name}: expected input of shape (N, ...) with at least 2 dimensions, got shape {tuple(x.shape)}")

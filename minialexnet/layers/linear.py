@@ -41,6 +41,9 @@ class Linear(Layer):
     def __repr__(self) -> str:
         return f"Linear({self.in_features}, {self.out_features})"
 
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (input_shape[0], self.out_features)
+
     def forward(self, x: Any, train: bool = True) -> Any:
         self._require_rank(x, 2, self.in_features, f"(N, {self.in_features})")
         self._require_params_like(x)

@@ -6,25 +6,62 @@ Notation (as in conv.py)::
     KH, KW       window size (z = 3 in the paper)
     SH, SW       stride (s = 2 in the paper)
     OH, OW       output size, OH = (H - KH) // SH + 1   (55 -> 27 -> 13 -> 6 in AlexNet)
+    row_max      (N, C, H, OW): the maximum of each window's columns, row by row
 
 Shapes: x (N, C, H, W) -> out (N, C, OH, OW).
 
-Forward visits the KH * KW offsets of the window; each visit is one strided slice of the
-whole batch, compared with the running maximum. ``argmax`` remembers which offset won
-(the first one on ties, as PyTorch does, because only a strictly larger value replaces it).
-Backward sends each output gradient to that one element with a slice-add per offset:
-overlapping windows may send several gradients to the same pixel, and they add up.
+The maximum over a KH x KW window is separable: first the maximum over the KW columns of
+every row (``row_max``), then the maximum of KH consecutive row maxima. Each step is a few
+strided slices of the whole batch compared with a running maximum, so the work is
+KH + KW slice operations instead of KH * KW.
+
+Backward sends each output gradient to exactly one element, the first maximum in
+row-major order (as PyTorch does on ties): the first of the KH rows whose row maximum
+equals the output, then the first of the KW columns in that row holding that maximum.
+The choice is made by comparing with the saved maxima, passing each gradient along only
+once (``pending``); overlapping windows that pick the same pixel add their gradients.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 from minialexnet.layers.conv import _pair, conv_output_size
+
+
+def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int) -> Any:
+    """Running maximum of ``kernel`` strided slices of ``x`` along ``axis`` (2 or 3)."""
+    xp = get_array_module(x)
+
+    def window(offset: int) -> Any:
+        index = [slice(None)] * 4
+        index[axis] = slice(offset, offset + stride * out_size, stride)
+        return x[tuple(index)]
+
+    out = window(0).copy()
+    for offset in range(1, kernel):
+        xp.maximum(out, window(offset), out=out)
+    return out
+
+
+def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, stride: int) -> Any:
+    """Backward of ``_max_along``: each gradient goes to the first slice that holds the maximum."""
+    xp = get_array_module(dout)
+    out_size = dout.shape[axis]
+    dsource = xp.zeros(source.shape, dtype=dout.dtype)
+    pending = dout.copy()
+    for offset in range(kernel):
+        index = [slice(None)] * 4
+        index[axis] = slice(offset, offset + stride * out_size, stride)
+        index = tuple(index)
+        hit = source[index] == maxima
+        taken = pending * hit
+        dsource[index] += taken
+        if offset < kernel - 1:
+            pending -= taken
+    return dsource
 
 
 class MaxPool2d(Layer):
@@ -39,8 +76,6 @@ class MaxPool2d(Layer):
         self.stride = _pair(stride, "stride")
         if min(self.kernel_size) < 1 or min(self.stride) < 1:
             raise ValueError(f"MaxPool2d: kernel_size and stride must be >= 1, got kernel_size={kernel_size}, stride={stride}")
-        if self.kernel_size[0] * self.kernel_size[1] > 255:
-            raise ValueError(f"MaxPool2d: windows of more than 255 elements are not supported, got {self.kernel_size}")
 
     def __repr__(self) -> str:
         return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
@@ -51,32 +86,27 @@ class MaxPool2d(Layer):
 
     def forward(self, x: Any, train: bool = True) -> Any:
         self._require_rank(x, 4, layout="(N, C, H, W)")
-        xp = get_array_module(x)
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
         _, _, OH, OW = self.output_shape(x.shape)
-        out = x[:, :, 0 : SH * OH : SH, 0 : SW * OW : SW].copy()
-        argmax = xp.zeros(out.shape, dtype=np.uint8)
-        for offset in range(1, KH * KW):
-            i, j = divmod(offset, KW)
-            window = x[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW]
-            larger = window > out
-            xp.copyto(out, window, where=larger)
-            argmax[larger] = offset
-        self.cache = (x.shape, argmax)
+        row_max = _max_along(x, 3, KW, SW, OW)
+        out = _max_along(row_max, 2, KH, SH, OH)
+        self.cache = (x, row_max, out)
         return out
 
     def backward(self, dout: Any) -> Any:
-        xp = get_array_module(dout)
-        x_shape, argmax = self.cache
+        x, row_max, out = self.cache
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
-        _, _, OH, OW = dout.shape
-        dx = xp.zeros(x_shape, dtype=dout.dtype)
-        zero = xp.zeros((), dtype=dout.dtype)
-        for offset in range(KH * KW):
-            i, j = divmod(offset, KW)
-            dx[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW] += xp.where(argmax == offset, dout, zero)
+        drow_max = _route_along(dout, row_max, out, 2, KH, SH)
+        dx = _route_along(drow_max, x, row_max, 3, KW, SW)
         self.cache = None
         return dx
 
     def kink_state(self) -> Any:
-        return None if self.cache is None else self.cache[1]
+        """Where each window's maximum sits (changes when a perturbation changes a winner)."""
+        if self.cache is None:
+            return None
+        x, row_max, out = self.cache
+        xp = get_array_module(x)
+        (KH, KW), (SH, SW) = self.kernel_size, self.stride
+        route = _route_along(_route_along(xp.ones_like(out), row_max, out, 2, KH, SH), x, row_max, 3, KW, SW)
+        return route > 0

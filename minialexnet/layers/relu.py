@@ -3,7 +3,8 @@
 Notation: x the input, any shape; out = max(0, x), same shape.
 
 Backward: d out / d x is 1 where x > 0 and 0 elsewhere (at exactly 0 we take 0, as
-PyTorch does). The mask is kept from the forward pass; ``dout`` is never written to.
+PyTorch does). Forward keeps its output, which is positive exactly where x is, as the
+mask; ``dout`` is never written to.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ class ReLU(Layer):
 
     def forward(self, x: Any, train: bool = True) -> Any:
         xp = get_array_module(x)
-        positive = x > 0
-        self.cache = positive
-        return xp.where(positive, x, xp.zeros((), dtype=x.dtype))
+        out = xp.maximum(x, x.dtype.type(0))
+        self.cache = out  # out > 0 exactly where x > 0, so the output doubles as the mask
+        return out
 
     def backward(self, dout: Any) -> Any:
-        xp = get_array_module(dout)
-        positive = self.cache
-        return xp.where(positive, dout, xp.zeros((), dtype=dout.dtype))
+        out = self.cache
+        return dout * (out > 0)
 
     def kink_state(self) -> Any:
-        return self.cache
+        return None if self.cache is None else self.cache > 0

@@ -76,6 +76,11 @@ class Sequential(Layer):
         self.training = False
         return self
 
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        for layer in self.layers.values():
+            input_shape = layer.output_shape(input_shape)
+        return tuple(input_shape)
+
     def forward(self, x: Any, train: bool | None = None) -> Any:
         train = self.training if train is None else train
         for layer in self.layers.values():

@@ -1,0 +1,86 @@
+"""An image-folder dataset: one sub-folder per class, images in any format Pillow reads.
+
+Each image is prepared as in the paper (Section 2): converted to RGB, its shorter side
+rescaled to 256, then the central 256x256 patch cut out. Everything is loaded into memory
+as uint8 (N, 3, 256, 256), which suits course-sized folders (1,000 images take 200 MB);
+ImageNet itself would need a streaming reader.
+
+``root/train/<class>/...`` and ``root/test/<class>/...`` (or ``val``) give the two splits;
+a root with class folders directly is split into train and test by ``test_fraction``.
+Unreadable images are skipped and counted in one warning; an empty class folder or an
+empty dataset is an error.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from minialexnet.data.dataset import Dataset
+from minialexnet.data.idx import DataFileError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+def load_image(path: str | Path, size: int = 256, channels: int = 3) -> np.ndarray:
+    """One image -> uint8 (channels, size, size): shorter side to ``size``, centre crop."""
+    with Image.open(path) as image:
+        image = image.convert("RGB" if channels == 3 else "L")
+        width, height = image.size
+        scale = size / min(width, height)
+        new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
+        image = image.resize(new_size, Image.BILINEAR)
+        left, top = (new_size[0] - size) // 2, (new_size[1] - size) // 2
+        image = image.crop((left, top, left + size, top + size))
+        array = np.asarray(image, dtype=np.uint8)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def _read_classes(root: Path, class_names: list[str] | None, size: int) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    names = class_names or sorted(p.name for p in root.iterdir() if p.is_dir())
+    if not names:
+        raise DataFileError(f"{root}: no class folders (expected one sub-folder per class)")
+    images, labels, skipped = [], [], 0
+    for label, name in enumerate(names):
+        files = sorted(p for p in (root / name).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if (root / name).is_dir() else []
+        if not files:
+            raise DataFileError(f"{root / name}: class folder is empty or missing (no image files)")
+        for path in files:
+            try:
+                images.append(load_image(path, size))
+            except (UnidentifiedImageError, OSError, ValueError):
+                skipped += 1
+                continue
+            labels.append(label)
+    return (
+        np.stack(images) if images else np.zeros((0, 3, size, size), np.uint8),
+        np.asarray(labels, dtype=np.int64),
+        names,
+        skipped,
+    )
+
+
+def load_image_folder(root: str | Path, size: int = 256, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """Read ``root`` (see the module docstring) into a Dataset of uint8 (N, 3, size, size)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataFileError(f"{root}: not a folder")
+    test_dir = next((root / name for name in ("test", "val") if (root / name).is_dir()), None)
+    if (root / "train").is_dir() and test_dir is not None:
+        train_images, train_labels, names, skipped = _read_classes(root / "train", None, size)
+        test_images, test_labels, _, skipped_test = _read_classes(test_dir, names, size)
+        skipped += skipped_test
+    else:
+        images, labels, names, skipped = _read_classes(root, None, size)
+        order = np.random.default_rng(seed).permutation(len(labels))
+        cut = round(len(order) * test_fraction)
+        test, train = np.sort(order[:cut]), np.sort(order[cut:])
+        train_images, train_labels, test_images, test_labels = images[train], labels[train], images[test], labels[test]
+    if skipped:
+        warnings.warn(f"{root}: skipped {skipped} unreadable image(s)", stacklevel=2)
+    if len(train_labels) == 0:
+        raise DataFileError(f"{root}: no readable training images")
+    return Dataset(root.name or "images", train_images, train_labels, test_images, test_labels, names)

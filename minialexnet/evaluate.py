@@ -1,0 +1,103 @@
+"""Top-1 and top-5 error, as the paper reports them (Section 6), with 1 or 10 crops.
+
+``python -m minialexnet.evaluate --checkpoint runs/x/best.npz --data sample [--eval-crops 10]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import numpy as np
+
+from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
+from minialexnet.data import DataFileError, load_dataset
+from minialexnet.data.transforms import Preprocess
+from minialexnet.layers import Sequential, SoftmaxCrossEntropy
+
+
+def topk_correct(scores: Any, labels: Any, k: int) -> int:
+    """How many rows of ``scores`` (N, K) have their label among the ``k`` highest scores."""
+    xp = get_array_module(scores)
+    k = min(k, scores.shape[1])
+    top = xp.argsort(-scores, axis=1)[:, :k]
+    return int((top == labels[:, None]).any(axis=1).sum())
+
+
+def evaluate_model(
+    model: Sequential,
+    images: np.ndarray,
+    labels: np.ndarray,
+    preprocess: Preprocess,
+    device: str = "cpu",
+    batch_size: int = 256,
+    eval_crops: int = 1,
+) -> dict[str, float]:
+    """Loss, top-1 and top-5 error of ``model`` (in eval mode) on uint8 ``images``.
+
+    With ``eval_crops=10`` the softmax outputs of the ten patches are averaged (Section 4.1)
+    and the loss is the cross-entropy of that average.
+    """
+    if eval_crops not in (1, 10):
+        raise ValueError(f"eval_crops must be 1 or 10, got {eval_crops}")
+    loss_layer = SoftmaxCrossEntropy()
+    total_loss, top1, top5 = 0.0, 0, 0
+    for start in range(0, len(labels), batch_size):
+        batch = images[start : start + batch_size]
+        y = labels[start : start + batch_size]
+        if eval_crops == 1:
+            logits = model.forward(preprocess(batch, device, train=False), train=False)
+            xp = get_array_module(logits)
+            y_dev = xp.asarray(y)
+            total_loss += loss_layer.forward(logits, y_dev) * len(y)
+            scores = logits
+        else:
+            crops = preprocess.ten_crops(batch, device)
+            probs = sum(loss_layer.predict_proba(model.forward(crop, train=False)) for crop in crops) / len(crops)
+            xp = get_array_module(probs)
+            y_dev = xp.asarray(y)
+            total_loss += float(-xp.log(xp.maximum(probs[xp.arange(len(y)), y_dev], 1e-12)).sum())
+            scores = probs
+        top1 += topk_correct(scores, y_dev, 1)
+        top5 += topk_correct(scores, y_dev, 5)
+    count = len(labels)
+    return {"loss": total_loss / count, "top1_error": 1 - top1 / count, "top5_error": 1 - top5 / count}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m minialexnet.evaluate", description="Top-1 and top-5 error of a checkpoint on a test split."
+    )
+    parser.add_argument("--checkpoint", required=True, help="a .npz written by minialexnet.train")
+    parser.add_argument("--data", default="sample", help="sample, fashion-mnist, cifar10:PATH or a folder (default: sample)")
+    parser.add_argument("--split", choices=("test", "train"), default="test", help="which split to evaluate (default: test)")
+    parser.add_argument("--eval-crops", type=int, choices=(1, 10), default=1, help="1 centre crop, or the paper's 10 crops")
+    parser.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
+    parser.add_argument("--batch-size", type=int, default=256)
+    args = parser.parse_args(argv)
+    from minialexnet.checkpoint import Checkpoint, CheckpointError
+
+    try:
+        check_device(args.device)
+        use_device(args.device)
+        checkpoint = Checkpoint(args.checkpoint)
+        dataset = load_dataset(args.data)
+        model = checkpoint.build_model(args.device)
+        preprocess = checkpoint.preprocess()
+    except (DeviceUnavailableError, CheckpointError, DataFileError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.eval_crops == 10 and not preprocess.crop_from:
+        preprocess.crop_from = round(preprocess.input_size * 256 / 227)
+    images, labels = (dataset.test_images, dataset.test_labels) if args.split == "test" else (dataset.train_images, dataset.train_labels)
+    result = evaluate_model(model, images, labels, preprocess, args.device, args.batch_size, args.eval_crops)
+    print(f"{args.checkpoint} on {dataset.name} {args.split} ({len(labels)} images, {args.eval_crops} crop(s)):")
+    print(f"  top-1 error {result['top1_error']:.4f}  (accuracy {1 - result['top1_error']:.4f})")
+    print(f"  top-5 error {result['top5_error']:.4f}")
+    print(f"  loss        {result['loss']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

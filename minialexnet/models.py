@@ -1,0 +1,252 @@
+"""AlexNet, as in Figure 2 and Section 3.5 of the paper, in four sizes.
+
+The layer sequence is always the paper's::
+
+    conv1 relu1 norm1 pool1   conv2 relu2 norm2 pool2   conv3 relu3   conv4 relu4
+    conv5 relu5 pool5   flatten   fc6 relu6 drop6   fc7 relu7 drop7   fc8
+
+Configs (``alexnet(name)``):
+
+| name         | input      | classes | conv channels              | fc         | params     |
+|--------------|------------|---------|----------------------------|------------|------------|
+| paper        | 3x227x227  | 1000    | 96 256 384 384 256         | 4096 4096  | 62,378,344 |
+| paper-2gpu   | 3x227x227  | 1000    | same, groups=2 in conv2/4/5| 4096 4096  | 60,965,224 |
+| fashion      | 1x227x227  | 10      | 96 256 384 384 256         | 4096 4096  | 58,299,082 |
+| mini         | 1x28x28    | 10      | 32 64 96 96 64             | 512 512    |    645,258 |
+
+``mini`` keeps every idea (five convs, LRN after the first two, overlapping 3x3/2 pools,
+dropout on fc6 and fc7, three fc layers) at a size a 2-core CPU trains on Fashion-MNIST
+in minutes. Its shapes: 1x28x28 -conv1 5x5 pad 2-> 32x28x28 -pool-> 32x13x13 -conv2 5x5
+pad 2-> 64x13x13 -pool-> 64x6x6 -conv3/4/5 3x3 pad 1-> 96, 96, 64 x6x6 -pool-> 64x2x2
+-> 256 -> 512 -> 512 -> 10.
+
+``mini`` trains with He initialisation on standardised inputs by default: the paper's
+fixed N(0, 0.01) multiplies a signal by about 0.01 * sqrt(fan_in / 2) per layer, 0.3 to 0.7
+for the paper's wide layers but only 0.1 to 0.2 for mini's narrow ones, so with that
+initialisation mini's logits start out almost constant and it learns too slowly for a
+CPU course. (``--init paper --scale paper`` reproduces the paper's choice on it.)
+
+Initialisation schemes (``initialize``), always drawn on the host from a seeded NumPy
+generator, so the same seed gives the same parameters on the CPU and on a GPU:
+
+- ``paper`` (Section 5): weights N(0, 0.01); biases 1 in conv2, conv4, conv5 and the
+  fully connected hidden layers fc6 and fc7, 0 elsewhere. (The paper says "hidden": fc8's
+  bias starts at 0. A constant bias on every logit would not change the softmax anyway.)
+- ``he``: weights N(0, 2 / fan_in), biases 0.
+- ``xavier``: weights N(0, 2 / (fan_in + fan_out)), biases 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from minialexnet.layers import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential
+
+INIT_SCHEMES = ("paper", "he", "xavier")
+PAPER_BIAS_ONE = ("conv2", "conv4", "conv5", "fc6", "fc7")
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    out_channels: int
+    kernel: int
+    stride: int
+    padding: int
+    groups: int = 1
+
+
+@dataclass(frozen=True)
+class AlexNetConfig:
+    """Everything that fixes an AlexNet's shape."""
+
+    name: str
+    in_channels: int
+    input_size: int
+    num_classes: int
+    convs: tuple[ConvSpec, ConvSpec, ConvSpec, ConvSpec, ConvSpec]
+    fc: tuple[int, int]
+    default_init: str = "paper"
+    default_scale: str = "paper"
+
+
+def _paper_convs(groups: int) -> tuple[ConvSpec, ...]:
+    return (
+        ConvSpec(96, 11, 4, 0),
+        ConvSpec(256, 5, 1, 2, groups),
+        ConvSpec(384, 3, 1, 1),
+        ConvSpec(384, 3, 1, 1, groups),
+        ConvSpec(256, 3, 1, 1, groups),
+    )
+
+
+CONFIGS: dict[str, AlexNetConfig] = {
+    "paper": AlexNetConfig("paper", 3, 227, 1000, _paper_convs(1), (4096, 4096)),
+    "paper-2gpu": AlexNetConfig("paper-2gpu", 3, 227, 1000, _paper_convs(2), (4096, 4096)),
+    "fashion": AlexNetConfig("fashion", 1, 227, 10, _paper_convs(1), (4096, 4096)),
+    "mini": AlexNetConfig(
+        "mini",
+        1,
+        28,
+        10,
+        (ConvSpec(32, 5, 1, 2), ConvSpec(64, 5, 1, 2), ConvSpec(96, 3, 1, 1), ConvSpec(96, 3, 1, 1), ConvSpec(64, 3, 1, 1)),
+        (512, 512),
+        default_init="he",
+        default_scale="standard",
+    ),
+}
+
+
+class AlexNet(Sequential):
+    """A Sequential that knows its config: ``input_shape``, ``summary()``."""
+
+    def __init__(self, config: AlexNetConfig, *layers: tuple[str, Any]) -> None:
+        super().__init__(*layers)
+        self.config = config
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.config.in_channels, self.config.input_size, self.config.input_size)
+
+    def layer_table(self) -> list[dict[str, Any]]:
+        """One row per layer: name, output shape (per image), parameters, multiply-adds (per image)."""
+        rows, shape = [], (1, *self.input_shape)
+        for name, layer in self.layers.items():
+            out_shape = layer.output_shape(shape)
+            params = sum(int(np.prod(value.shape)) for value in layer.params.values())
+            if isinstance(layer, Conv2d):
+                _, F, OH, OW = out_shape
+                KH, KW = layer.kernel_size
+                macs = F * OH * OW * (layer.in_channels // layer.groups) * KH * KW
+            elif isinstance(layer, Linear):
+                macs = layer.in_features * layer.out_features
+            else:
+                macs = 0
+            rows.append({"name": name, "layer": layer, "output_shape": out_shape[1:], "params": params, "macs": macs})
+            shape = out_shape
+        return rows
+
+    @property
+    def num_params(self) -> int:
+        return sum(row["params"] for row in self.layer_table())
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of one forward pass of one image."""
+        return sum(row["macs"] for row in self.layer_table())
+
+    def summary(self) -> str:
+        """A table of layers, output shapes, parameters and multiply-adds, with totals."""
+        rows = self.layer_table()
+        lines = [f"AlexNet config '{self.config.name}': input {'x'.join(map(str, self.input_shape))}, {self.config.num_classes} classes"]
+        lines.append(f"{'layer':<8} {'type':<42} {'output':>14} {'params':>12} {'mult-adds':>15}")
+        for row in rows:
+            shape = "x".join(map(str, row["output_shape"]))
+            lines.append(f"{row['name']:<8} {row['layer']!r:<42.42} {shape:>14} {row['params']:>12,} {row['macs']:>15,}")
+        lines.append(f"{'total':<8} {'':<42} {'':>14} {self.num_params:>12,} {self.macs:>15,}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def get_config(name: str) -> AlexNetConfig:
+    if name not in CONFIGS:
+        raise ValueError(f"unknown config {name!r}; choose one of {', '.join(CONFIGS)}")
+    return CONFIGS[name]
+
+
+def alexnet(
+    config: str | AlexNetConfig = "paper",
+    num_classes: int | None = None,
+    in_channels: int | None = None,
+    *,
+    init: str | None = None,
+    seed: int = 0,
+    dropout: float = 0.5,
+    dtype: Any = np.float32,
+) -> AlexNet:
+    """Build AlexNet from a named config, optionally with another class or channel count.
+
+    ``init`` is one of ``paper``, ``he``, ``xavier`` (default: the config's, ``paper``).
+    The same ``seed`` gives the same parameters and dropout masks on every device.
+    """
+    spec = get_config(config) if isinstance(config, str) else config
+    if num_classes is not None or in_channels is not None:
+        spec = AlexNetConfig(
+            spec.name,
+            in_channels or spec.in_channels,
+            spec.input_size,
+            num_classes or spec.num_classes,
+            spec.convs,
+            spec.fc,
+            spec.default_init,
+            spec.default_scale,
+        )
+    c1, c2, c3, c4, c5 = spec.convs
+
+    def conv(in_ch: int, c: ConvSpec, **kwargs: Any) -> Conv2d:
+        return Conv2d(in_ch, c.out_channels, c.kernel, c.stride, c.padding, c.groups, dtype=dtype, **kwargs)
+
+    def lrn() -> LocalResponseNorm:
+        return LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0)
+
+    features = [
+        ("conv1", conv(spec.in_channels, c1, need_input_grad=False)),
+        ("relu1", ReLU()),
+        ("norm1", lrn()),
+        ("pool1", MaxPool2d(3, 2)),
+        ("conv2", conv(c1.out_channels, c2)),
+        ("relu2", ReLU()),
+        ("norm2", lrn()),
+        ("pool2", MaxPool2d(3, 2)),
+        ("conv3", conv(c2.out_channels, c3)),
+        ("relu3", ReLU()),
+        ("conv4", conv(c3.out_channels, c4)),
+        ("relu4", ReLU()),
+        ("conv5", conv(c4.out_channels, c5)),
+        ("relu5", ReLU()),
+        ("pool5", MaxPool2d(3, 2)),
+        ("flatten", Flatten()),
+    ]
+    flat = Sequential(*features).output_shape((1, spec.in_channels, spec.input_size, spec.input_size))[1]
+    model = AlexNet(
+        spec,
+        *features,
+        ("fc6", Linear(flat, spec.fc[0], dtype=dtype)),
+        ("relu6", ReLU()),
+        ("drop6", Dropout(dropout, seed=seed + 6)),
+        ("fc7", Linear(spec.fc[0], spec.fc[1], dtype=dtype)),
+        ("relu7", ReLU()),
+        ("drop7", Dropout(dropout, seed=seed + 7)),
+        ("fc8", Linear(spec.fc[1], spec.num_classes, dtype=dtype)),
+    )
+    initialize(model, init or spec.default_init, seed)
+    return model
+
+
+def initialize(model: Sequential, scheme: str = "paper", seed: int = 0) -> None:
+    """Re-draw every parameter of ``model`` with ``scheme`` from ``numpy.random.default_rng(seed)``.
+
+    Parameters are drawn on the host in float64 and cast to each parameter's dtype, then
+    moved to the parameter's device.
+    """
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"unknown init {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
+    from minialexnet.backend import device_of, to_device
+
+    rng = np.random.default_rng(seed)
+    for name, layer in model:
+        if "W" not in layer.params:
+            continue
+        weight = layer.params["W"]
+        shape = tuple(weight.shape)
+        receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+        fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+        std = {"paper": 0.01, "he": np.sqrt(2.0 / fan_in), "xavier": np.sqrt(2.0 / (fan_in + fan_out))}[scheme]
+        bias = 1.0 if scheme == "paper" and name in PAPER_BIAS_ONE else 0.0
+        device = device_of(weight)
+        layer.params["W"] = to_device((rng.standard_normal(shape) * std).astype(weight.dtype), device)
+        layer.params["b"] = to_device(np.full(layer.params["b"].shape, bias, dtype=weight.dtype), device)

@@ -1,0 +1,256 @@
+import gzip
+import hashlib
+import http.server
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FASHION_DIR
+from PIL import Image
+
+from minialexnet.data import DataFileError, load_cifar10, load_dataset, load_fashion_mnist, load_image_folder, load_sample, read_idx
+from minialexnet.data import fashion_mnist as fm
+from minialexnet.data.idx import write_idx
+
+
+def make_fashion_files(directory: Path, n_train=20, n_test=10, compress=True, seed=0):
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+    for stem, array in arrays.items():
+        write_idx(directory / (stem + (".gz" if compress else "")), array, compress=compress)
+    return arrays
+
+
+@pytest.fixture
+def isolated_search(tmp_path, monkeypatch):
+    """No real data is found unless a test puts it somewhere."""
+    monkeypatch.delenv("MINIALEXNET_DATA", raising=False)
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "debian")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_idx_round_trip(tmp_path, compress):
+    arrays = make_fashion_files(tmp_path, compress=compress)
+    data = load_fashion_mnist(tmp_path, download=False)
+    np.testing.assert_array_equal(data.train_images[:, 0], arrays["train-images-idx3-ubyte"])
+    np.testing.assert_array_equal(data.test_labels, arrays["t10k-labels-idx1-ubyte"])
+    assert data.train_images.shape == (20, 1, 28, 28) and data.class_names[9] == "Ankle boot"
+
+
+def test_truncated_idx_names_file_and_problem(tmp_path):
+    make_fashion_files(tmp_path, compress=False)
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(DataFileError, match=r"train-images-idx3-ubyte: truncated: header says \(20, 28, 28\)"):
+        load_fashion_mnist(tmp_path, download=False)
+
+
+def test_bad_magic_corrupt_gzip_and_count_mismatch(tmp_path):
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\x12\x34\x08\x01" + b"\x00" * 8)
+    with pytest.raises(DataFileError, match="bad: not an IDX file"):
+        read_idx(bad)
+    make_fashion_files(tmp_path / "gz")
+    corrupt = tmp_path / "gz" / "t10k-images-idx3-ubyte.gz"
+    corrupt.write_bytes(corrupt.read_bytes()[:40])
+    with pytest.raises(DataFileError, match="t10k-images-idx3-ubyte.gz: corrupt gzip"):
+        load_fashion_mnist(tmp_path / "gz", download=False)
+    make_fashion_files(tmp_path / "count")
+    write_idx(tmp_path / "count" / "train-labels-idx1-ubyte.gz", np.zeros(7, np.uint8))
+    with pytest.raises(DataFileError, match="7 labels for 20 images"):
+        load_fashion_mnist(tmp_path / "count", download=False)
+
+
+def test_label_out_of_range(tmp_path):
+    make_fashion_files(tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.full(10, 12, np.uint8))
+    with pytest.raises(DataFileError, match="label 12 is outside 0..9"):
+        load_fashion_mnist(tmp_path, download=False)
+
+
+def test_user_folder_missing_files_is_explained(tmp_path):
+    with pytest.raises(DataFileError, match="no Fashion-MNIST here; missing train-images-idx3-ubyte"):
+        load_fashion_mnist(tmp_path, download=False)
+
+
+def test_search_order_env_then_debian_then_cache(isolated_search, monkeypatch):
+    root = isolated_search
+    make_fashion_files(root / "cache" / "minialexnet" / "fashion-mnist", n_train=3)
+    assert len(load_fashion_mnist(download=False).train_labels) == 3
+    make_fashion_files(root / "debian", n_train=4)
+    assert len(load_fashion_mnist(download=False).train_labels) == 4
+    make_fashion_files(root / "env" / "fashion-mnist", n_train=5)
+    monkeypatch.setenv("MINIALEXNET_DATA", str(root / "env"))
+    assert len(load_fashion_mnist(download=False).train_labels) == 5
+    make_fashion_files(root / "user", n_train=6)
+    assert len(load_fashion_mnist(root / "user", download=False).train_labels) == 6
+
+
+def test_nothing_found_without_download_lists_the_places(isolated_search):
+    with pytest.raises(DataFileError, match="Fashion-MNIST not found \\(searched .*debian"):
+        load_fashion_mnist(download=False)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = lambda *a, **k: _QuietHandler(*a, directory=str(served), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_from_a_local_server_checks_sha256(local_server, tmp_path):
+    served, url = local_server
+    arrays = make_fashion_files(served)
+    checksums = {stem: hashlib.sha256(gzip.decompress((served / (stem + ".gz")).read_bytes())).hexdigest() for stem in arrays}
+    target = fm.download_fashion_mnist(tmp_path / "dl", base_url=url, checksums=checksums)
+    data = load_fashion_mnist(target, download=False)
+    np.testing.assert_array_equal(data.train_labels, arrays["train-labels-idx1-ubyte"])
+
+
+def test_download_with_wrong_checksum_deletes_and_names_the_file(local_server, tmp_path):
+    served, url = local_server
+    arrays = make_fashion_files(served)
+    checksums = dict.fromkeys(arrays, "0" * 64)
+    with pytest.raises(DataFileError, match="checksum mismatch for train-images-idx3-ubyte"):
+        fm.download_fashion_mnist(tmp_path / "dl", base_url=url, checksums=checksums)
+    assert not list((tmp_path / "dl").glob("*"))
+
+
+def test_download_failure_is_explained(local_server, tmp_path):
+    _, url = local_server  # serves nothing
+    with pytest.raises(DataFileError, match="download failed"):
+        fm.download_fashion_mnist(tmp_path / "dl", base_url=url)
+
+
+def test_official_checksums_are_the_ones_documented():
+    assert fm.SHA256["train-images-idx3-ubyte"] == "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+    assert len(fm.SHA256) == 4
+
+
+@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="../shared/datasets/fashion-mnist is absent")
+def test_real_fashion_mnist_loads_and_matches_checksums():
+    data = load_fashion_mnist(FASHION_DIR, download=False)
+    assert data.train_images.shape == (60000, 1, 28, 28) and data.test_images.shape == (10000, 1, 28, 28)
+    assert np.bincount(data.train_labels).tolist() == [6000] * 10
+    raw = gzip.decompress((FASHION_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    assert hashlib.sha256(raw).hexdigest() == fm.SHA256["t10k-labels-idx1-ubyte"]
+
+
+def test_builtin_sample_is_balanced_and_small():
+    data = load_sample()
+    assert data.train_images.shape == (6000, 1, 28, 28) and data.train_images.dtype == np.uint8
+    assert np.bincount(data.train_labels).tolist() == [600] * 10
+    assert np.bincount(data.test_labels).tolist() == [100] * 10
+    from minialexnet.data.sample import SAMPLE_PATH
+
+    assert SAMPLE_PATH.stat().st_size < 5_000_000
+
+
+def make_cifar(directory: Path, per_batch=4, seed=0):
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True)
+    records = {}
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        labels = rng.integers(0, 10, per_batch, dtype=np.uint8)
+        pixels = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
+        np.concatenate([labels[:, None], pixels], axis=1).tofile(directory / name)
+        records[name] = (labels, pixels)
+    (directory / "batches.meta.txt").write_text(
+        "\n".join(["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]) + "\n\n"
+    )
+    return records
+
+
+def test_cifar10_binary_reader(tmp_path):
+    records = make_cifar(tmp_path / "cifar-10-batches-bin")
+    data = load_cifar10(tmp_path)
+    assert data.train_images.shape == (20, 3, 32, 32) and data.test_images.shape == (4, 3, 32, 32)
+    labels, pixels = records["data_batch_2.bin"]
+    np.testing.assert_array_equal(data.train_labels[4:8], labels)
+    np.testing.assert_array_equal(data.train_images[4, 1].ravel(), pixels[0, 1024:2048])  # green plane
+    assert data.class_names[1] == "car"
+    assert load_dataset(f"cifar10:{tmp_path}").name == "cifar10"
+
+
+def test_cifar10_truncated_and_missing(tmp_path):
+    make_cifar(tmp_path / "c")
+    path = tmp_path / "c" / "test_batch.bin"
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(DataFileError, match="test_batch.bin: size .* not a whole number of 3073-byte"):
+        load_cifar10(tmp_path / "c")
+    with pytest.raises(DataFileError, match="missing data_batch_1.bin"):
+        load_cifar10(tmp_path)
+
+
+def make_folder(root: Path, classes=("cat", "dog"), per_class=3, size=(40, 30)):
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.{'png' if i % 2 else 'jpg'}")
+
+
+def test_image_folder_resizes_to_256_and_centre_crops(tmp_path):
+    make_folder(tmp_path / "imgs", size=(400, 300))
+    data = load_image_folder(tmp_path / "imgs", test_fraction=0.5)
+    assert data.class_names == ["cat", "dog"]
+    assert data.train_images.shape[1:] == (3, 256, 256)
+    assert len(data.train_labels) + len(data.test_labels) == 6
+
+
+def test_image_folder_with_train_and_test_splits(tmp_path):
+    make_folder(tmp_path / "r" / "train")
+    make_folder(tmp_path / "r" / "val", per_class=1)
+    data = load_image_folder(tmp_path / "r", size=64)
+    assert len(data.train_labels) == 6 and len(data.test_labels) == 2 and data.train_images.shape[2:] == (64, 64)
+
+
+def test_unreadable_images_are_skipped_with_a_warning(tmp_path):
+    make_folder(tmp_path / "imgs")
+    (tmp_path / "imgs" / "cat" / "broken.jpg").write_bytes(b"not an image")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_image_folder(tmp_path / "imgs", size=32)
+    assert any("skipped 1 unreadable image" in str(w.message) for w in caught)
+    assert len(data.train_labels) + len(data.test_labels) == 6
+
+
+def test_empty_class_folder_and_empty_dataset_are_errors(tmp_path):
+    make_folder(tmp_path / "imgs")
+    (tmp_path / "imgs" / "empty").mkdir()
+    with pytest.raises(DataFileError, match="empty: class folder is empty"):
+        load_image_folder(tmp_path / "imgs")
+    (tmp_path / "none").mkdir()
+    with pytest.raises(DataFileError, match="no class folders"):
+        load_image_folder(tmp_path / "none")
+    (tmp_path / "bad" / "a").mkdir(parents=True)
+    (tmp_path / "bad" / "a" / "x.png").write_bytes(b"junk")
+    with pytest.warns(UserWarning), pytest.raises(DataFileError, match="no readable training images"):
+        load_image_folder(tmp_path / "bad")
+
+
+def test_unknown_data_name():
+    with pytest.raises(DataFileError, match="unknown data 'imagenet'"):
+        load_dataset("imagenet")

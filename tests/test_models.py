@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+
+from minialexnet.backend import asnumpy
+from minialexnet.models import CONFIGS, alexnet, initialize
+
+# ../shared/ANCHORS.md: multiply-adds per layer of the paper's single-tower network
+PAPER_MACS = {
+    "conv1": 105.4e6,
+    "conv2": 447.9e6,
+    "conv3": 149.5e6,
+    "conv4": 224.3e6,
+    "conv5": 149.5e6,
+    "fc6": 37.7e6,
+    "fc7": 16.8e6,
+    "fc8": 4.1e6,
+}
+
+
+def test_paper_parameter_counts_match_the_anchors():
+    assert alexnet("paper").num_params == 62_378_344
+    assert alexnet("paper-2gpu").num_params == 60_965_224
+
+
+def test_paper_multiply_adds_match_the_anchors():
+    model = alexnet("paper")
+    rows = {row["name"]: row for row in model.layer_table()}
+    for name, macs in PAPER_MACS.items():
+        assert rows[name]["macs"] == pytest.approx(macs, abs=0.05e6)  # the anchors round to 0.1M
+    assert 2 * model.macs / 1e9 == pytest.approx(2.271, abs=1e-3)  # GFLOP per image
+
+
+def test_paper_shapes_follow_figure_2():
+    rows = {row["name"]: row["output_shape"] for row in alexnet("paper").layer_table()}
+    assert rows["conv1"] == (96, 55, 55)
+    assert rows["pool1"] == (96, 27, 27)
+    assert rows["pool2"] == (256, 13, 13)
+    assert rows["pool5"] == (256, 6, 6)
+    assert rows["flatten"] == (9216,)
+    assert rows["fc8"] == (1000,)
+
+
+def test_summary_prints_layers_and_totals():
+    text = alexnet("paper").summary()
+    assert "62,378,344" in text and "1,135,256,096" in text
+    assert "conv1" in text and "96x55x55" in text
+
+
+def test_two_gpu_split_is_groups_in_conv2_4_5():
+    model = alexnet("paper-2gpu")
+    assert [model[name].groups for name in ("conv1", "conv2", "conv3", "conv4", "conv5")] == [1, 2, 1, 2, 2]
+
+
+def test_mini_and_fashion_forward_shapes():
+    mini = alexnet("mini")
+    x = np.zeros((2, *mini.input_shape), np.float32)
+    assert mini.forward(x, train=False).shape == (2, 10)
+    fashion = alexnet("fashion")
+    assert fashion.input_shape == (1, 227, 227) and fashion.config.num_classes == 10
+
+
+def test_class_and_channel_overrides():
+    model = alexnet("mini", num_classes=4, in_channels=3)
+    assert model["conv1"].params["W"].shape[1] == 3 and model["fc8"].params["W"].shape[0] == 4
+
+
+def test_paper_init_statistics():
+    model = alexnet("paper-2gpu", init="paper", seed=3)
+    for name in ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"):
+        weights = model[name].params["W"]
+        assert abs(weights.std() - 0.01) < 0.01 * 0.05, name
+        assert abs(weights.mean()) < 1e-3
+    for name in ("conv2", "conv4", "conv5", "fc6", "fc7"):
+        assert np.all(model[name].params["b"] == 1.0), name
+    for name in ("conv1", "conv3", "fc8"):
+        assert np.all(model[name].params["b"] == 0.0), name
+
+
+@pytest.mark.parametrize("scheme,expected_std", [("he", lambda fi, fo: np.sqrt(2 / fi)), ("xavier", lambda fi, fo: np.sqrt(2 / (fi + fo)))])
+def test_he_and_xavier_init_statistics(scheme, expected_std):
+    model = alexnet("mini", init=scheme, seed=1)
+    for name in ("conv2", "conv4", "fc6"):
+        weights = model[name].params["W"]
+        receptive = int(np.prod(weights.shape[2:])) if weights.ndim > 2 else 1
+        fan_in, fan_out = weights.shape[1] * receptive, weights.shape[0] * receptive
+        assert weights.std() == pytest.approx(expected_std(fan_in, fan_out), rel=0.05)
+        assert np.all(model[name].params["b"] == 0)
+
+
+def test_same_seed_same_parameters_different_seed_different():
+    a, b, c = alexnet("mini", seed=5), alexnet("mini", seed=5), alexnet("mini", seed=6)
+    for key in a.params:
+        np.testing.assert_array_equal(a.params[key], b.params[key])
+    assert not np.array_equal(a.params["conv1.W"], c.params["conv1.W"])
+
+
+def test_initialize_keeps_dtype():
+    model = alexnet("mini").astype(np.float64)
+    initialize(model, "paper", seed=0)
+    assert asnumpy(model.params["conv1.W"]).dtype == np.float64
+
+
+def test_unknown_names_are_explained():
+    with pytest.raises(ValueError, match="unknown config 'vgg'; choose one of"):
+        alexnet("vgg")
+    with pytest.raises(ValueError, match="unknown init 'orthogonal'"):
+        alexnet("mini", init="orthogonal")
+
+
+def test_every_config_builds():
+    for name in CONFIGS:
+        assert alexnet(name).num_params > 0
