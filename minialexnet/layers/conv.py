@@ -68,12 +68,14 @@ def im2col(x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: 
     """Gather every KH x KW window of ``x`` into a column.
 
     x (N, C, H, W) -> col (C * KH * KW, N * OH * OW), rows ordered (c, i, j), columns (n, oh, ow).
+    The input is first copied to (C, N, H, W) order, so each of the KH * KW slice copies
+    reads and writes rows of OW consecutive numbers.
     """
     xp = get_array_module(x)
     N, C, H, W = x.shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
-    x_cn = _pad(x, PH, PW).transpose(1, 0, 2, 3)  # (C, N, H + 2PH, W + 2PW), a view
+    x_cn = xp.ascontiguousarray(_pad(x, PH, PW).transpose(1, 0, 2, 3))  # (C, N, H + 2PH, W + 2PW)
     col = xp.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
     for i in range(KH):
         for j in range(KW):
@@ -91,12 +93,11 @@ def col2im(col: Any, x_shape: tuple[int, int, int, int], KH: int, KW: int, SH: i
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
     col = col.reshape(C, KH, KW, N, OH, OW)
-    x_padded = xp.zeros((N, C, H + 2 * PH, W + 2 * PW), dtype=col.dtype)
-    x_cn = x_padded.transpose(1, 0, 2, 3)
+    x_cn = xp.zeros((C, N, H + 2 * PH, W + 2 * PW), dtype=col.dtype)
     for i in range(KH):
         for j in range(KW):
             x_cn[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW] += col[:, i, j]
-    return x_padded[:, :, PH : PH + H, PW : PW + W]
+    return xp.ascontiguousarray(x_cn[:, :, PH : PH + H, PW : PW + W].transpose(1, 0, 2, 3))
 
 
 def _pair(value: int | tuple[int, int], what: str) -> tuple[int, int]:
