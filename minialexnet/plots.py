@@ -1,15 +1,16 @@
-"""Pictures of a run: learning curves and the conv1 kernels (the paper's Figure 3)."""
+"""Pictures of a run: learning curves and the conv1 kernels (the paper's Figure 3).
+
+Figures are made with ``matplotlib.figure.Figure`` directly, not through pyplot, so saving
+them works without a display and never changes the backend of a notebook that imports this.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from minialexnet.backend import asnumpy
 
@@ -17,7 +18,8 @@ from minialexnet.backend import asnumpy
 def plot_curves(history: list[dict[str, Any]], path: str | Path) -> Path:
     """Loss and top-1 error against epoch, for training and validation."""
     epochs = [row["epoch"] for row in history]
-    figure, (loss_axis, error_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    figure = Figure(figsize=(10, 4))
+    loss_axis, error_axis = figure.subplots(1, 2)
     loss_axis.plot(epochs, [row["train_loss"] for row in history], "o-", label="train")
     loss_axis.plot(epochs, [row["val_loss"] for row in history], "o-", label="validation")
     loss_axis.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
@@ -30,7 +32,6 @@ def plot_curves(history: list[dict[str, Any]], path: str | Path) -> Path:
         axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return Path(path)
 
 
@@ -52,11 +53,11 @@ def filter_grid(weights: Any, columns: int = 16, pad: int = 1) -> np.ndarray:
 def plot_filters(weights: Any, path: str | Path, title: str = "conv1 kernels") -> Path:
     """Save the conv1 kernels as a picture grid, like Figure 3 of the paper."""
     grid = filter_grid(weights)
-    figure, axis = plt.subplots(figsize=(8, 8 * grid.shape[0] / grid.shape[1] + 0.5))
+    figure = Figure(figsize=(8, 8 * grid.shape[0] / grid.shape[1] + 0.5))
+    axis = figure.subplots()
     axis.imshow(grid, cmap="gray" if grid.ndim == 2 else None, interpolation="nearest")
     axis.set_axis_off()
     axis.set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return Path(path)
