@@ -8,6 +8,10 @@
   the same names. ``layer.to(device)`` and ``layer.astype(dtype)`` move or cast them.
 - The input's dtype is the compute dtype: float32 for training, float64 for gradient
   checks. No layer allocates float64 buffers for a float32 input.
+- Large scratch arrays (the convolution's column matrix) are kept between steps in
+  ``self.workspace`` and reused when their shape allows: allocating hundreds of megabytes
+  afresh every step costs the operating system more time than filling them. Outputs are
+  always new arrays; only what never leaves the layer is reused.
 - Layers that make random choices (dropout) expose ``get_rng_state``/``set_rng_state``
   so a gradient check can replay the same mask and a checkpoint can resume the same run.
 """
@@ -29,6 +33,7 @@ class Layer:
         self.grads: dict[str, Any] = {}
         self.cache: Any = None
         self.name: str = type(self).__name__
+        self.workspace: dict[str, Any] = {}
 
     def forward(self, x: Any, train: bool = True) -> Any:
         raise NotImplementedError
@@ -44,6 +49,7 @@ class Layer:
         self.params = {key: to_device(value, device) for key, value in self.params.items()}
         self.grads = {key: to_device(value, device) for key, value in self.grads.items()}
         self.cache = None
+        self.workspace = {}
         return self
 
     def astype(self, dtype: Any) -> Layer:
@@ -51,7 +57,16 @@ class Layer:
         self.params = {key: value.astype(dtype) for key, value in self.params.items()}
         self.grads = {key: value.astype(dtype) for key, value in self.grads.items()}
         self.cache = None
+        self.workspace = {}
         return self
+
+    def scratch(self, name: str, shape: tuple[int, ...], like: Any) -> Any:
+        """An uninitialised array of ``shape`` with the dtype and device of ``like``, reused between calls."""
+        xp = get_array_module(like)
+        buffer = self.workspace.get(name)
+        if buffer is None or buffer.shape != tuple(shape) or buffer.dtype != like.dtype or get_array_module(buffer) is not xp:
+            buffer = self.workspace[name] = xp.empty(shape, dtype=like.dtype)
+        return buffer
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """The output shape for an input of ``input_shape`` (the same, unless overridden)."""

@@ -64,36 +64,44 @@ def _pad(x: Any, PH: int, PW: int) -> Any:
     return xp.pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)))
 
 
-def im2col(x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0) -> Any:
+def im2col(x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, out: Any = None) -> Any:
     """Gather every KH x KW window of ``x`` into a column.
 
     x (N, C, H, W) -> col (C * KH * KW, N * OH * OW), rows ordered (c, i, j), columns (n, oh, ow).
     The input is first copied to (C, N, H, W) order, so each of the KH * KW slice copies
-    reads and writes rows of OW consecutive numbers.
+    reads and writes rows of OW consecutive numbers. ``out``: an array of col's size to fill.
     """
     xp = get_array_module(x)
     N, C, H, W = x.shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
     x_cn = xp.ascontiguousarray(_pad(x, PH, PW).transpose(1, 0, 2, 3))  # (C, N, H + 2PH, W + 2PW)
-    col = xp.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
+    shape = (C, KH, KW, N, OH, OW)
+    col = xp.empty(shape, dtype=x.dtype) if out is None else out.reshape(shape)
     for i in range(KH):
         for j in range(KW):
             col[:, i, j] = x_cn[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW]
     return col.reshape(C * KH * KW, N * OH * OW)
 
 
-def col2im(col: Any, x_shape: tuple[int, int, int, int], KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0) -> Any:
+def col2im(
+    col: Any, x_shape: tuple[int, int, int, int], KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, work: Any = None
+) -> Any:
     """The adjoint of im2col: add every column back onto the pixels it was taken from.
 
     col (C * KH * KW, N * OH * OW) -> x (N, C, H, W). Satisfies <im2col(x), y> = <x, col2im(y)>.
+    ``work``: a (C, N, H + 2PH, W + 2PW) array to accumulate in (it is zeroed first).
     """
     xp = get_array_module(col)
     N, C, H, W = x_shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
     col = col.reshape(C, KH, KW, N, OH, OW)
-    x_cn = xp.zeros((C, N, H + 2 * PH, W + 2 * PW), dtype=col.dtype)
+    if work is None:
+        x_cn = xp.zeros((C, N, H + 2 * PH, W + 2 * PW), dtype=col.dtype)
+    else:
+        x_cn = work
+        x_cn.fill(0)
     for i in range(KH):
         for j in range(KW):
             x_cn[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW] += col[:, i, j]
@@ -178,10 +186,11 @@ class Conv2d(Layer):
         (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
         G, F = self.groups, self.out_channels
         N, F, OH, OW = self.output_shape(x.shape)
-        col = im2col(x, KH, KW, SH, SW, PH, PW)
-        col_g = col.reshape(G, -1, N * OH * OW)
+        K = x.shape[1] * KH * KW
+        col = im2col(x, KH, KW, SH, SW, PH, PW, out=self.scratch("col", (K, N * OH * OW), x))
+        col_g = col.reshape(G, K // G, N * OH * OW)
         W_g = self.params["W"].reshape(G, F // G, -1)
-        out_fn = xp.matmul(W_g, col_g).reshape(F, N, OH, OW)
+        out_fn = xp.matmul(W_g, col_g, out=self.scratch("out_fn", (G, F // G, N * OH * OW), x)).reshape(F, N, OH, OW)
         out = xp.empty((N, F, OH, OW), dtype=x.dtype)
         xp.add(out_fn.transpose(1, 0, 2, 3), self.params["b"].reshape(F, 1, 1), out=out)
         self.cache = (x.shape, col_g)
@@ -192,12 +201,24 @@ class Conv2d(Layer):
         x_shape, col_g = self.cache
         (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
         G, F = self.groups, self.out_channels
-        dout_g = xp.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(G, F // G, -1)
+        dout_g = self.scratch("dout_g", (F, *dout.shape[:1], *dout.shape[2:]), dout)
+        dout_g[...] = dout.transpose(1, 0, 2, 3)
+        dout_g = dout_g.reshape(G, F // G, -1)
         self.grads["b"] = dout_g.reshape(F, -1).sum(axis=1)
-        self.grads["W"] = xp.matmul(dout_g, col_g.transpose(0, 2, 1)).reshape(self.params["W"].shape)
+        self.grads["W"] = self._dW(xp, dout_g, col_g)
         self.cache = None
         if not self.need_input_grad:
             return None
         W_g = self.params["W"].reshape(G, F // G, -1)
-        dcol = xp.matmul(W_g.transpose(0, 2, 1), dout_g)
-        return col2im(dcol, x_shape, KH, KW, SH, SW, PH, PW)
+        dcol = xp.matmul(W_g.transpose(0, 2, 1), dout_g, out=col_g)  # col is no longer needed: reuse its memory
+        N, C, H, W = x_shape
+        work = self.scratch("col2im", (C, N, H + 2 * PH, W + 2 * PW), dout)
+        return col2im(dcol, x_shape, KH, KW, SH, SW, PH, PW, work=work)
+
+    def _dW(self, xp: Any, dout_g: Any, col_g: Any) -> Any:
+        """dW = dout @ col^T per group, written into the existing gradient array when it fits."""
+        grad = self.grads.get("W")
+        shape = (self.groups, self.out_channels // self.groups, col_g.shape[1])
+        if grad is not None and grad.dtype == dout_g.dtype and get_array_module(grad) is xp and grad.flags.c_contiguous:
+            return xp.matmul(dout_g, col_g.transpose(0, 2, 1), out=grad.reshape(shape)).reshape(self.params["W"].shape)
+        return xp.matmul(dout_g, col_g.transpose(0, 2, 1)).reshape(self.params["W"].shape)

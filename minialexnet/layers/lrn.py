@@ -36,31 +36,35 @@ from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
-def channel_window_sum(v: Any, before: int, after: int) -> Any:
+def channel_window_sum(v: Any, before: int, after: int, out: Any = None) -> Any:
     """out[:, c] = sum of v[:, c'] for c' in [c - before, c + after] (clipped to valid channels).
 
     v has the channel axis at position 1. The adjoint of this sum is the same sum with
-    ``before`` and ``after`` swapped (used in backward).
+    ``before`` and ``after`` swapped (used in backward). ``out``: an array to write into.
     """
-    xp = get_array_module(v)
     C = v.shape[1]
-    out = v.copy()
+    if out is None:
+        out = v.copy()
+    else:
+        out[...] = v
     for shift in range(1, before + 1):
         out[:, shift:] += v[:, : C - shift]
     for shift in range(1, after + 1):
         out[:, : C - shift] += v[:, shift:]
-    return out if C > 0 else xp.zeros_like(v)
+    return out
 
 
-def _inverse_power(base: Any, beta: float) -> Any:
-    """base ** -beta. For the paper's beta = 3/4 it is 1 / (sqrt(base) * sqrt(sqrt(base))):
-    square roots are exact to rounding and several times faster than a general power."""
+def _inverse_power(base: Any, beta: float, out: Any, work: Any) -> Any:
+    """base ** -beta into ``out`` (``work``: scratch of the same shape). For the paper's
+    beta = 3/4 it is 1 / (sqrt(base) * sqrt(sqrt(base))): square roots are exact to
+    rounding and several times faster than a general power."""
     xp = get_array_module(base)
     if beta == 0.75:
-        root = xp.sqrt(base)
-        root *= xp.sqrt(root)
-        return xp.reciprocal(root, out=root)
-    return base ** (-beta)
+        xp.sqrt(base, out=out)
+        xp.sqrt(out, out=work)
+        out *= work
+        return xp.reciprocal(out, out=out)
+    return xp.power(base, -beta, out=out)
 
 
 class LocalResponseNorm(Layer):
@@ -84,20 +88,24 @@ class LocalResponseNorm(Layer):
 
     def forward(self, x: Any, train: bool = True) -> Any:
         self._require_rank(x, 4, layout="(N, C, H, W)")
-        denominator = channel_window_sum(x * x, self.before, self.after)
+        xp = get_array_module(x)
+        # the intermediates live in the layer's workspace: backward reads them before the next forward
+        squares = xp.multiply(x, x, out=self.scratch("squares", x.shape, x))
+        denominator = channel_window_sum(squares, self.before, self.after, out=self.scratch("denominator", x.shape, x))
         denominator *= self.alpha
         denominator += self.k
-        scale = _inverse_power(denominator, self.beta)
+        scale = _inverse_power(denominator, self.beta, out=self.scratch("scale", x.shape, x), work=squares)
         out = x * scale
         self.cache = (x, out, scale, denominator)
         return out
 
     def backward(self, dout: Any) -> Any:
+        xp = get_array_module(dout)
         x, out, scale, denominator = self.cache
-        neighbour_term = dout * out
+        neighbour_term = xp.multiply(dout, out, out=self.scratch("squares", x.shape, dout))
         neighbour_term /= denominator
         # the window sum's adjoint: swap the window's sides
-        spread = channel_window_sum(neighbour_term, self.after, self.before)
+        spread = channel_window_sum(neighbour_term, self.after, self.before, out=self.scratch("spread", x.shape, dout))
         spread *= x
         spread *= -2.0 * self.alpha * self.beta
         dx = dout * scale

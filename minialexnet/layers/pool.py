@@ -31,8 +31,8 @@ from minialexnet.layers.base import Layer
 from minialexnet.layers.conv import _pair, conv_output_size
 
 
-def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int) -> Any:
-    """Running maximum of ``kernel`` strided slices of ``x`` along ``axis`` (2 or 3)."""
+def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int, out: Any = None) -> Any:
+    """Running maximum of ``kernel`` strided slices of ``x`` along ``axis`` (2 or 3), into ``out`` if given."""
     xp = get_array_module(x)
 
     def window(offset: int) -> Any:
@@ -40,24 +40,33 @@ def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int) -> An
         index[axis] = slice(offset, offset + stride * out_size, stride)
         return x[tuple(index)]
 
-    out = window(0).copy()
+    if out is None:
+        out = window(0).copy()
+    else:
+        out[...] = window(0)
     for offset in range(1, kernel):
         xp.maximum(out, window(offset), out=out)
     return out
 
 
-def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, stride: int) -> Any:
-    """Backward of ``_max_along``: each gradient goes to the first slice that holds the maximum."""
+def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, stride: int, dsource: Any = None) -> Any:
+    """Backward of ``_max_along``: each gradient goes to the first slice that holds the maximum.
+
+    ``dsource``: an array of ``source``'s shape to write into (it is zeroed first).
+    """
     xp = get_array_module(dout)
     out_size = dout.shape[axis]
-    dsource = xp.zeros(source.shape, dtype=dout.dtype)
+    if dsource is None:
+        dsource = xp.zeros(source.shape, dtype=dout.dtype)
+    else:
+        dsource.fill(0)
     pending = dout.copy()
+    taken = xp.empty_like(dout)
     for offset in range(kernel):
         index = [slice(None)] * 4
         index[axis] = slice(offset, offset + stride * out_size, stride)
         index = tuple(index)
-        hit = source[index] == maxima
-        taken = pending * hit
+        xp.multiply(pending, source[index] == maxima, out=taken)
         dsource[index] += taken
         if offset < kernel - 1:
             pending -= taken
@@ -88,7 +97,7 @@ class MaxPool2d(Layer):
         self._require_rank(x, 4, layout="(N, C, H, W)")
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
         _, _, OH, OW = self.output_shape(x.shape)
-        row_max = _max_along(x, 3, KW, SW, OW)
+        row_max = _max_along(x, 3, KW, SW, OW, self.scratch("row_max", (*x.shape[:3], OW), x))
         out = _max_along(row_max, 2, KH, SH, OH)
         self.cache = (x, row_max, out)
         return out
@@ -96,7 +105,7 @@ class MaxPool2d(Layer):
     def backward(self, dout: Any) -> Any:
         x, row_max, out = self.cache
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
-        drow_max = _route_along(dout, row_max, out, 2, KH, SH)
+        drow_max = _route_along(dout, row_max, out, 2, KH, SH, self.scratch("drow_max", row_max.shape, dout))
         dx = _route_along(drow_max, x, row_max, 3, KW, SW)
         self.cache = None
         return dx
