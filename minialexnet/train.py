@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--epochs", type=int, default=8, help="total number of epochs (a resumed run continues up to this number)")
     add("--batch-size", type=int, default=128, help="images per SGD step (the paper: 128)")
-    add("--lr", type=float, default=0.01, help="initial learning rate (the paper: 0.01)")
+    add("--lr", type=float, default=None, help="initial learning rate; default: the config's (the paper: 0.01; mini: 0.02)")
     add("--momentum", type=float, default=0.9, help="SGD momentum (the paper: 0.9)")
     add("--weight-decay", type=float, default=5e-4, help="weight decay inside the velocity update (the paper: 0.0005)")
     add(
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.device
     )
     preprocess = make_preprocess(model, dataset, args)
-    optimizer = SGD(args.lr, args.momentum, args.weight_decay)
+    optimizer = SGD(args.lr or model.config.default_lr, args.momentum, args.weight_decay)
     schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
     out = Path(args.out or f"runs/{args.config}-{Path(args.data).name}")
     out.mkdir(parents=True, exist_ok=True)

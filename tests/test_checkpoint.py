@@ -37,7 +37,7 @@ def test_refuses_another_config_naming_parameter_and_shapes(tmp_path):
     _, _, _, path = saved(tmp_path)
     other = alexnet("mini", in_channels=3)
     with pytest.raises(
-        CheckpointError, match=r"parameter conv1.W has shape \(32, 1, 5, 5\) in the checkpoint but \(32, 3, 5, 5\) in the model"
+        CheckpointError, match=r"parameter conv1.W has shape \(24, 1, 5, 5\) in the checkpoint but \(24, 3, 5, 5\) in the model"
     ):
         Checkpoint(path).load_into(other)
     with pytest.raises(CheckpointError, match=r"parameter fc8.W has shape \(10, 512\) in the checkpoint but \(4, 512\)"):

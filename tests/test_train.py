@@ -88,7 +88,7 @@ def test_resume_from_another_config_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     assert train.main([*QUICK, "--epochs", "1", "--out", str(out)]) == 0
     assert train.main(["--config", "fashion", "--limit", "10", "--out", str(tmp_path / "x"), "--resume", str(out / "last.npz")]) == 2
-    assert "parameter conv1.W has shape (32, 1, 5, 5) in the checkpoint but (96, 1, 11, 11)" in capsys.readouterr().err
+    assert "parameter conv1.W has shape (24, 1, 5, 5) in the checkpoint but (96, 1, 11, 11)" in capsys.readouterr().err
 
 
 def test_evaluate_and_predict_commands(tmp_path, capsys):
