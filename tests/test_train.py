@@ -20,7 +20,7 @@ def read_metrics(path):
 
 def test_short_run_on_the_sample_lowers_the_loss_and_writes_outputs(tmp_path):
     out = tmp_path / "run"
-    assert train.main([*QUICK, "--epochs", "3", "--out", str(out)]) == 0
+    assert train.main([*QUICK, "--limit", "1000", "--epochs", "3", "--out", str(out)]) == 0
     for name in ("metrics.csv", "last.npz", "best.npz", "curves.png", "filters.png"):
         assert (out / name).is_file(), name
     rows = read_metrics(out / "metrics.csv")
