@@ -175,11 +175,12 @@ class Preprocess:
             pca_eigvecs=state["pca_eigvecs"],
         )
 
-    def _on(self, xp: Any, device: str) -> tuple[Any, ...]:
+    def _mean_on(self, device: str) -> Any:
+        """The mean, shaped to broadcast over a batch, kept on each device it was asked for."""
         if device not in self._device_cache:
             mean = self.mean_values.astype(np.float32)
             mean = mean[None, :, None, None] if self.mean == "pixel" else mean[None]
-            self._device_cache[device] = (to_device(mean, device),)
+            self._device_cache[device] = to_device(mean, device)
         return self._device_cache[device]
 
     def _normalise(self, batch: np.ndarray, device: str, train: bool, rng: np.random.Generator | None) -> Any:
@@ -192,8 +193,7 @@ class Preprocess:
             alphas = rng.normal(0.0, self.pca_std, size=(batch.shape[0], batch.shape[1]))
             shift = (alphas * np.sqrt(self.pca_eigvals)) @ self.pca_eigvecs.T  # (N, C)
             x += xp.asarray(shift.astype(np.float32))[:, :, None, None]
-        (mean,) = self._on(xp, device)
-        x -= mean
+        x -= self._mean_on(device)
         if self.scale == "unit":
             x *= np.float32(1 / 255)
         elif self.scale == "standard":
