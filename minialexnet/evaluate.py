@@ -88,8 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     except (DeviceUnavailableError, CheckpointError, DataFileError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.eval_crops == 10 and not preprocess.crop_from:
-        preprocess.crop_from = round(preprocess.input_size * 256 / 227)
     images, labels = (dataset.test_images, dataset.test_labels) if args.split == "test" else (dataset.train_images, dataset.train_labels)
     result = evaluate_model(model, images, labels, preprocess, args.device, args.batch_size, args.eval_crops)
     print(f"{args.checkpoint} on {dataset.name} {args.split} ({len(labels)} images, {args.eval_crops} crop(s)):")

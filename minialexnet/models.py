@@ -41,6 +41,7 @@ generator, so the same seed gives the same parameters on the CPU and on a GPU:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,17 +181,7 @@ def alexnet(
     """
     spec = get_config(config) if isinstance(config, str) else config
     if num_classes is not None or in_channels is not None:
-        spec = AlexNetConfig(
-            spec.name,
-            in_channels or spec.in_channels,
-            spec.input_size,
-            num_classes or spec.num_classes,
-            spec.convs,
-            spec.fc,
-            spec.default_init,
-            spec.default_scale,
-            spec.default_lr,
-        )
+        spec = dataclasses.replace(spec, in_channels=in_channels or spec.in_channels, num_classes=num_classes or spec.num_classes)
     c1, c2, c3, c4, c5 = spec.convs
 
     def conv(in_ch: int, c: ConvSpec, **kwargs: Any) -> Conv2d:

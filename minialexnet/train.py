@@ -27,7 +27,7 @@ from tqdm import tqdm
 from minialexnet.backend import DeviceUnavailableError, check_device, use_device
 from minialexnet.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
-from minialexnet.data.transforms import Preprocess
+from minialexnet.data.transforms import Preprocess, crop_source_size
 from minialexnet.evaluate import evaluate_model, topk_correct
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import CONFIGS, INIT_SCHEMES, AlexNet, alexnet
@@ -114,7 +114,7 @@ def make_preprocess(model: AlexNet, dataset: Dataset, args: argparse.Namespace) 
     crops = args.augment or args.eval_crops == 10
     return Preprocess(
         input_size=size,
-        crop_from=round(size * 256 / 227) if crops else 0,
+        crop_from=crop_source_size(size) if crops else 0,
         scale=args.scale or model.config.default_scale,
         mean=args.mean,
         augment=args.augment,

@@ -89,6 +89,11 @@ def crop_and_flip(x: Any, tops: np.ndarray, lefts: np.ndarray, flips: np.ndarray
     return x[index]
 
 
+def crop_source_size(input_size: int) -> int:
+    """The size S to crop from, in the paper's proportion 256 : 227 (28 -> 32, 227 -> 256)."""
+    return round(input_size * 256 / 227)
+
+
 def ten_crop_offsets(full: int, size: int) -> list[tuple[int, int, bool]]:
     """(top, left, flipped) of the paper's ten test patches: 4 corners, centre, and mirrors."""
     far, centre = full - size, (full - size) // 2
@@ -139,10 +144,6 @@ class Preprocess:
         self.pca_eigvals, self.pca_eigvecs = np.clip(eigvals, 0, None), eigvecs
         self._device_cache = {}
         return self
-
-    @property
-    def crop_size_full(self) -> int:
-        return self.crop_from or self.input_size
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays and settings to store in a checkpoint."""
@@ -217,7 +218,7 @@ class Preprocess:
     def ten_crops(self, batch: np.ndarray, device: str = "cpu") -> list[Any]:
         """The paper's ten test patches of each image: a list of 10 float32 (N, C, s, s) batches."""
         x = self._normalise(batch, device, False, None)
-        full = self.crop_from or self.input_size
+        full = self.crop_from or crop_source_size(self.input_size)
         x = resize_bilinear(x, full)
         N = x.shape[0]
         return [

@@ -68,6 +68,13 @@ class Layer:
             buffer = self.workspace[name] = xp.empty(shape, dtype=like.dtype)
         return buffer
 
+    def reusable_grad(self, name: str, like: Any) -> Any:
+        """The existing gradient array ``name`` if a result like ``like`` can be written into it, else None."""
+        grad = self.grads.get(name)
+        if grad is None or grad.dtype != like.dtype or get_array_module(grad) is not get_array_module(like) or not grad.flags.c_contiguous:
+            return None
+        return grad
+
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """The output shape for an input of ``input_shape`` (the same, unless overridden)."""
         return tuple(input_shape)

@@ -217,8 +217,6 @@ class Conv2d(Layer):
 
     def _dW(self, xp: Any, dout_g: Any, col_g: Any) -> Any:
         """dW = dout @ col^T per group, written into the existing gradient array when it fits."""
-        grad = self.grads.get("W")
-        shape = (self.groups, self.out_channels // self.groups, col_g.shape[1])
-        if grad is not None and grad.dtype == dout_g.dtype and get_array_module(grad) is xp and grad.flags.c_contiguous:
-            return xp.matmul(dout_g, col_g.transpose(0, 2, 1), out=grad.reshape(shape)).reshape(self.params["W"].shape)
-        return xp.matmul(dout_g, col_g.transpose(0, 2, 1)).reshape(self.params["W"].shape)
+        grad = self.reusable_grad("W", dout_g)
+        out = None if grad is None else grad.reshape(self.groups, self.out_channels // self.groups, col_g.shape[1])
+        return xp.matmul(dout_g, col_g.transpose(0, 2, 1), out=out).reshape(self.params["W"].shape)

@@ -56,11 +56,7 @@ class Linear(Layer):
     def backward(self, dout: Any) -> Any:
         xp = get_array_module(dout)
         x = self.cache
-        grad = self.grads["W"]
-        if grad.dtype == dout.dtype and get_array_module(grad) is xp:
-            self.grads["W"] = xp.matmul(dout.T, x, out=grad)  # reuse the gradient's memory (151 MB for fc6)
-        else:
-            self.grads["W"] = xp.matmul(dout.T, x)
+        self.grads["W"] = xp.matmul(dout.T, x, out=self.reusable_grad("W", dout))  # 151 MB for fc6: reuse it
         self.grads["b"] = dout.sum(axis=0)
         self.cache = None
         return xp.matmul(dout, self.params["W"])
