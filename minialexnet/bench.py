@@ -291,9 +291,14 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def thread_settings() -> str:
-    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    import minialexnet
+    from minialexnet.parallel import get_num_threads
+
+    names = ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     settings = [f"{name}={os.environ[name]}" for name in names if name in os.environ]
-    return ", ".join(settings) or f"BLAS default ({os.cpu_count()} cores)"
+    blas = ", ".join(settings) or f"BLAS default ({os.cpu_count()} cores)"
+    spin = "unknown (NumPy was loaded first)" if minialexnet.NUMPY_LOADED_FIRST else os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+    return f"{blas}; minialexnet elementwise threads {get_num_threads()}; OPENBLAS_THREAD_TIMEOUT {spin}"
 
 
 def main(argv: list[str] | None = None) -> int:

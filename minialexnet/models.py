@@ -75,6 +75,9 @@ class AlexNetConfig:
     default_init: str = "paper"
     default_scale: str = "paper"
     default_lr: float = 0.01
+    # convolutions that rebuild their column matrix in backward instead of keeping it
+    # (conv.py): at 227x227 conv1's and conv2's are the largest, 4.4 and 7.0 MB per image
+    recompute_columns: tuple[str, ...] = ()
 
 
 def _paper_convs(groups: int) -> tuple[ConvSpec, ...]:
@@ -88,9 +91,9 @@ def _paper_convs(groups: int) -> tuple[ConvSpec, ...]:
 
 
 CONFIGS: dict[str, AlexNetConfig] = {
-    "paper": AlexNetConfig("paper", 3, 227, 1000, _paper_convs(1), (4096, 4096)),
-    "paper-2gpu": AlexNetConfig("paper-2gpu", 3, 227, 1000, _paper_convs(2), (4096, 4096)),
-    "fashion": AlexNetConfig("fashion", 1, 227, 10, _paper_convs(1), (4096, 4096)),
+    "paper": AlexNetConfig("paper", 3, 227, 1000, _paper_convs(1), (4096, 4096), recompute_columns=("conv1", "conv2")),
+    "paper-2gpu": AlexNetConfig("paper-2gpu", 3, 227, 1000, _paper_convs(2), (4096, 4096), recompute_columns=("conv1", "conv2")),
+    "fashion": AlexNetConfig("fashion", 1, 227, 10, _paper_convs(1), (4096, 4096), recompute_columns=("conv1", "conv2")),
     "mini": AlexNetConfig(
         "mini",
         1,
@@ -184,26 +187,27 @@ def alexnet(
         spec = dataclasses.replace(spec, in_channels=in_channels or spec.in_channels, num_classes=num_classes or spec.num_classes)
     c1, c2, c3, c4, c5 = spec.convs
 
-    def conv(in_ch: int, c: ConvSpec, **kwargs: Any) -> Conv2d:
-        return Conv2d(in_ch, c.out_channels, c.kernel, c.stride, c.padding, c.groups, dtype=dtype, **kwargs)
+    def conv(in_ch: int, c: ConvSpec, name: str, **kwargs: Any) -> tuple[str, Conv2d]:
+        keep = name not in spec.recompute_columns
+        return name, Conv2d(in_ch, c.out_channels, c.kernel, c.stride, c.padding, c.groups, dtype=dtype, keep_columns=keep, **kwargs)
 
     def lrn() -> LocalResponseNorm:
         return LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0)
 
     features = [
-        ("conv1", conv(spec.in_channels, c1, need_input_grad=False)),
+        conv(spec.in_channels, c1, "conv1", need_input_grad=False),
         ("relu1", ReLU()),
         ("norm1", lrn()),
         ("pool1", MaxPool2d(3, 2)),
-        ("conv2", conv(c1.out_channels, c2)),
+        conv(c1.out_channels, c2, "conv2"),
         ("relu2", ReLU()),
         ("norm2", lrn()),
         ("pool2", MaxPool2d(3, 2)),
-        ("conv3", conv(c2.out_channels, c3)),
+        conv(c2.out_channels, c3, "conv3"),
         ("relu3", ReLU()),
-        ("conv4", conv(c3.out_channels, c4)),
+        conv(c3.out_channels, c4, "conv4"),
         ("relu4", ReLU()),
-        ("conv5", conv(c4.out_channels, c5)),
+        conv(c4.out_channels, c5, "conv5"),
         ("relu5", ReLU()),
         ("pool5", MaxPool2d(3, 2)),
         ("flatten", Flatten()),

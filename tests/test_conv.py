@@ -177,3 +177,34 @@ def test_input_smaller_than_kernel_is_explained(rng):
     layer = Conv2d(3, 4, 5, rng=rng)
     with pytest.raises(ValueError, match="window of size 5 does not fit an input of size 3"):
         layer.forward(np.zeros((1, 3, 3, 3), np.float32))
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("need_input_grad", [True, False])
+def test_recomputing_columns_in_chunks_gives_the_same_results(case, need_input_grad, rng, monkeypatch):
+    import minialexnet.layers.conv as conv_module
+
+    kept, x = make_conv(case, rng)
+    kept.need_input_grad = need_input_grad
+    rebuilt = Conv2d(kept.in_channels, kept.out_channels, kept.kernel_size, kept.stride, kept.padding, kept.groups, dtype=np.float64)
+    rebuilt.keep_columns, rebuilt.need_input_grad = False, need_input_grad
+    rebuilt.params = {key: value.copy() for key, value in kept.params.items()}
+    # one image per chunk, so every case (N up to 3) runs the accumulation over several chunks
+    monkeypatch.setattr(conv_module, "COLUMN_CHUNK_BYTES", 1)
+    dout = rng.standard_normal(kept.output_shape(x.shape))
+    out_kept, out_rebuilt = kept.forward(x), rebuilt.forward(x)
+    dx_kept, dx_rebuilt = kept.backward(dout), rebuilt.backward(dout)
+    assert rel_err(out_rebuilt, out_kept) < 1e-13
+    assert "col" not in rebuilt.workspace  # nothing of the batch's size is kept
+    assert (dx_rebuilt is None) == (not need_input_grad)
+    if need_input_grad:
+        assert rel_err(dx_rebuilt, dx_kept) < 1e-13
+    for key in ("W", "b"):
+        assert rel_err(rebuilt.grads[key], kept.grads[key]) < 1e-13
+
+
+def test_recomputed_columns_pass_the_gradient_check(rng):
+    layer, x = make_conv(CASES[2], rng)
+    layer.keep_columns = False
+    report = check_layer(layer, x)
+    assert report.passed, report.table()

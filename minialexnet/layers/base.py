@@ -8,10 +8,14 @@
   the same names. ``layer.to(device)`` and ``layer.astype(dtype)`` move or cast them.
 - The input's dtype is the compute dtype: float32 for training, float64 for gradient
   checks. No layer allocates float64 buffers for a float32 input.
-- Large scratch arrays (the convolution's column matrix) are kept between steps in
-  ``self.workspace`` and reused when their shape allows: allocating hundreds of megabytes
-  afresh every step costs the operating system more time than filling them. Outputs are
-  always new arrays; only what never leaves the layer is reused.
+- Large scratch arrays are kept between steps and reused when their shape allows:
+  allocating hundreds of megabytes afresh every step costs the operating system more time
+  than filling them. ``self.scratch(name, ...)`` is the layer's own (for what backward
+  reads, such as the convolution's column matrix); ``self.borrow(slot, ...)`` is shared by
+  all the layers of one network and only valid until the method that borrowed it returns
+  (for intermediates such as a transposed copy of the gradient), so the network holds one
+  of each slot instead of one per layer. Outputs are always new arrays; only what never
+  leaves the layer is reused.
 - Layers that make random choices (dropout) expose ``get_rng_state``/``set_rng_state``
   so a gradient check can replay the same mask and a checkpoint can resume the same run.
 """
@@ -25,6 +29,23 @@ import numpy as np
 from minialexnet.backend import asnumpy, get_array_module, to_device
 
 
+class SharedScratch:
+    """Numbered scratch arrays lent to the layers of one network, each grown to the largest request."""
+
+    def __init__(self) -> None:
+        self.buffers: dict[int, Any] = {}
+
+    def get(self, slot: int, shape: tuple[int, ...], like: Any) -> Any:
+        """An uninitialised array of ``shape`` with the dtype and device of ``like``, from ``slot``."""
+        xp = get_array_module(like)
+        size = int(np.prod(shape))
+        buffer = self.buffers.get(slot)
+        if buffer is None or buffer.size < size or buffer.dtype != like.dtype or get_array_module(buffer) is not xp:
+            self.buffers.pop(slot, None)  # release the old one before allocating its successor
+            buffer = self.buffers[slot] = xp.empty(size, dtype=like.dtype)
+        return buffer[:size].reshape(shape)
+
+
 class Layer:
     """Base class: parameter bookkeeping shared by all layers."""
 
@@ -34,6 +55,7 @@ class Layer:
         self.cache: Any = None
         self.name: str = type(self).__name__
         self.workspace: dict[str, Any] = {}
+        self.shared = SharedScratch()  # a Sequential replaces it with the network's own
 
     def forward(self, x: Any, train: bool = True) -> Any:
         raise NotImplementedError
@@ -50,6 +72,7 @@ class Layer:
         self.grads = {key: to_device(value, device) for key, value in self.grads.items()}
         self.cache = None
         self.workspace = {}
+        self.shared.buffers.clear()
         return self
 
     def astype(self, dtype: Any) -> Layer:
@@ -58,6 +81,7 @@ class Layer:
         self.grads = {key: value.astype(dtype) for key, value in self.grads.items()}
         self.cache = None
         self.workspace = {}
+        self.shared.buffers.clear()
         return self
 
     def scratch(self, name: str, shape: tuple[int, ...], like: Any) -> Any:
@@ -67,6 +91,14 @@ class Layer:
         if buffer is None or buffer.shape != tuple(shape) or buffer.dtype != like.dtype or get_array_module(buffer) is not xp:
             buffer = self.workspace[name] = xp.empty(shape, dtype=like.dtype)
         return buffer
+
+    def borrow(self, slot: int, shape: tuple[int, ...], like: Any) -> Any:
+        """A scratch array from the network's shared ``slot``: valid only until the calling method returns.
+
+        Never keep it in ``self.cache`` and never return it (or a view of it): the next
+        layer borrows the same memory.
+        """
+        return self.shared.get(slot, shape, like)
 
     def reusable_grad(self, name: str, like: Any) -> Any:
         """The existing gradient array ``name`` if a result like ``like`` can be written into it, else None."""

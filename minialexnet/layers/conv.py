@@ -31,7 +31,14 @@ matrix product per group, and the weight gradient sums over the batch inside the
 every image at once); ``col2im`` is its adjoint, not its inverse: it scatters the columns
 back by slice-adds over the same kernel offsets, so a pixel covered by several windows
 receives the sum of their gradients. There is no ``np.add.at`` and no Python loop over
-images or pixels.
+pixels.
+
+Memory: the weight gradient needs the column matrix again in backward. By default forward
+keeps it (``keep_columns=True``). It is large: KH * KW times the input (214 MB for the
+paper's conv2 at batch 32). With ``keep_columns=False`` forward keeps only x, both passes
+work through the batch a chunk of images at a time (``COLUMN_CHUNK_BYTES`` of columns),
+and backward rebuilds each chunk's columns: a second im2col buys back almost all of that
+memory. AlexNet does this for conv1 and conv2, whose columns are the largest.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ import numpy as np
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
+from minialexnet.parallel import for_each_slice, slice_scratch
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
@@ -57,55 +65,63 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> i
     return (padded - kernel) // stride + 1
 
 
-def _pad(x: Any, PH: int, PW: int) -> Any:
-    if PH == 0 and PW == 0:
-        return x
-    xp = get_array_module(x)
-    return xp.pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)))
+COLUMN_CHUNK_BYTES = 32 << 20  # column memory per chunk when a layer does not keep its columns
 
 
 def im2col(x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, out: Any = None) -> Any:
     """Gather every KH x KW window of ``x`` into a column.
 
     x (N, C, H, W) -> col (C * KH * KW, N * OH * OW), rows ordered (c, i, j), columns (n, oh, ow).
-    The input is first copied to (C, N, H, W) order, so each of the KH * KW slice copies
-    reads and writes rows of OW consecutive numbers. ``out``: an array of col's size to fill.
+    A few images at a time (on all cores, see parallel.py): the images are copied to
+    (C, N, H, W) order, so each of the KH * KW slice copies reads and writes rows of OW
+    consecutive numbers. ``out``: an array of col's size to fill.
     """
     xp = get_array_module(x)
     N, C, H, W = x.shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
-    x_cn = xp.ascontiguousarray(_pad(x, PH, PW).transpose(1, 0, 2, 3))  # (C, N, H + 2PH, W + 2PW)
     shape = (C, KH, KW, N, OH, OW)
     col = xp.empty(shape, dtype=x.dtype) if out is None else out.reshape(shape)
-    for i in range(KH):
-        for j in range(KW):
-            col[:, i, j] = x_cn[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW]
+
+    def images(s: slice) -> None:
+        x_cn = slice_scratch(0, (C, s.stop - s.start, H + 2 * PH, W + 2 * PW), x)  # the images, padded
+        if PH or PW:
+            x_cn.fill(0)
+        x_cn[:, :, PH : PH + H, PW : PW + W] = x[s].transpose(1, 0, 2, 3)
+        for i in range(KH):
+            for j in range(KW):
+                col[:, i, j, s] = x_cn[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW]
+
+    for_each_slice(xp, N, images, C * KH * KW * OH * OW * x.itemsize)
     return col.reshape(C * KH * KW, N * OH * OW)
 
 
 def col2im(
-    col: Any, x_shape: tuple[int, int, int, int], KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, work: Any = None
+    col: Any, x_shape: tuple[int, int, int, int], KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, out: Any = None
 ) -> Any:
     """The adjoint of im2col: add every column back onto the pixels it was taken from.
 
     col (C * KH * KW, N * OH * OW) -> x (N, C, H, W). Satisfies <im2col(x), y> = <x, col2im(y)>.
-    ``work``: a (C, N, H + 2PH, W + 2PW) array to accumulate in (it is zeroed first).
+    A few images at a time, each summed in a zeroed (C, n, H + 2PH, W + 2PW) array.
+    ``out``: an (N, C, H, W) array to write into.
     """
     xp = get_array_module(col)
     N, C, H, W = x_shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
     col = col.reshape(C, KH, KW, N, OH, OW)
-    if work is None:
-        x_cn = xp.zeros((C, N, H + 2 * PH, W + 2 * PW), dtype=col.dtype)
-    else:
-        x_cn = work
+    x = xp.empty(x_shape, dtype=col.dtype) if out is None else out
+
+    def images(s: slice) -> None:
+        x_cn = slice_scratch(0, (C, s.stop - s.start, H + 2 * PH, W + 2 * PW), col)
         x_cn.fill(0)
-    for i in range(KH):
-        for j in range(KW):
-            x_cn[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW] += col[:, i, j]
-    return xp.ascontiguousarray(x_cn[:, :, PH : PH + H, PW : PW + W].transpose(1, 0, 2, 3))
+        for i in range(KH):
+            for j in range(KW):
+                x_cn[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW] += col[:, i, j, s]
+        x[s] = x_cn[:, :, PH : PH + H, PW : PW + W].transpose(1, 0, 2, 3)
+
+    for_each_slice(xp, N, images, C * KH * KW * OH * OW * col.itemsize)
+    return x
 
 
 def _pair(value: int | tuple[int, int], what: str) -> tuple[int, int]:
@@ -122,7 +138,8 @@ class Conv2d(Layer):
 
     Shapes: x (N, C, H, W) -> out (N, F, OH, OW); params W (F, C/G, KH, KW), b (F,).
     ``need_input_grad=False`` skips dx (and col2im) for a first layer, whose input is data;
-    backward then returns None.
+    backward then returns None. ``keep_columns=False`` trades a second im2col in backward
+    for the column matrix's memory (see the module docstring).
     Default initialisation: He normal, std sqrt(2 / fan_in); the models re-initialise.
     """
 
@@ -136,6 +153,7 @@ class Conv2d(Layer):
         groups: int = 1,
         *,
         need_input_grad: bool = True,
+        keep_columns: bool = True,
         rng: np.random.Generator | None = None,
         dtype: Any = np.float32,
     ) -> None:
@@ -157,6 +175,7 @@ class Conv2d(Layer):
             )
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.need_input_grad = need_input_grad
+        self.keep_columns = keep_columns
         KH, KW = self.kernel_size
         fan_in = in_channels // groups * KH * KW
         rng = np.random.default_rng() if rng is None else rng
@@ -183,40 +202,97 @@ class Conv2d(Layer):
         self._require_rank(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
         self._require_params_like(x)
         xp = get_array_module(x)
-        (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
-        G, F = self.groups, self.out_channels
         N, F, OH, OW = self.output_shape(x.shape)
-        K = x.shape[1] * KH * KW
-        col = im2col(x, KH, KW, SH, SW, PH, PW, out=self.scratch("col", (K, N * OH * OW), x))
-        col_g = col.reshape(G, K // G, N * OH * OW)
-        W_g = self.params["W"].reshape(G, F // G, -1)
-        out_fn = xp.matmul(W_g, col_g, out=self.scratch("out_fn", (G, F // G, N * OH * OW), x)).reshape(F, N, OH, OW)
         out = xp.empty((N, F, OH, OW), dtype=x.dtype)
-        xp.add(out_fn.transpose(1, 0, 2, 3), self.params["b"].reshape(F, 1, 1), out=out)
-        self.cache = (x.shape, col_g)
+        if self.keep_columns:
+            col = self._columns(x, self.scratch("col", (self._col_rows(x), N * OH * OW), x))
+            self._project(col, out)
+            self.cache = (x.shape, col)
+        else:
+            for c in self._chunks(x):
+                self._project(self._columns(x[c]), out[c])
+            self.cache = (x, None)
         return out
 
     def backward(self, dout: Any) -> Any:
         xp = get_array_module(dout)
-        x_shape, col_g = self.cache
+        x, col = self.cache
+        x_shape = tuple(x) if col is not None else x.shape
+        dx = xp.empty(x_shape, dtype=dout.dtype) if self.need_input_grad else None
+        chunks = [slice(0, x_shape[0])] if col is not None else self._chunks(x)
+        for number, c in enumerate(chunks):
+            col_c = col if col is not None else self._columns(x[c])
+            dW_c, db_c = self._backward_chunk(dout[c], col_c, None if dx is None else dx[c], first=number == 0)
+            if number == 0:
+                self.grads["W"], self.grads["b"] = dW_c, db_c
+            else:  # the chunks' weight and bias gradients add up
+                self.grads["W"] += dW_c
+                self.grads["b"] += db_c
+        self.cache = None
+        return dx
+
+    def _col_rows(self, x: Any) -> int:
+        return x.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+
+    def _columns(self, x: Any, out: Any = None) -> Any:
+        """im2col(x), into ``out`` or into the network's shared scratch slot 1."""
+        (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
+        _, _, OH, OW = self.output_shape(x.shape)
+        if out is None:
+            out = self.borrow(1, (self._col_rows(x), x.shape[0] * OH * OW), x)
+        return im2col(x, KH, KW, SH, SW, PH, PW, out=out)
+
+    def _chunks(self, x: Any) -> list[slice]:
+        """Slices of the batch whose columns take about COLUMN_CHUNK_BYTES each."""
+        _, _, OH, OW = self.output_shape(x.shape)
+        N = x.shape[0]
+        size = max(1, COLUMN_CHUNK_BYTES // (self._col_rows(x) * OH * OW * x.itemsize))
+        return [slice(start, min(start + size, N)) for start in range(0, N, size)]
+
+    def _project(self, col: Any, out: Any) -> None:
+        """out = W @ col + b per group, written into ``out`` (n, F, OH, OW)."""
+        xp = get_array_module(col)
+        G, F = self.groups, self.out_channels
+        n, _, OH, OW = out.shape
+        W_g = self.params["W"].reshape(G, F // G, -1)
+        col_g = col.reshape(G, -1, n * OH * OW)
+        out_fn = xp.matmul(W_g, col_g, out=self.borrow(0, (G, F // G, n * OH * OW), col)).reshape(F, n, OH, OW)
+        bias = self.params["b"].reshape(F, 1, 1)
+
+        def images(s: slice) -> None:  # (F, n, OH, OW) -> (n, F, OH, OW), plus the bias
+            xp.add(out_fn[:, s].transpose(1, 0, 2, 3), bias, out=out[s])
+
+        for_each_slice(xp, n, images, out[:1].nbytes)
+
+    def _backward_chunk(self, dout: Any, col: Any, dx: Any, first: bool) -> tuple[Any, Any]:
+        """dW and db of one chunk of images, and its dx written into ``dx`` (unless None).
+
+        ``col`` is overwritten (by dcol, the gradient of the columns). The first chunk's dW
+        goes into the existing gradient array, later ones into shared scratch slot 2.
+        """
+        xp = get_array_module(dout)
         (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
         G, F = self.groups, self.out_channels
-        dout_g = self.scratch("dout_g", (F, *dout.shape[:1], *dout.shape[2:]), dout)
-        dout_g[...] = dout.transpose(1, 0, 2, 3)
-        dout_g = dout_g.reshape(G, F // G, -1)
-        self.grads["b"] = dout_g.reshape(F, -1).sum(axis=1)
-        self.grads["W"] = self._dW(xp, dout_g, col_g)
-        self.cache = None
-        if not self.need_input_grad:
-            return None
-        W_g = self.params["W"].reshape(G, F // G, -1)
-        dcol = xp.matmul(W_g.transpose(0, 2, 1), dout_g, out=col_g)  # col is no longer needed: reuse its memory
-        N, C, H, W = x_shape
-        work = self.scratch("col2im", (C, N, H + 2 * PH, W + 2 * PW), dout)
-        return col2im(dcol, x_shape, KH, KW, SH, SW, PH, PW, work=work)
+        n = dout.shape[0]
+        dout_fn = self.borrow(0, (F, n, *dout.shape[2:]), dout)
 
-    def _dW(self, xp: Any, dout_g: Any, col_g: Any) -> Any:
-        """dW = dout @ col^T per group, written into the existing gradient array when it fits."""
-        grad = self.reusable_grad("W", dout_g)
-        out = None if grad is None else grad.reshape(self.groups, self.out_channels // self.groups, col_g.shape[1])
+        def images(s: slice) -> None:  # (n, F, OH, OW) -> (F, n, OH, OW)
+            dout_fn[:, s] = dout[s].transpose(1, 0, 2, 3)
+
+        for_each_slice(xp, n, images, dout[:1].nbytes)
+        dout_g = dout_fn.reshape(G, F // G, -1)
+        col_g = col.reshape(G, -1, dout_g.shape[2])
+        db = dout_fn.reshape(F, -1).sum(axis=1)
+        dW = self._dW(xp, dout_g, col_g, first)
+        if dx is not None:
+            W_g = self.params["W"].reshape(G, F // G, -1)
+            dcol = xp.matmul(W_g.transpose(0, 2, 1), dout_g, out=col_g)  # col is no longer needed: reuse its memory
+            col2im(dcol, dx.shape, KH, KW, SH, SW, PH, PW, out=dx)
+        return dW, db
+
+    def _dW(self, xp: Any, dout_g: Any, col_g: Any, into_grad: bool) -> Any:
+        """dW = dout @ col^T per group, into the existing gradient array (when it fits and ``into_grad``) or scratch."""
+        G, F = self.groups, self.out_channels
+        grad = self.reusable_grad("W", dout_g) if into_grad else self.borrow(2, self.params["W"].shape, dout_g)
+        out = None if grad is None else grad.reshape(G, F // G, col_g.shape[1])
         return xp.matmul(dout_g, col_g.transpose(0, 2, 1), out=out).reshape(self.params["W"].shape)

@@ -18,8 +18,13 @@ KH + KW slice operations instead of KH * KW.
 Backward sends each output gradient to exactly one element, the first maximum in
 row-major order (as PyTorch does on ties): the first of the KH rows whose row maximum
 equals the output, then the first of the KW columns in that row holding that maximum.
-The choice is made by comparing with the saved maxima, passing each gradient along only
-once (``pending``); overlapping windows that pick the same pixel add their gradients.
+The choice is made by comparing with the maxima, passing each gradient along only once
+(``pending``); overlapping windows that pick the same pixel add their gradients.
+
+Both directions work on a few images at a time (``for_each_slice`` in parallel.py), so the
+slices run on all the CPU's cores and each slice's intermediates stay in cache. Backward
+recomputes a slice's ``row_max`` (one pass over cached data) instead of keeping the whole
+batch's from forward.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 from minialexnet.layers.conv import _pair, conv_output_size
+from minialexnet.parallel import for_each_slice, slice_scratch
 
 
 def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int, out: Any = None) -> Any:
@@ -53,6 +59,7 @@ def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, st
     """Backward of ``_max_along``: each gradient goes to the first slice that holds the maximum.
 
     ``dsource``: an array of ``source``'s shape to write into (it is zeroed first).
+    Its intermediates come from this thread's slice scratch 2, 3 and 4.
     """
     xp = get_array_module(dout)
     out_size = dout.shape[axis]
@@ -60,13 +67,16 @@ def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, st
         dsource = xp.zeros(source.shape, dtype=dout.dtype)
     else:
         dsource.fill(0)
-    pending = dout.copy()
-    taken = xp.empty_like(dout)
+    pending = slice_scratch(2, dout.shape, dout)  # the gradient not yet passed on
+    pending[...] = dout
+    taken = slice_scratch(3, dout.shape, dout)
+    hit = slice_scratch(4, dout.shape, dout, dtype=bool)
     for offset in range(kernel):
         index = [slice(None)] * 4
         index[axis] = slice(offset, offset + stride * out_size, stride)
         index = tuple(index)
-        xp.multiply(pending, source[index] == maxima, out=taken)
+        xp.equal(source[index], maxima, out=hit)
+        xp.multiply(pending, hit, out=taken)
         dsource[index] += taken
         if offset < kernel - 1:
             pending -= taken
@@ -95,18 +105,31 @@ class MaxPool2d(Layer):
 
     def forward(self, x: Any, train: bool = True) -> Any:
         self._require_rank(x, 4, layout="(N, C, H, W)")
+        xp = get_array_module(x)
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
-        _, _, OH, OW = self.output_shape(x.shape)
-        row_max = _max_along(x, 3, KW, SW, OW, self.scratch("row_max", (*x.shape[:3], OW), x))
-        out = _max_along(row_max, 2, KH, SH, OH)
-        self.cache = (x, row_max, out)
+        N, C, OH, OW = self.output_shape(x.shape)
+        out = xp.empty((N, C, OH, OW), dtype=x.dtype)
+
+        def images(s: slice) -> None:
+            row_max = _max_along(x[s], 3, KW, SW, OW, out=slice_scratch(0, (*x[s].shape[:3], OW), x))
+            _max_along(row_max, 2, KH, SH, OH, out=out[s])
+
+        for_each_slice(xp, N, images, x[:1].nbytes)
+        self.cache = (x, out)
         return out
 
     def backward(self, dout: Any) -> Any:
-        x, row_max, out = self.cache
+        xp = get_array_module(dout)
+        x, out = self.cache
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
-        drow_max = _route_along(dout, row_max, out, 2, KH, SH, self.scratch("drow_max", row_max.shape, dout))
-        dx = _route_along(drow_max, x, row_max, 3, KW, SW)
+        dx = xp.empty_like(x)
+
+        def images(s: slice) -> None:
+            row_max = _max_along(x[s], 3, KW, SW, out.shape[3], out=slice_scratch(0, (*x[s].shape[:3], out.shape[3]), x))
+            drow_max = _route_along(dout[s], row_max, out[s], 2, KH, SH, dsource=slice_scratch(1, row_max.shape, x))
+            _route_along(drow_max, x[s], row_max, 3, KW, SW, dsource=dx[s])
+
+        for_each_slice(xp, x.shape[0], images, x[:1].nbytes)
         self.cache = None
         return dx
 
@@ -114,8 +137,9 @@ class MaxPool2d(Layer):
         """Where each window's maximum sits (changes when a perturbation changes a winner)."""
         if self.cache is None:
             return None
-        x, row_max, out = self.cache
+        x, out = self.cache
         xp = get_array_module(x)
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
+        row_max = _max_along(x, 3, KW, SW, out.shape[3])
         route = _route_along(_route_along(xp.ones_like(out), row_max, out, 2, KH, SH), x, row_max, 3, KW, SW)
         return route > 0

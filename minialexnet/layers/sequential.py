@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from minialexnet.layers.base import Layer
+from minialexnet.layers.base import Layer, SharedScratch
 
 
 class Sequential(Layer):
@@ -35,6 +35,16 @@ class Sequential(Layer):
             layer.name = name
             self.layers[name] = layer
         self.training = True
+        self.share_scratch(SharedScratch())
+
+    def share_scratch(self, shared: SharedScratch) -> None:
+        """Let every layer (nested ones too) borrow from ``shared``: one set of slots per network."""
+        self.shared = shared
+        for layer in self.layers.values():
+            if isinstance(layer, Sequential):
+                layer.share_scratch(shared)
+            else:
+                layer.shared = shared
 
     def __repr__(self) -> str:
         body = "\n".join(f"  ({name}): {layer!r}" for name, layer in self.layers.items())
@@ -97,11 +107,13 @@ class Sequential(Layer):
     def to(self, device: str) -> Sequential:
         for layer in self.layers.values():
             layer.to(device)
+        self.shared.buffers.clear()
         return self
 
     def astype(self, dtype: Any) -> Sequential:
         for layer in self.layers.values():
             layer.astype(dtype)
+        self.shared.buffers.clear()
         return self
 
     def zero_grads(self) -> None:

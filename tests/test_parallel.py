@@ -1,0 +1,149 @@
+"""The slice-parallel helper, and that every layer using it gives the same numbers on any thread count."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from minialexnet import parallel
+from minialexnet.layers import Conv2d, LocalResponseNorm, MaxPool2d, ReLU
+from minialexnet.optim import SGD
+
+
+@pytest.fixture
+def threads():
+    """Set the thread count for one test and restore the previous one afterwards."""
+    before = parallel.get_num_threads()
+    yield parallel.set_num_threads
+    parallel.set_num_threads(before)
+
+
+@pytest.fixture
+def tiny_slices(monkeypatch):
+    """Force many slices even on test-sized arrays."""
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "SLICE_BYTES", 64)
+
+
+def test_thread_count_comes_from_the_environment(monkeypatch):
+    for name in ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert parallel.default_num_threads() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    assert parallel.default_num_threads() == 5
+    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "1")  # our own setting wins
+    assert parallel.default_num_threads() == 1
+    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="MINIALEXNET_NUM_THREADS='two' is not a whole number"):
+        parallel.default_num_threads()
+    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        parallel.default_num_threads()
+
+
+def test_set_num_threads_rejects_nonsense(threads):
+    with pytest.raises(ValueError, match="positive int"):
+        threads(0)
+
+
+def test_slices_cover_the_range_once_on_several_threads(threads, tiny_slices):
+    threads(2)
+    seen = np.zeros(50, dtype=int)
+    names = set()
+
+    def work(s: slice) -> None:
+        seen[s] += 1
+        names.add(threading.current_thread().name)
+
+    parallel.for_each_slice(np, 50, work, 8)
+    assert np.all(seen == 1)
+    assert all(name.startswith("minialexnet") for name in names)
+
+
+def test_small_work_one_thread_and_nested_calls_run_once_on_the_caller(threads, monkeypatch):
+    calls = []
+    parallel.for_each_slice(np, 10, calls.append, 8)  # 80 bytes: below MIN_PARALLEL_BYTES
+    assert calls == [slice(0, 10)]
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    threads(1)
+    calls.clear()
+    parallel.for_each_slice(np, 10, calls.append, 8)
+    assert calls == [slice(0, 10)]
+    threads(2)
+    inner = []
+    parallel.for_each_slice(np, 4, lambda s: parallel.for_each_slice(np, 6, inner.append, 1 << 20), 1 << 20)
+    assert inner and all(s == slice(0, 6) for s in inner)  # the inner call did not split again
+
+
+def test_an_error_inside_a_slice_reaches_the_caller(threads, tiny_slices):
+    threads(2)
+
+    def work(s: slice) -> None:
+        if s.start == 0:
+            raise RuntimeError("slice failed")
+
+    with pytest.raises(RuntimeError, match="slice failed"):
+        parallel.for_each_slice(np, 20, work, 8)
+
+
+def test_slice_scratch_is_reused_per_thread_and_slot():
+    like = np.zeros(1, np.float32)
+    a = parallel.slice_scratch(7, (4, 5), like)
+    b = parallel.slice_scratch(7, (2, 3), like)
+    assert a.dtype == np.float32 and a.shape == (4, 5) and b.shape == (2, 3)
+    assert np.shares_memory(a, b)
+    c = parallel.slice_scratch(8, (2, 3), like, dtype=bool)
+    assert c.dtype == bool and not np.shares_memory(b, c)
+
+
+def _run_layer(layer, x, dout):
+    out = layer.forward(x)
+    return out, layer.backward(dout)
+
+
+@pytest.mark.parametrize(
+    "make,shape",
+    [
+        (lambda: LocalResponseNorm(), (5, 7, 6, 6)),
+        (lambda: MaxPool2d(3, 2), (5, 3, 9, 9)),
+        (lambda: ReLU(), (5, 4, 3, 3)),
+        (lambda: Conv2d(3, 4, 3, 1, 1, rng=np.random.default_rng(0), dtype=np.float64), (5, 3, 6, 6)),
+        (lambda: Conv2d(4, 4, 3, 2, 1, groups=2, keep_columns=False, rng=np.random.default_rng(0), dtype=np.float64), (5, 4, 7, 7)),
+    ],
+    ids=["lrn", "maxpool", "relu", "conv", "conv-recompute"],
+)
+def test_layers_give_identical_results_on_one_or_two_threads(make, shape, threads, tiny_slices, rng):
+    x = rng.standard_normal(shape) * 10
+    dout = rng.standard_normal(make().output_shape(shape))
+    threads(1)
+    layer = make()
+    out_1, dx_1 = _run_layer(layer, x, dout)
+    grads_1 = {key: value.copy() for key, value in layer.grads.items()}
+    threads(2)
+    layer = make()
+    out_2, dx_2 = _run_layer(layer, x, dout)
+    np.testing.assert_array_equal(out_1, out_2)
+    np.testing.assert_array_equal(dx_1, dx_2)
+    for key, value in grads_1.items():
+        np.testing.assert_array_equal(value, layer.grads[key])
+
+
+def test_sgd_gives_identical_results_on_one_or_two_threads(threads, tiny_slices, rng):
+    start = {"w": rng.standard_normal((6, 5)), "b": rng.standard_normal(6), "view": rng.standard_normal((6, 4))}
+    results = []
+    for count in (1, 2):
+        threads(count)
+        params = {key: value.copy() for key, value in start.items()}
+        params["view"] = params["view"][:, ::2]  # not contiguous: updated whole, without slices
+        assert not params["view"].flags.c_contiguous
+        optimizer = SGD(0.1, 0.9, 5e-4)
+        for step in range(3):
+            grads = {key: np.full(value.shape, 0.5 + step) for key, value in params.items()}
+            optimizer.step(params, grads)
+        results.append(params)
+    for key in start:
+        np.testing.assert_array_equal(results[0][key], results[1][key])
+        assert not np.array_equal(results[0][key], start[key][:, ::2] if key == "view" else start[key])
