@@ -56,3 +56,9 @@ def test_step_schedule():
     optimizer = SGD(lr=1.0)
     schedule = StepSchedule(step_size=2)
     assert [schedule.step(optimizer, 0.0) for _ in range(4)] == [1.0, 0.1, 0.1, pytest.approx(0.01)]
+
+
+def test_step_leaves_the_gradients_untouched():
+    grad = np.arange(6, dtype=np.float32).reshape(2, 3)
+    SGD().step({"w": np.ones((2, 3), np.float32)}, {"w": grad})
+    np.testing.assert_array_equal(grad, np.arange(6, dtype=np.float32).reshape(2, 3))

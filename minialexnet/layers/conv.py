@@ -66,6 +66,7 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> i
 
 
 COLUMN_CHUNK_BYTES = 32 << 20  # column memory per chunk when a layer does not keep its columns
+GPU_COLUMN_CHUNK_BYTES = 1 << 30  # on a GPU, fewer and larger matrix products pay off more
 
 
 def im2col(x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, out: Any = None) -> Any:
@@ -75,22 +76,35 @@ def im2col(x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: 
     A few images at a time (on all cores, see parallel.py): the images are copied to
     (C, N, H, W) order, so each of the KH * KW slice copies reads and writes rows of OW
     consecutive numbers. ``out``: an array of col's size to fill.
+
+    With a stride S > 1 (conv1: 4) the images are first split into S x S phases,
+    phase[a, b][h, w] = x[S h + a, S w + b]; kernel offset (i, j) then reads phase
+    (i % S, j % S) from (i // S, j // S) on, with step 1: the copies read consecutive
+    numbers instead of every S-th one.
     """
     xp = get_array_module(x)
     N, C, H, W = x.shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
+    HP, WP = -(-(H + 2 * PH) // SH) * SH, -(-(W + 2 * PW) // SW) * SW  # padded, rounded up to whole strides
     shape = (C, KH, KW, N, OH, OW)
     col = xp.empty(shape, dtype=x.dtype) if out is None else out.reshape(shape)
 
     def images(s: slice) -> None:
-        x_cn = slice_scratch(0, (C, s.stop - s.start, H + 2 * PH, W + 2 * PW), x)  # the images, padded
-        if PH or PW:
+        n = s.stop - s.start
+        x_cn = slice_scratch(0, (C, n, HP, WP), x)  # the images, padded
+        if (HP, WP) != (H, W):
             x_cn.fill(0)
         x_cn[:, :, PH : PH + H, PW : PW + W] = x[s].transpose(1, 0, 2, 3)
+        if SH == SW == 1:
+            phases = x_cn.reshape(C, 1, 1, n, HP, WP)
+        else:
+            phases = slice_scratch(1, (C, SH, SW, n, HP // SH, WP // SW), x)
+            phases[...] = x_cn.reshape(C, n, HP // SH, SH, WP // SW, SW).transpose(0, 3, 5, 1, 2, 4)
         for i in range(KH):
             for j in range(KW):
-                col[:, i, j, s] = x_cn[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW]
+                a, b = i // SH, j // SW
+                col[:, i, j, s] = phases[:, i % SH, j % SW, :, a : a + OH, b : b + OW]
 
     for_each_slice(xp, N, images, C * KH * KW * OH * OW * x.itemsize)
     return col.reshape(C * KH * KW, N * OH * OW)
@@ -243,10 +257,11 @@ class Conv2d(Layer):
         return im2col(x, KH, KW, SH, SW, PH, PW, out=out)
 
     def _chunks(self, x: Any) -> list[slice]:
-        """Slices of the batch whose columns take about COLUMN_CHUNK_BYTES each."""
+        """Slices of the batch whose columns take about COLUMN_CHUNK_BYTES each (GPU_COLUMN_CHUNK_BYTES on a GPU)."""
         _, _, OH, OW = self.output_shape(x.shape)
         N = x.shape[0]
-        size = max(1, COLUMN_CHUNK_BYTES // (self._col_rows(x) * OH * OW * x.itemsize))
+        limit = COLUMN_CHUNK_BYTES if get_array_module(x) is np else GPU_COLUMN_CHUNK_BYTES
+        size = max(1, limit // (self._col_rows(x) * OH * OW * x.itemsize))
         return [slice(start, min(start + size, N)) for start in range(0, N, size)]
 
     def _project(self, col: Any, out: Any) -> None:
