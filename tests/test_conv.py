@@ -36,18 +36,22 @@ def test_output_size_arithmetic_of_alexnet():
         conv_output_size(2, 3, 1)
 
 
+@pytest.mark.parametrize("batch_last", [False, True], ids=["columns-n-oh-ow", "columns-oh-ow-n"])
 @pytest.mark.parametrize("case", CASES)
-def test_forward_matches_naive_loops(case, rng, device):
+def test_forward_matches_naive_loops(case, batch_last, rng, device):
     layer, x = make_conv(case, rng)
+    layer.batch_last = batch_last
     expected = conv2d_naive(x, layer.params["W"], layer.params["b"], layer.stride, layer.padding, layer.groups)
     out = layer.to(device).forward(to_device(x, device))
     assert out.shape == expected.shape
     assert rel_err(asnumpy(out), expected) < 1e-12
 
 
+@pytest.mark.parametrize("batch_last", [False, True], ids=["columns-n-oh-ow", "columns-oh-ow-n"])
 @pytest.mark.parametrize("case", CASES)
-def test_backward_passes_gradient_check(case, rng, device):
+def test_backward_passes_gradient_check(case, batch_last, rng, device):
     layer, x = make_conv(case, rng)
+    layer.batch_last = batch_last
     report = check_layer(layer.to(device), to_device(x, device))
     assert report.passed, report.table()
     assert {row.tensor for row in report.rows} == {"dx", "W", "b"}
@@ -208,3 +212,21 @@ def test_recomputed_columns_pass_the_gradient_check(rng):
     layer.keep_columns = False
     report = check_layer(layer, x)
     assert report.passed, report.table()
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [((3, 3), (1, 1), (1, 1)), ((11, 11), (4, 4), (0, 0)), ((3, 2), (2, 1), (1, 0))])
+def test_batch_last_columns_are_the_same_columns_reordered(kernel, stride, padding, rng):
+    x = rng.standard_normal((3, 2, 13, 12))
+    by_image = im2col(x, *kernel, *stride, *padding)
+    by_position = im2col(x, *kernel, *stride, *padding, batch_last=True)
+    rows, N = by_image.shape[0], x.shape[0]
+    np.testing.assert_array_equal(by_image.reshape(rows, N, -1).transpose(0, 2, 1).reshape(rows, -1), by_position)
+    y = rng.standard_normal(by_position.shape)
+    assert np.sum(by_position * y) == pytest.approx(np.sum(x * col2im(y, x.shape, *kernel, *stride, *padding, batch_last=True)), rel=1e-12)
+
+
+def test_column_order_is_chosen_by_output_size(rng):
+    small, large = Conv2d(2, 3, 3, padding=1, dtype=np.float64), Conv2d(2, 3, 3, padding=1, dtype=np.float64)
+    assert small._is_batch_last(13, 13) and not large._is_batch_last(27, 27)
+    small.batch_last = False
+    assert not small._is_batch_last(13, 13)

@@ -99,6 +99,11 @@ def test_slice_scratch_is_reused_per_thread_and_slot():
     assert c.dtype == bool and not np.shares_memory(b, c)
 
 
+def _image_order(layer):
+    layer.batch_last = False
+    return layer
+
+
 def _run_layer(layer, x, dout):
     out = layer.forward(x)
     return out, layer.backward(dout)
@@ -112,8 +117,9 @@ def _run_layer(layer, x, dout):
         (lambda: ReLU(), (5, 4, 3, 3)),
         (lambda: Conv2d(3, 4, 3, 1, 1, rng=np.random.default_rng(0), dtype=np.float64), (5, 3, 6, 6)),
         (lambda: Conv2d(4, 4, 3, 2, 1, groups=2, keep_columns=False, rng=np.random.default_rng(0), dtype=np.float64), (5, 4, 7, 7)),
+        (lambda: _image_order(Conv2d(3, 4, 3, 2, 1, rng=np.random.default_rng(0), dtype=np.float64)), (5, 3, 7, 7)),
     ],
-    ids=["lrn", "maxpool", "relu", "conv", "conv-recompute"],
+    ids=["lrn", "maxpool", "relu", "conv", "conv-recompute", "conv-image-order"],
 )
 def test_layers_give_identical_results_on_one_or_two_threads(make, shape, threads, tiny_slices, rng):
     x = rng.standard_normal(shape) * 10

@@ -67,17 +67,23 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> i
 
 COLUMN_CHUNK_BYTES = 32 << 20  # column memory per chunk when a layer does not keep its columns
 GPU_COLUMN_CHUNK_BYTES = 1 << 30  # on a GPU, fewer and larger matrix products pay off more
+BATCH_LAST_MAX_POSITIONS = 256  # columns ordered (oh, ow, n) when an image's output has at most this many positions
 
 
-def im2col(x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, out: Any = None) -> Any:
+def im2col(
+    x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, out: Any = None, batch_last: bool = False
+) -> Any:
     """Gather every KH x KW window of ``x`` into a column.
 
-    x (N, C, H, W) -> col (C * KH * KW, N * OH * OW), rows ordered (c, i, j), columns (n, oh, ow).
-    A few images at a time (on all cores, see parallel.py): the images are copied to
-    (C, N, H, W) order, so each of the KH * KW slice copies reads and writes rows of OW
-    consecutive numbers. ``out``: an array of col's size to fill.
+    x (N, C, H, W) -> col (C * KH * KW, N * OH * OW), rows ordered (c, i, j), columns (n, oh, ow),
+    or (oh, ow, n) with ``batch_last``. ``out``: an array of col's size to fill.
 
-    With a stride S > 1 (conv1: 4) the images are first split into S x S phases,
+    Columns (n, oh, ow): a few images at a time (on all cores, see parallel.py), copied to
+    (C, n, H, W) order, so each of the KH * KW slice copies moves rows of OW consecutive
+    numbers. Columns (oh, ow, n): a few channels at a time, copied to (c, H, W, N) order, so
+    the rows are OW * N numbers long; this pays off when OW is small (13 in conv3-5).
+
+    With a stride S > 1 (conv1: 4) the input is first split into S x S phases,
     phase[a, b][h, w] = x[S h + a, S w + b]; kernel offset (i, j) then reads phase
     (i % S, j % S) from (i // S, j // S) on, with step 1: the copies read consecutive
     numbers instead of every S-th one.
@@ -87,8 +93,29 @@ def im2col(x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: 
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
     HP, WP = -(-(H + 2 * PH) // SH) * SH, -(-(W + 2 * PW) // SW) * SW  # padded, rounded up to whole strides
-    shape = (C, KH, KW, N, OH, OW)
-    col = xp.empty(shape, dtype=x.dtype) if out is None else out.reshape(shape)
+    if batch_last:
+        col = xp.empty((C, KH, KW, OH, OW, N), dtype=x.dtype) if out is None else out.reshape(C, KH, KW, OH, OW, N)
+
+        def channels(s: slice) -> None:
+            c = s.stop - s.start
+            x_hwn = slice_scratch(0, (c, HP, WP, N), x)  # the channels, padded, batch last
+            if (HP, WP) != (H, W):
+                x_hwn.fill(0)
+            x_hwn[:, PH : PH + H, PW : PW + W] = x[:, s].transpose(1, 2, 3, 0)
+            if SH == SW == 1:
+                phases = x_hwn.reshape(c, 1, 1, HP, WP, N)
+            else:
+                phases = slice_scratch(1, (c, SH, SW, HP // SH, WP // SW, N), x)
+                phases[...] = x_hwn.reshape(c, HP // SH, SH, WP // SW, SW, N).transpose(0, 2, 4, 1, 3, 5)
+            for i in range(KH):
+                for j in range(KW):
+                    a, b = i // SH, j // SW
+                    col[s, i, j] = phases[:, i % SH, j % SW, a : a + OH, b : b + OW]
+
+        for_each_slice(xp, C, channels, KH * KW * OH * OW * N * x.itemsize)
+        return col.reshape(C * KH * KW, N * OH * OW)
+
+    col = xp.empty((C, KH, KW, N, OH, OW), dtype=x.dtype) if out is None else out.reshape(C, KH, KW, N, OH, OW)
 
     def images(s: slice) -> None:
         n = s.stop - s.start
@@ -111,20 +138,44 @@ def im2col(x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: 
 
 
 def col2im(
-    col: Any, x_shape: tuple[int, int, int, int], KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, out: Any = None
+    col: Any,
+    x_shape: tuple[int, int, int, int],
+    KH: int,
+    KW: int,
+    SH: int = 1,
+    SW: int = 1,
+    PH: int = 0,
+    PW: int = 0,
+    *,
+    out: Any = None,
+    batch_last: bool = False,
 ) -> Any:
     """The adjoint of im2col: add every column back onto the pixels it was taken from.
 
-    col (C * KH * KW, N * OH * OW) -> x (N, C, H, W). Satisfies <im2col(x), y> = <x, col2im(y)>.
-    A few images at a time, each summed in a zeroed (C, n, H + 2PH, W + 2PW) array.
-    ``out``: an (N, C, H, W) array to write into.
+    col (C * KH * KW, N * OH * OW) -> x (N, C, H, W). Satisfies <im2col(x), y> = <x, col2im(y)>
+    (with the same ``batch_last``). A few images (or, with ``batch_last``, channels) at a
+    time, each summed in a zeroed padded array. ``out``: an (N, C, H, W) array to write into.
     """
     xp = get_array_module(col)
     N, C, H, W = x_shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
-    col = col.reshape(C, KH, KW, N, OH, OW)
     x = xp.empty(x_shape, dtype=col.dtype) if out is None else out
+    if batch_last:
+        col = col.reshape(C, KH, KW, OH, OW, N)
+
+        def channels(s: slice) -> None:
+            x_hwn = slice_scratch(0, (s.stop - s.start, H + 2 * PH, W + 2 * PW, N), col)
+            x_hwn.fill(0)
+            for i in range(KH):
+                for j in range(KW):
+                    x_hwn[:, i : i + SH * OH : SH, j : j + SW * OW : SW] += col[s, i, j]
+            x[:, s] = x_hwn[:, PH : PH + H, PW : PW + W].transpose(3, 0, 1, 2)
+
+        for_each_slice(xp, C, channels, KH * KW * OH * OW * N * col.itemsize)
+        return x
+
+    col = col.reshape(C, KH, KW, N, OH, OW)
 
     def images(s: slice) -> None:
         x_cn = slice_scratch(0, (C, s.stop - s.start, H + 2 * PH, W + 2 * PW), col)
@@ -190,6 +241,7 @@ class Conv2d(Layer):
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.need_input_grad = need_input_grad
         self.keep_columns = keep_columns
+        self.batch_last: bool | None = None  # column order; None: decided by the output size (see im2col)
         KH, KW = self.kernel_size
         fan_in = in_channels // groups * KH * KW
         rng = np.random.default_rng() if rng is None else rng
@@ -248,13 +300,17 @@ class Conv2d(Layer):
     def _col_rows(self, x: Any) -> int:
         return x.shape[1] * self.kernel_size[0] * self.kernel_size[1]
 
+    def _is_batch_last(self, OH: int, OW: int) -> bool:
+        """Columns (oh, ow, n) for small outputs, where rows of OW numbers are too short to copy fast."""
+        return OH * OW <= BATCH_LAST_MAX_POSITIONS if self.batch_last is None else self.batch_last
+
     def _columns(self, x: Any, out: Any = None) -> Any:
         """im2col(x), into ``out`` or into the network's shared scratch slot 1."""
         (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
         _, _, OH, OW = self.output_shape(x.shape)
         if out is None:
             out = self.borrow(1, (self._col_rows(x), x.shape[0] * OH * OW), x)
-        return im2col(x, KH, KW, SH, SW, PH, PW, out=out)
+        return im2col(x, KH, KW, SH, SW, PH, PW, out=out, batch_last=self._is_batch_last(OH, OW))
 
     def _chunks(self, x: Any) -> list[slice]:
         """Slices of the batch whose columns take about COLUMN_CHUNK_BYTES each (GPU_COLUMN_CHUNK_BYTES on a GPU)."""
@@ -271,7 +327,17 @@ class Conv2d(Layer):
         n, _, OH, OW = out.shape
         W_g = self.params["W"].reshape(G, F // G, -1)
         col_g = col.reshape(G, -1, n * OH * OW)
-        out_fn = xp.matmul(W_g, col_g, out=self.borrow(0, (G, F // G, n * OH * OW), col)).reshape(F, n, OH, OW)
+        product = xp.matmul(W_g, col_g, out=self.borrow(0, (G, F // G, n * OH * OW), col))
+        if self._is_batch_last(OH, OW):
+            out_f = product.reshape(F, OH, OW, n)
+            bias = self.params["b"].reshape(F, 1, 1, 1)
+
+            def filters(s: slice) -> None:  # (f, OH, OW, n) -> (n, f, OH, OW), plus the bias
+                xp.add(out_f[s].transpose(3, 0, 1, 2), bias[s].reshape(-1, 1, 1), out=out[:, s])
+
+            for_each_slice(xp, F, filters, out[:, :1].nbytes)
+            return
+        out_fn = product.reshape(F, n, OH, OW)
         bias = self.params["b"].reshape(F, 1, 1)
 
         def images(s: slice) -> None:  # (F, n, OH, OW) -> (n, F, OH, OW), plus the bias
@@ -288,13 +354,22 @@ class Conv2d(Layer):
         xp = get_array_module(dout)
         (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
         G, F = self.groups, self.out_channels
-        n = dout.shape[0]
-        dout_fn = self.borrow(0, (F, n, *dout.shape[2:]), dout)
+        n, _, OH, OW = dout.shape
+        batch_last = self._is_batch_last(OH, OW)
+        if batch_last:
+            dout_fn = self.borrow(0, (F, OH, OW, n), dout)
 
-        def images(s: slice) -> None:  # (n, F, OH, OW) -> (F, n, OH, OW)
-            dout_fn[:, s] = dout[s].transpose(1, 0, 2, 3)
+            def filters(s: slice) -> None:  # (n, f, OH, OW) -> (f, OH, OW, n)
+                dout_fn[s] = dout[:, s].transpose(1, 2, 3, 0)
 
-        for_each_slice(xp, n, images, dout[:1].nbytes)
+            for_each_slice(xp, F, filters, dout[:, :1].nbytes)
+        else:
+            dout_fn = self.borrow(0, (F, n, OH, OW), dout)
+
+            def images(s: slice) -> None:  # (n, F, OH, OW) -> (F, n, OH, OW)
+                dout_fn[:, s] = dout[s].transpose(1, 0, 2, 3)
+
+            for_each_slice(xp, n, images, dout[:1].nbytes)
         dout_g = dout_fn.reshape(G, F // G, -1)
         col_g = col.reshape(G, -1, dout_g.shape[2])
         db = dout_fn.reshape(F, -1).sum(axis=1)
@@ -302,7 +377,7 @@ class Conv2d(Layer):
         if dx is not None:
             W_g = self.params["W"].reshape(G, F // G, -1)
             dcol = xp.matmul(W_g.transpose(0, 2, 1), dout_g, out=col_g)  # col is no longer needed: reuse its memory
-            col2im(dcol, dx.shape, KH, KW, SH, SW, PH, PW, out=dx)
+            col2im(dcol, dx.shape, KH, KW, SH, SW, PH, PW, out=dx, batch_last=batch_last)
         return dW, db
 
     def _dW(self, xp: Any, dout_g: Any, col_g: Any, into_grad: bool) -> Any:
