@@ -111,17 +111,23 @@ def for_each_slice(xp: Any, n: int, work: Callable[[slice], None], bytes_per_ite
 
     ``bytes_per_item``: the data one index of the axis touches (sets the slice size).
     ``work`` must only write to its own slice of its outputs. Runs ``work(slice(0, n))``
-    once on the GPU, with one thread, for small work, or when called from inside a slice.
+    once on the GPU, for small work, or when called from inside a slice; with one thread
+    the slices run one after the other on the calling thread (still in cache).
     """
-    threads = get_num_threads()
     total = n * bytes_per_item
-    if xp is not np or threads == 1 or n < 2 or total < MIN_PARALLEL_BYTES or getattr(_inside, "active", False):
+    if xp is not np or n < 2 or total < MIN_PARALLEL_BYTES or getattr(_inside, "active", False):
         work(slice(0, n))
         return
+    threads = get_num_threads()
     count = min(n, max(threads, -(-total // SLICE_BYTES)))
     bounds = [n * k // count for k in range(count + 1)]
+    parts = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
+    if threads == 1:
+        for part in parts:
+            _run_marked(work, part)
+        return
     if _state["pool"] is None:
         _state["pool"] = ThreadPoolExecutor(threads, thread_name_prefix="minialexnet")
-    futures = [_state["pool"].submit(_run_marked, work, slice(lo, hi)) for lo, hi in itertools.pairwise(bounds)]
+    futures = [_state["pool"].submit(_run_marked, work, part) for part in parts]
     for future in futures:
         future.result()

@@ -63,15 +63,17 @@ def test_slices_cover_the_range_once_on_several_threads(threads, tiny_slices):
     assert all(name.startswith("minialexnet") for name in names)
 
 
-def test_small_work_one_thread_and_nested_calls_run_once_on_the_caller(threads, monkeypatch):
+def test_small_work_and_nested_calls_run_once_and_one_thread_runs_slices_on_the_caller(threads, monkeypatch):
     calls = []
     parallel.for_each_slice(np, 10, calls.append, 8)  # 80 bytes: below MIN_PARALLEL_BYTES
     assert calls == [slice(0, 10)]
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "SLICE_BYTES", 16)
     threads(1)
     calls.clear()
-    parallel.for_each_slice(np, 10, calls.append, 8)
-    assert calls == [slice(0, 10)]
+    parallel.for_each_slice(np, 10, lambda s: calls.append((s, threading.current_thread().name)), 8)
+    assert [s for s, _ in calls] == [slice(2 * k, 2 * k + 2) for k in range(5)]  # still sliced, for the cache
+    assert {name for _, name in calls} == {threading.current_thread().name}
     threads(2)
     inner = []
     parallel.for_each_slice(np, 4, lambda s: parallel.for_each_slice(np, 6, inner.append, 1 << 20), 1 << 20)
