@@ -59,7 +59,8 @@ def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, st
     """Backward of ``_max_along``: each gradient goes to the first slice that holds the maximum.
 
     ``dsource``: an array of ``source``'s shape to write into (it is zeroed first).
-    Its intermediates come from this thread's slice scratch 2, 3 and 4.
+    What no earlier slice took goes to the last one without a comparison: the maximum is
+    always one of the slices. Intermediates come from this thread's slice scratch 2, 3 and 4.
     """
     xp = get_array_module(dout)
     out_size = dout.shape[axis]
@@ -67,18 +68,22 @@ def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, st
         dsource = xp.zeros(source.shape, dtype=dout.dtype)
     else:
         dsource.fill(0)
-    pending = slice_scratch(2, dout.shape, dout)  # the gradient not yet passed on
-    pending[...] = dout
+    pending = dout  # the gradient not yet passed on
     taken = slice_scratch(3, dout.shape, dout)
     hit = slice_scratch(4, dout.shape, dout, dtype=bool)
     for offset in range(kernel):
         index = [slice(None)] * 4
         index[axis] = slice(offset, offset + stride * out_size, stride)
         index = tuple(index)
+        if offset == kernel - 1:
+            dsource[index] += pending
+            break
         xp.equal(source[index], maxima, out=hit)
         xp.multiply(pending, hit, out=taken)
         dsource[index] += taken
-        if offset < kernel - 1:
+        if pending is dout:
+            pending = xp.subtract(dout, taken, out=slice_scratch(2, dout.shape, dout))
+        else:
             pending -= taken
     return dsource
 
