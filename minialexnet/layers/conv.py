@@ -26,12 +26,14 @@ Shapes::
 The column matrix puts the batch inside the column index (C, KH, KW) x (N, OH, OW), so
 that the forward product, the weight gradient and the input gradient are each one plain
 matrix product per group, and the weight gradient sums over the batch inside the GEMM.
+(For small outputs, at most ``BATCH_LAST_MAX_POSITIONS`` per image, the columns are
+ordered (OH, OW, N) instead: same matrix, columns permuted, longer rows to copy.)
 
 ``im2col`` gathers with one strided slice per kernel offset (KH * KW copies, each moving
-every image at once); ``col2im`` is its adjoint, not its inverse: it scatters the columns
-back by slice-adds over the same kernel offsets, so a pixel covered by several windows
-receives the sum of their gradients. There is no ``np.add.at`` and no Python loop over
-pixels.
+a slice of the batch at once); ``col2im`` is its adjoint, not its inverse: it scatters the
+columns back by slice-adds over the same kernel offsets, so a pixel covered by several
+windows receives the sum of their gradients. There is no ``np.add.at`` and no Python loop
+over pixels. The slices run on all CPU cores (parallel.py).
 
 Memory: the weight gradient needs the column matrix again in backward. By default forward
 keeps it (``keep_columns=True``). It is large: KH * KW times the input (214 MB for the
