@@ -78,6 +78,15 @@ def set_num_threads(count: int) -> None:
     _state["threads"], _state["pool"] = int(count), None
 
 
+def _forget_pool_after_fork() -> None:
+    """A forked child has none of its parent's threads: start a fresh pool there when needed."""
+    _state["pool"] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _run_marked(work: Callable[[slice], None], part: slice) -> None:
     _inside.active = True
     try:

@@ -155,3 +155,24 @@ def test_sgd_gives_identical_results_on_one_or_two_threads(threads, tiny_slices,
     for key in start:
         np.testing.assert_array_equal(results[0][key], results[1][key])
         assert not np.array_equal(results[0][key], start[key][:, ::2] if key == "view" else start[key])
+
+
+def _sum_in_slices(queue) -> None:
+    total = np.zeros(64)
+    parallel.for_each_slice(np, 64, lambda s: total.__setitem__(s, 1.0), 1 << 20)
+    queue.put(float(total.sum()))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_its_own_threads(threads):
+    import multiprocessing
+
+    threads(2)
+    _sum_in_slices(multiprocessing.Queue())  # the parent's pool exists now
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_sum_in_slices, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0, "the child hung or failed using the parent's thread pool"
+    assert queue.get(timeout=5) == 64.0
