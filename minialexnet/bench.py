@@ -33,6 +33,7 @@ from minialexnet.backend import DeviceUnavailableError, check_device, get_array_
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import CONFIGS, AlexNet, alexnet
 from minialexnet.optim import SGD
+from minialexnet.parallel import get_num_threads
 
 
 def training_flops(model: AlexNet) -> float:
@@ -292,7 +293,6 @@ def format_table(result: dict[str, Any]) -> str:
 
 def thread_settings() -> str:
     import minialexnet
-    from minialexnet.parallel import get_num_threads
 
     names = ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     settings = [f"{name}={os.environ[name]}" for name in names if name in os.environ]
@@ -321,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     dtype = np.dtype(args.dtype)
     try:
         check_device(args.device)
+        get_num_threads()  # a bad thread setting is reported here, not mid-run
         use_device(args.device)
     except (DeviceUnavailableError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -15,6 +15,7 @@ from minialexnet.backend import DeviceUnavailableError, check_device, get_array_
 from minialexnet.data import DataFileError, load_dataset
 from minialexnet.data.transforms import Preprocess
 from minialexnet.layers import Sequential, SoftmaxCrossEntropy
+from minialexnet.parallel import get_num_threads
 
 
 def topk_correct(scores: Any, labels: Any, k: int) -> int:
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         check_device(args.device)
+        get_num_threads()  # a bad thread setting is reported here, not mid-run
         use_device(args.device)
         checkpoint = Checkpoint(args.checkpoint)
         dataset = load_dataset(args.data)

@@ -48,6 +48,7 @@ import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, get_array_module, to_device
 from minialexnet.layers import Conv2d, Dropout, Flatten, Layer, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential, SoftmaxCrossEntropy
+from minialexnet.parallel import get_num_threads
 
 DEFAULT_EPS = 1e-6
 DEFAULT_THRESHOLD = 1e-7
@@ -390,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         check_device(args.device)
+        get_num_threads()  # a bad thread setting is reported here, not mid-run
     except (DeviceUnavailableError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -39,6 +39,11 @@ from minialexnet.backend import get_array_module
 SLICE_BYTES = 2 << 20  # about 2 MiB of data per slice: a slice's intermediates stay in cache
 MIN_PARALLEL_BYTES = 1 << 20  # below this, threads cost more than they save
 
+
+class ThreadSettingError(ValueError):
+    """A thread-count environment variable that is not a positive whole number."""
+
+
 _ENV_NAMES = ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 _state: dict[str, Any] = {"threads": None, "pool": None}
 _inside = threading.local()
@@ -52,9 +57,11 @@ def default_num_threads() -> int:
             try:
                 count = int(value)
             except ValueError:
-                raise ValueError(f"{name}={value!r} is not a whole number; set it to the number of threads to use, e.g. {name}=2") from None
+                raise ThreadSettingError(
+                    f"{name}={value!r} is not a whole number; set it to the number of threads to use, e.g. {name}=2"
+                ) from None
             if count < 1:
-                raise ValueError(f"{name}={value!r}: the number of threads must be at least 1")
+                raise ThreadSettingError(f"{name}={value!r}: the number of threads must be at least 1")
             return count
     try:
         return len(os.sched_getaffinity(0))

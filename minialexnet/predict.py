@@ -22,6 +22,7 @@ from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, u
 from minialexnet.checkpoint import Checkpoint, CheckpointError
 from minialexnet.data.folder import load_image
 from minialexnet.layers import SoftmaxCrossEntropy
+from minialexnet.parallel import get_num_threads
 
 
 def predict_images(checkpoint: Checkpoint, paths: list[str | Path], device: str = "cpu", top: int = 5) -> list[list[tuple[str, float]]]:
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         check_device(args.device)
+        get_num_threads()  # a bad thread setting is reported here, not mid-run
         use_device(args.device)
         results = predict_images(Checkpoint(args.checkpoint), args.images, args.device)
     except (DeviceUnavailableError, CheckpointError, ValueError) as error:

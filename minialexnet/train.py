@@ -32,6 +32,7 @@ from minialexnet.evaluate import evaluate_model, topk_correct
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import CONFIGS, INIT_SCHEMES, AlexNet, alexnet
 from minialexnet.optim import SGD, ReduceOnPlateau, StepSchedule
+from minialexnet.parallel import ThreadSettingError, get_num_threads
 from minialexnet.plots import plot_curves, plot_filters
 
 METRIC_FIELDS = [
@@ -165,6 +166,7 @@ def train_epoch(model, loss_layer, optimizer, loader, epoch, epochs, progress) -
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train as ``args`` says; returns the final metrics. Raises on bad input (see ``main``)."""
     check_device(args.device)
+    get_num_threads()  # a bad thread setting is reported here, not mid-run
     use_device(args.device)
     dataset = load_dataset(args.data).limit(args.limit, args.seed)
     val_images, val_labels = dataset.test_images, dataset.test_labels
@@ -254,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         run(args)
-    except (DeviceUnavailableError, DataFileError, CheckpointError) as error:
+    except (DeviceUnavailableError, DataFileError, CheckpointError, ThreadSettingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except TrainingDivergedError as error:

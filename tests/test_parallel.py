@@ -176,3 +176,17 @@ def test_a_forked_child_gets_its_own_threads(threads):
     child.join(timeout=60)
     assert child.exitcode == 0, "the child hung or failed using the parent's thread pool"
     assert queue.get(timeout=5) == 64.0
+
+
+@pytest.mark.parametrize("module", ["train", "bench", "gradcheck"])
+def test_command_lines_report_a_bad_thread_setting_in_one_line(module, monkeypatch, capsys):
+    import importlib
+
+    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "lots")
+    monkeypatch.setitem(parallel._state, "threads", None)  # read the environment again
+    main = importlib.import_module(f"minialexnet.{module}").main
+    assert main([]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: MINIALEXNET_NUM_THREADS='lots' is not a whole number; set it to the number of threads to use, "
+        "e.g. MINIALEXNET_NUM_THREADS=2"
+    )
