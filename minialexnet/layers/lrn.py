@@ -30,8 +30,8 @@ in float32 and loses digits; n shifted adds are exact to rounding.
 Forward and backward each run their ten or so elementwise steps on a few images at a time
 (``for_each_slice`` in parallel.py): the slices go to the CPU's cores, and each slice's
 intermediates stay in cache. Forward keeps the denominators D for backward, which
-recomputes the scale D**-beta from them (four cheap in-cache operations) rather than
-keeping a second array of the input's size (58 MB for AlexNet at batch 32).
+recomputes D**beta from them (three cheap in-cache operations) rather than keeping a
+second array of the input's size (58 MB for AlexNet at batch 32).
 """
 
 from __future__ import annotations
@@ -61,17 +61,17 @@ def channel_window_sum(v: Any, before: int, after: int, out: Any = None) -> Any:
     return out
 
 
-def _inverse_power(base: Any, beta: float, out: Any, work: Any) -> Any:
-    """base ** -beta into ``out`` (``work``: scratch of the same shape). For the paper's
-    beta = 3/4 it is 1 / (sqrt(base) * sqrt(sqrt(base))): square roots are exact to
-    rounding and several times faster than a general power."""
+def _power(base: Any, beta: float, out: Any, work: Any) -> Any:
+    """base ** beta into ``out`` (``work``: scratch of the same shape). For the paper's
+    beta = 3/4 it is sqrt(base) * sqrt(sqrt(base)): square roots are exact to rounding and
+    several times faster than a general power."""
     xp = get_array_module(base)
     if beta == 0.75:
         xp.sqrt(base, out=out)
         xp.sqrt(out, out=work)
         out *= work
-        return xp.reciprocal(out, out=out)
-    return xp.power(base, -beta, out=out)
+        return out
+    return xp.power(base, beta, out=out)
 
 
 class LocalResponseNorm(Layer):
@@ -104,8 +104,7 @@ class LocalResponseNorm(Layer):
             D = channel_window_sum(squares, self.before, self.after, out=denominator[s])
             D *= self.alpha
             D += self.k
-            scale = _inverse_power(D, self.beta, out=slice_scratch(1, D.shape, x), work=squares)
-            xp.multiply(x[s], scale, out=out[s])
+            xp.divide(x[s], _power(D, self.beta, out=slice_scratch(1, D.shape, x), work=squares), out=out[s])
 
         for_each_slice(xp, x.shape[0], images, x[:1].nbytes)
         self.cache = (x, out, denominator)
@@ -118,14 +117,14 @@ class LocalResponseNorm(Layer):
 
         def images(s: slice) -> None:
             D = denominator[s]
-            scale = _inverse_power(D, self.beta, out=slice_scratch(1, D.shape, D), work=slice_scratch(0, D.shape, D))
+            D_beta = _power(D, self.beta, out=slice_scratch(1, D.shape, D), work=slice_scratch(0, D.shape, D))
             neighbour_term = xp.multiply(dout[s], out[s], out=slice_scratch(0, D.shape, D))
             neighbour_term /= D  # g[c] * b[c] / D[c]
             # the window sum's adjoint: swap the window's sides
             spread = channel_window_sum(neighbour_term, self.after, self.before, out=dx[s])
             spread *= x[s]
             spread *= -2.0 * self.alpha * self.beta
-            direct = xp.multiply(dout[s], scale, out=neighbour_term)  # g[j] * D[j]**-beta
+            direct = xp.divide(dout[s], D_beta, out=neighbour_term)  # g[j] * D[j]**-beta
             spread += direct
 
         for_each_slice(xp, dout.shape[0], images, dout[:1].nbytes)

@@ -22,9 +22,8 @@ The choice is made by comparing with the maxima, passing each gradient along onl
 (``pending``); overlapping windows that pick the same pixel add their gradients.
 
 Both directions work on a few images at a time (``for_each_slice`` in parallel.py), so the
-slices run on all the CPU's cores and each slice's intermediates stay in cache. Backward
-recomputes a slice's ``row_max`` (one pass over cached data) instead of keeping the whole
-batch's from forward.
+slices run on all the CPU's cores and each slice's intermediates stay in cache. Forward
+keeps ``row_max`` for backward (half the input's size; rebuilding it cost more time).
 """
 
 from __future__ import annotations
@@ -115,24 +114,25 @@ class MaxPool2d(Layer):
         N, C, OH, OW = self.output_shape(x.shape)
         out = xp.empty((N, C, OH, OW), dtype=x.dtype)
 
+        row_max = self.scratch("row_max", (*x.shape[:3], OW), x)  # kept for backward
+
         def images(s: slice) -> None:
-            row_max = _max_along(x[s], 3, KW, SW, OW, out=slice_scratch(0, (*x[s].shape[:3], OW), x))
-            _max_along(row_max, 2, KH, SH, OH, out=out[s])
+            _max_along(x[s], 3, KW, SW, OW, out=row_max[s])
+            _max_along(row_max[s], 2, KH, SH, OH, out=out[s])
 
         for_each_slice(xp, N, images, x[:1].nbytes)
-        self.cache = (x, out)
+        self.cache = (x, row_max, out)
         return out
 
     def backward(self, dout: Any) -> Any:
         xp = get_array_module(dout)
-        x, out = self.cache
+        x, row_max, out = self.cache
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
         dx = xp.empty_like(x)
 
         def images(s: slice) -> None:
-            row_max = _max_along(x[s], 3, KW, SW, out.shape[3], out=slice_scratch(0, (*x[s].shape[:3], out.shape[3]), x))
-            drow_max = _route_along(dout[s], row_max, out[s], 2, KH, SH, dsource=slice_scratch(1, row_max.shape, x))
-            _route_along(drow_max, x[s], row_max, 3, KW, SW, dsource=dx[s])
+            drow_max = _route_along(dout[s], row_max[s], out[s], 2, KH, SH, dsource=slice_scratch(1, row_max[s].shape, x))
+            _route_along(drow_max, x[s], row_max[s], 3, KW, SW, dsource=dx[s])
 
         for_each_slice(xp, x.shape[0], images, x[:1].nbytes)
         self.cache = None
@@ -142,9 +142,8 @@ class MaxPool2d(Layer):
         """Where each window's maximum sits (changes when a perturbation changes a winner)."""
         if self.cache is None:
             return None
-        x, out = self.cache
+        x, row_max, out = self.cache
         xp = get_array_module(x)
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
-        row_max = _max_along(x, 3, KW, SW, out.shape[3])
         route = _route_along(_route_along(xp.ones_like(out), row_max, out, 2, KH, SH), x, row_max, 3, KW, SW)
         return route > 0
