@@ -1,0 +1,61 @@
+"""The benchmark tool and the PyTorch reference recipe: that they compare like with like (no timings are asserted)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from reference import rel_err
+
+from minialexnet.bench import main as bench_main
+from minialexnet.models import alexnet
+
+torch = pytest.importorskip("torch")
+RECIPE = Path(__file__).resolve().parents[1] / "benchmarks" / "torch_fashion_recipe.py"
+
+
+def test_torch_copy_of_the_network_computes_the_same_function(rng):
+    from minialexnet.bench import torch_sequential
+
+    model = alexnet("mini", seed=3).astype(np.float64)
+    twin = torch_sequential(model)
+    assert twin[0].weight.dtype == torch.float64
+    x = rng.standard_normal((4, 1, 28, 28))
+    with torch.no_grad():
+        theirs = twin.eval()(torch.from_numpy(x)).numpy()
+    assert rel_err(model.forward(x, train=False), theirs) < 1e-10  # LRN's alpha convention included
+
+
+def test_bench_compares_with_pytorch_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    args = ["--config", "mini", "--batch-size", "8", "--steps", "2", "--rounds", "1", "--warmup", "1", "--compare", "torch"]
+    assert bench_main([*args, "--no-memory", "--per-layer", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "training step" in printed and "ratio" in printed and "conv2" in printed
+    result = json.loads(out.read_text())
+    for framework in ("minialexnet", "pytorch"):
+        assert result[framework]["step_s"] > 0 and result[framework]["forward_s"] > 0
+    assert {row["layer"] for row in result["per_layer"]} >= {"conv1", "norm1", "pool1", "fc8"}
+
+
+def test_reference_recipe_follows_minialexnets_training_run(tmp_path, capsys):
+    from minialexnet.train import build_parser, run
+
+    spec = importlib.util.spec_from_file_location("torch_fashion_recipe", RECIPE)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    options = ["--config", "mini", "--data", "sample", "--limit", "1000", "--epochs", "3"]
+    out = tmp_path / "recipe.json"
+    assert recipe.main([*options, "--json", str(out)]) == 0
+    theirs = json.loads(out.read_text())
+    ours = run(build_parser().parse_args([*options, "--out", str(tmp_path / "ours")]))["history"]
+    assert [row["epoch"] for row in theirs["history"]] == [1, 2, 3]
+    # same data, batches, initial weights and update: only the dropout masks differ
+    for mine, other in zip(ours, theirs["history"], strict=True):
+        assert other["train_loss"] == pytest.approx(mine["train_loss"], rel=0.05)
+    assert theirs["history"][-1]["train_loss"] < theirs["history"][0]["train_loss"]
+    assert abs(theirs["history"][-1]["val_top1_error"] - ours[-1]["val_top1_error"]) < 0.1
+    assert "done: PyTorch" in capsys.readouterr().out
