@@ -96,7 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         val_error = _evaluate(model, dataset.test_images, dataset.test_labels, preprocess, args, torch, device)
         if device == "cuda":
             torch.cuda.synchronize()
-        row = {"epoch": epoch, "train_loss": loss_sum / seen, "val_top1_error": val_error, "lr": lr, "seconds": time.perf_counter() - epoch_started}
+        row = {
+            "epoch": epoch,
+            "train_loss": loss_sum / seen,
+            "val_top1_error": val_error,
+            "lr": lr,
+            "seconds": time.perf_counter() - epoch_started,
+        }
         history.append(row)
         print(
             f"epoch {epoch:>3}/{args.epochs}  train loss {row['train_loss']:.4f} | val top-1 err {val_error:.4f} | "
@@ -108,10 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     accuracy = 1 - history[-1]["val_top1_error"]
     name = torch.cuda.get_device_name() if device == "cuda" else "CPU"
-    print(f"done: PyTorch {torch.__version__} on {name} (TF32 {'on' if args.tf32 else 'off'}): test accuracy {accuracy:.4f}, wall {wall:.1f} s")
+    tf32 = "on" if args.tf32 else "off"
+    print(f"done: PyTorch {torch.__version__} on {name} (TF32 {tf32}): test accuracy {accuracy:.4f}, wall {wall:.1f} s")
     if args.json:
         with open(args.json, "w") as file:
-            json.dump({"framework": "pytorch", "device": name, "tf32": args.tf32, "accuracy": accuracy, "wall_s": wall, "history": history}, file)
+            json.dump(
+                {"framework": "pytorch", "device": name, "tf32": args.tf32, "accuracy": accuracy, "wall_s": wall, "history": history}, file
+            )
     return 0
 
 
