@@ -13,14 +13,16 @@ of streaming every intermediate through main memory.
 Inside a slice, intermediates come from ``slice_scratch``: a few buffers per thread, kept
 and reused, because allocating even a 2 MiB array afresh costs the operating system page
 faults every time (measured: LRN forward plus backward at batch 32 took 98 ms with fresh
-temporaries and 57 ms without).
+temporaries and 76 ms with reused ones).
 
 On the GPU there is nothing to gain (CuPy queues the work on the device), so ``work`` is
 called once with the whole range: the layer code is the same on both devices.
 
 Thread count: ``MINIALEXNET_NUM_THREADS`` if set, else ``OMP_NUM_THREADS`` or
 ``OPENBLAS_NUM_THREADS`` (so one setting limits the BLAS and minialexnet alike), else the
-cores this process may use. ``set_num_threads(1)`` turns the threads off.
+cores this process may use. ``set_num_threads(1)`` turns the threads off (the slices then
+run one after another on the calling thread). See also ``OPENBLAS_THREAD_TIMEOUT`` in
+``minialexnet/__init__.py``: idle BLAS threads must not spin while these threads work.
 """
 
 from __future__ import annotations
