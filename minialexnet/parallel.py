@@ -104,6 +104,28 @@ def _run_marked(work: Callable[[slice], None], part: slice) -> None:
         _inside.active = False
 
 
+class ScratchSlots:
+    """Numbered scratch arrays, each grown to the largest request and reused for smaller ones.
+
+    A network shares one among its layers (``Layer.borrow``); each thread keeps one for the
+    intermediates of its slices (``slice_scratch``).
+    """
+
+    def __init__(self) -> None:
+        self.buffers: dict[int, Any] = {}
+
+    def get(self, slot: int, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
+        """An uninitialised array of ``shape`` on ``like``'s device, with its dtype or ``dtype``, from ``slot``."""
+        xp = get_array_module(like)
+        dtype = like.dtype if dtype is None else np.dtype(dtype)
+        size = int(np.prod(shape))
+        buffer = self.buffers.get(slot)
+        if buffer is None or buffer.size < size or buffer.dtype != dtype or get_array_module(buffer) is not xp:
+            self.buffers.pop(slot, None)  # release the old one before allocating its successor
+            buffer = self.buffers[slot] = xp.empty(size, dtype=dtype)
+        return buffer[:size].reshape(shape)
+
+
 def slice_scratch(slot: int, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
     """An uninitialised array of ``shape`` (``like``'s dtype or ``dtype``) that this thread reuses from call to call.
 
@@ -111,17 +133,12 @@ def slice_scratch(slot: int, shape: tuple[int, ...], like: Any, dtype: Any = Non
     slice's work, never for results. On the GPU it is a fresh array (CuPy's memory pool
     makes that cheap, and a kept one would hold device memory).
     """
-    dtype = like.dtype if dtype is None else np.dtype(dtype)
     if get_array_module(like) is not np:
-        return get_array_module(like).empty(shape, dtype=dtype)
-    buffers = getattr(_inside, "buffers", None)
-    if buffers is None:
-        buffers = _inside.buffers = {}
-    size = int(np.prod(shape))
-    buffer = buffers.get(slot)
-    if buffer is None or buffer.size < size or buffer.dtype != dtype:
-        buffer = buffers[slot] = np.empty(size, dtype=dtype)
-    return buffer[:size].reshape(shape)
+        return get_array_module(like).empty(shape, dtype=like.dtype if dtype is None else dtype)
+    slots = getattr(_inside, "slots", None)
+    if slots is None:
+        slots = _inside.slots = ScratchSlots()
+    return slots.get(slot, shape, like, dtype)
 
 
 def for_each_slice(xp: Any, n: int, work: Callable[[slice], None], bytes_per_item: int) -> None:

@@ -27,23 +27,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import asnumpy, get_array_module, to_device
-
-
-class SharedScratch:
-    """Numbered scratch arrays lent to the layers of one network, each grown to the largest request."""
-
-    def __init__(self) -> None:
-        self.buffers: dict[int, Any] = {}
-
-    def get(self, slot: int, shape: tuple[int, ...], like: Any) -> Any:
-        """An uninitialised array of ``shape`` with the dtype and device of ``like``, from ``slot``."""
-        xp = get_array_module(like)
-        size = int(np.prod(shape))
-        buffer = self.buffers.get(slot)
-        if buffer is None or buffer.size < size or buffer.dtype != like.dtype or get_array_module(buffer) is not xp:
-            self.buffers.pop(slot, None)  # release the old one before allocating its successor
-            buffer = self.buffers[slot] = xp.empty(size, dtype=like.dtype)
-        return buffer[:size].reshape(shape)
+from minialexnet.parallel import ScratchSlots
 
 
 class Layer:
@@ -55,7 +39,7 @@ class Layer:
         self.cache: Any = None
         self.name: str = type(self).__name__
         self.workspace: dict[str, Any] = {}
-        self.shared = SharedScratch()  # a Sequential replaces it with the network's own
+        self.shared = ScratchSlots()  # a Sequential replaces it with the network's own
 
     def forward(self, x: Any, train: bool = True) -> Any:
         raise NotImplementedError

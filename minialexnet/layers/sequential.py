@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from minialexnet.layers.base import Layer, SharedScratch
+from minialexnet.layers.base import Layer
+from minialexnet.parallel import ScratchSlots
 
 
 class Sequential(Layer):
@@ -35,9 +36,9 @@ class Sequential(Layer):
             layer.name = name
             self.layers[name] = layer
         self.training = True
-        self.share_scratch(SharedScratch())
+        self.share_scratch(ScratchSlots())
 
-    def share_scratch(self, shared: SharedScratch) -> None:
+    def share_scratch(self, shared: ScratchSlots) -> None:
         """Let every layer (nested ones too) borrow from ``shared``: one set of slots per network."""
         self.shared = shared
         for layer in self.layers.values():
@@ -106,14 +107,12 @@ class Sequential(Layer):
 
     def to(self, device: str) -> Sequential:
         for layer in self.layers.values():
-            layer.to(device)
-        self.shared.buffers.clear()
+            layer.to(device)  # each clears the shared scratch
         return self
 
     def astype(self, dtype: Any) -> Sequential:
         for layer in self.layers.values():
-            layer.astype(dtype)
-        self.shared.buffers.clear()
+            layer.astype(dtype)  # each clears the shared scratch
         return self
 
     def zero_grads(self) -> None:
