@@ -275,19 +275,18 @@ class Conv2d(Layer):
         if self.keep_columns:
             col = self._columns(x, self.scratch("col", (self._col_rows(x), N * OH * OW), x))
             self._project(col, out)
-            self.cache = (x.shape, col)
         else:
+            col = None
             for c in self._chunks(x):
                 self._project(self._columns(x[c]), out[c])
-            self.cache = (x, None)
+        self.cache = (x, col)  # col None: backward rebuilds the columns from x
         return out
 
     def backward(self, dout: Any) -> Any:
         xp = get_array_module(dout)
         x, col = self.cache
-        x_shape = tuple(x) if col is not None else x.shape
-        dx = xp.empty(x_shape, dtype=dout.dtype) if self.need_input_grad else None
-        chunks = [slice(0, x_shape[0])] if col is not None else self._chunks(x)
+        dx = xp.empty(x.shape, dtype=dout.dtype) if self.need_input_grad else None
+        chunks = [slice(0, x.shape[0])] if col is not None else self._chunks(x)
         for number, c in enumerate(chunks):
             col_c = col if col is not None else self._columns(x[c])
             dW_c, db_c = self._backward_chunk(dout[c], col_c, None if dx is None else dx[c], first=number == 0)
