@@ -33,7 +33,7 @@ from minialexnet.backend import DeviceUnavailableError, check_device, get_array_
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import CONFIGS, AlexNet, alexnet
 from minialexnet.optim import SGD
-from minialexnet.parallel import get_num_threads
+from minialexnet.parallel import THREAD_ENV_NAMES, get_num_threads
 
 
 def training_flops(model: AlexNet) -> float:
@@ -304,7 +304,7 @@ def format_table(result: dict[str, Any]) -> str:
 def thread_settings() -> str:
     import minialexnet
 
-    names = ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    names = (*THREAD_ENV_NAMES, "MKL_NUM_THREADS")
     settings = [f"{name}={os.environ[name]}" for name in names if name in os.environ]
     blas = ", ".join(settings) or f"BLAS default ({os.cpu_count()} cores)"
     spin = "unknown (NumPy was loaded first)" if minialexnet.NUMPY_LOADED_FIRST else os.environ.get("OPENBLAS_THREAD_TIMEOUT")

@@ -46,14 +46,14 @@ class ThreadSettingError(ValueError):
     """A thread-count environment variable that is not a positive whole number."""
 
 
-_ENV_NAMES = ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+THREAD_ENV_NAMES = ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")  # read in this order
 _state: dict[str, Any] = {"threads": None, "pool": None}
 _inside = threading.local()
 
 
 def default_num_threads() -> int:
     """The thread count from the environment (see the module docstring)."""
-    for name in _ENV_NAMES:
+    for name in THREAD_ENV_NAMES:
         value = os.environ.get(name, "").strip()
         if value:
             try:
