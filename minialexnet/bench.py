@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, synchronize, to_device, use_device
-from minialexnet.layers import SoftmaxCrossEntropy
-from minialexnet.models import CONFIGS, AlexNet, alexnet
+from minialexnet.layers import Conv2d, SoftmaxCrossEntropy, WinogradConv2d
+from minialexnet.models import CONFIGS, CONV_ALGORITHMS, AlexNet, alexnet
 from minialexnet.optim import SGD
 from minialexnet.parallel import THREAD_ENV_NAMES, get_num_threads
 
@@ -42,6 +42,18 @@ def training_flops(model: AlexNet) -> float:
     forward = sum(row["macs"] for row in rows)
     first = rows[0]["macs"] if not getattr(rows[0]["layer"], "need_input_grad", True) else 0
     return 2.0 * (3 * forward - first)
+
+
+def conv_layers(model: AlexNet) -> str:
+    """Which algorithm computes each convolution, e.g. ``conv1 im2col, conv2 winograd F(4x4, 5x5), ...``."""
+    parts = []
+    for name, layer in model:
+        if isinstance(layer, WinogradConv2d):
+            (KH, KW), m = layer.kernel_size, layer.tile
+            parts.append(f"{name} winograd F({m}x{m}, {KH}x{KW})")
+        elif isinstance(layer, Conv2d):
+            parts.append(f"{name} im2col")
+    return ", ".join(parts)
 
 
 def gemm_rate(xp: Any, size: int = 2048, repeats: int = 5) -> float:
@@ -65,8 +77,8 @@ class MiniAlexNetRunner:
 
     name = "minialexnet"
 
-    def __init__(self, config: str, batch_size: int, device: str, dtype: Any, seed: int = 0) -> None:
-        self.model = alexnet(config, seed=seed).astype(dtype).to(device)
+    def __init__(self, config: str, batch_size: int, device: str, dtype: Any, seed: int = 0, conv_algorithm: str = "auto") -> None:
+        self.model = alexnet(config, seed=seed, conv_algorithm=conv_algorithm).astype(dtype).to(device)
         shape = (batch_size, *self.model.input_shape)
         rng = np.random.default_rng(seed)
         # inputs at the scale the config trains on: 0..255 minus the mean, or standardised
@@ -128,7 +140,7 @@ def torch_sequential(model: Any, device: str = "cpu") -> Any:
 
     layers = []
     for name, layer in model:
-        kind = type(layer).__name__
+        kind = "Conv2d" if isinstance(layer, Conv2d) else type(layer).__name__  # WinogradConv2d too
         if kind == "Conv2d":
             module = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding, groups=layer.groups)
         elif kind == "Linear":
@@ -222,18 +234,18 @@ def time_runners(runners: list[Any], steps: int, warmup: int, rounds: int) -> di
     }
 
 
-def peak_memory(framework: str, config: str, batch_size: int, device: str, dtype: str) -> float | None:
+def peak_memory(framework: str, config: str, batch_size: int, device: str, dtype: str, conv_algorithm: str = "auto") -> float | None:
     """Peak memory (bytes) of one training step, measured in a fresh child process."""
     command = [sys.executable, "-m", "minialexnet.bench", "--memory-child", framework, "--config", config, "--batch-size", str(batch_size)]
-    command += ["--device", device, "--dtype", dtype]
+    command += ["--device", device, "--dtype", dtype, "--conv", conv_algorithm]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         return None
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def _memory_child(framework: str, config: str, batch_size: int, device: str, dtype: Any) -> float:
-    runner: Any = MiniAlexNetRunner(config, batch_size, device, dtype)
+def _memory_child(framework: str, config: str, batch_size: int, device: str, dtype: Any, conv_algorithm: str) -> float:
+    runner: Any = MiniAlexNetRunner(config, batch_size, device, dtype, conv_algorithm=conv_algorithm)
     if framework == "pytorch":
         runner = TorchRunner(runner, device)
     if device.startswith("gpu"):
@@ -270,7 +282,8 @@ def format_table(result: dict[str, Any]) -> str:
     lines = [
         f"config {result['config']}, batch {result['batch_size']}, {result['device']} ({result['device_name']}), {result['dtype']}, "
         f"threads: {result['threads']}",
-        f"float32 GEMM ({result['gemm_size']}^3, xp.matmul): {result['gemm_gflops']:.1f} GFLOP/s",
+        f"float32 GEMM ({result['gemm_size']}^3, xp.matmul): {result['gemm_gflops']:.1f} GFLOP/s; "
+        f"convolutions: {result.get('conv_layers', '-')}",
         "",
         f"{'':<22}{'minialexnet':>14}{'pytorch':>14}{'ratio':>10}",
     ]
@@ -292,6 +305,8 @@ def format_table(result: dict[str, Any]) -> str:
         f"({100 * flops / ours['step_s'] / 1e9 / result['gemm_gflops']:.0f}% of the GEMM rate)"
         + (f", pytorch {flops / theirs['step_s'] / 1e9:.1f} GFLOP/s" if theirs else "")
     )
+    if "winograd" in result.get("conv_layers", ""):
+        lines.append("(effective rate: FLOPs of direct convolution; the Winograd layers multiply less, see layers/winograd.py)")
     if result.get("per_layer"):
         total = sum(r["forward_s"] + r["backward_s"] for r in result["per_layer"])
         lines += ["", f"{'layer':<10}{'forward':>12}{'backward':>12}{'share':>9}"]
@@ -322,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per framework")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--rounds", type=int, default=5, help="alternations between the frameworks")
+    parser.add_argument("--conv", default="auto", choices=CONV_ALGORITHMS, help="convolution algorithm (auto: the config's choice)")
     parser.add_argument("--per-layer", action="store_true", help="time each layer's forward and backward")
     parser.add_argument("--compare", choices=("torch",), default=None, help="also time PyTorch on the same network")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
@@ -337,9 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.memory_child:
-        print(_memory_child(args.memory_child, args.config, args.batch_size, args.device, dtype))
+        print(_memory_child(args.memory_child, args.config, args.batch_size, args.device, dtype, args.conv))
         return 0
-    ours = MiniAlexNetRunner(args.config, args.batch_size, args.device, dtype)
+    ours = MiniAlexNetRunner(args.config, args.batch_size, args.device, dtype, conv_algorithm=args.conv)
     runners: list[Any] = [ours]
     if args.compare == "torch":
         try:
@@ -359,11 +375,12 @@ def main(argv: list[str] | None = None) -> int:
         "gemm_size": gemm_size,
         "gemm_gflops": gemm_rate(xp, gemm_size),
         "train_flops_per_image": training_flops(ours.model),
+        "conv_layers": conv_layers(ours.model),
     }
     result.update(time_runners(runners, args.steps, args.warmup, args.rounds))
     if not args.no_memory:
         for runner in runners:
-            result[runner.name]["peak_bytes"] = peak_memory(runner.name, args.config, args.batch_size, args.device, args.dtype)
+            result[runner.name]["peak_bytes"] = peak_memory(runner.name, args.config, args.batch_size, args.device, args.dtype, args.conv)
     if args.per_layer:
         result["per_layer"] = ours.per_layer()
     print(format_table(result))

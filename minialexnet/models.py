@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.layers import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential
+from minialexnet.layers import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential, WinogradConv2d
 
 INIT_SCHEMES = ("paper", "he", "xavier")
 PAPER_BIAS_ONE = ("conv2", "conv4", "conv5", "fc6", "fc7")
@@ -78,6 +78,9 @@ class AlexNetConfig:
     # convolutions that rebuild their column matrix in backward instead of keeping it
     # (conv.py): at 227x227 conv1's and conv2's are the largest, 4.4 and 7.0 MB per image
     recompute_columns: tuple[str, ...] = ()
+    # convolutions computed by Winograd's algorithm (layers/winograd.py) unless the caller
+    # asks for im2col; conv1 never: stride 4 in the paper, one input channel in mini
+    winograd: tuple[str, ...] = ()
 
 
 def _paper_convs(groups: int) -> tuple[ConvSpec, ...]:
@@ -90,10 +93,13 @@ def _paper_convs(groups: int) -> tuple[ConvSpec, ...]:
     )
 
 
+_LARGE: dict[str, Any] = {"recompute_columns": ("conv1", "conv2"), "winograd": ("conv2", "conv3", "conv4", "conv5")}
+CONV_ALGORITHMS = ("auto", "im2col", "winograd")
+
 CONFIGS: dict[str, AlexNetConfig] = {
-    "paper": AlexNetConfig("paper", 3, 227, 1000, _paper_convs(1), (4096, 4096), recompute_columns=("conv1", "conv2")),
-    "paper-2gpu": AlexNetConfig("paper-2gpu", 3, 227, 1000, _paper_convs(2), (4096, 4096), recompute_columns=("conv1", "conv2")),
-    "fashion": AlexNetConfig("fashion", 1, 227, 10, _paper_convs(1), (4096, 4096), recompute_columns=("conv1", "conv2")),
+    "paper": AlexNetConfig("paper", 3, 227, 1000, _paper_convs(1), (4096, 4096), **_LARGE),
+    "paper-2gpu": AlexNetConfig("paper-2gpu", 3, 227, 1000, _paper_convs(2), (4096, 4096), **_LARGE),
+    "fashion": AlexNetConfig("fashion", 1, 227, 10, _paper_convs(1), (4096, 4096), **_LARGE),
     "mini": AlexNetConfig(
         "mini",
         1,
@@ -101,6 +107,7 @@ CONFIGS: dict[str, AlexNetConfig] = {
         10,
         (ConvSpec(24, 5, 1, 2), ConvSpec(48, 5, 1, 2), ConvSpec(64, 3, 1, 1), ConvSpec(64, 3, 1, 1), ConvSpec(64, 3, 1, 1)),
         (512, 512),
+        winograd=("conv2", "conv3", "conv4", "conv5"),
         default_init="he",
         default_scale="standard",
         default_lr=0.02,
@@ -176,18 +183,27 @@ def alexnet(
     seed: int = 0,
     dropout: float = 0.5,
     dtype: Any = np.float32,
+    conv_algorithm: str = "auto",
 ) -> AlexNet:
     """Build AlexNet from a named config, optionally with another class or channel count.
 
     ``init`` is one of ``paper``, ``he``, ``xavier`` (default: the config's, ``paper``).
     The same ``seed`` gives the same parameters and dropout masks on every device.
+    ``conv_algorithm``: ``auto`` (the config's choice of Winograd layers), ``im2col``
+    (every convolution by im2col) or ``winograd`` (every stride-1 convolution by
+    Winograd). The parameters, and the results up to float rounding, are the same.
     """
+    if conv_algorithm not in CONV_ALGORITHMS:
+        raise ValueError(f"unknown conv_algorithm {conv_algorithm!r}; choose one of {', '.join(CONV_ALGORITHMS)}")
     spec = get_config(config) if isinstance(config, str) else config
     if num_classes is not None or in_channels is not None:
         spec = dataclasses.replace(spec, in_channels=in_channels or spec.in_channels, num_classes=num_classes or spec.num_classes)
     c1, c2, c3, c4, c5 = spec.convs
 
     def conv(in_ch: int, c: ConvSpec, name: str, **kwargs: Any) -> tuple[str, Conv2d]:
+        winograd = {"auto": name in spec.winograd, "im2col": False, "winograd": c.stride == 1}[conv_algorithm]
+        if winograd:
+            return name, WinogradConv2d(in_ch, c.out_channels, c.kernel, c.padding, c.groups, dtype=dtype, **kwargs)
         keep = name not in spec.recompute_columns
         return name, Conv2d(in_ch, c.out_channels, c.kernel, c.stride, c.padding, c.groups, dtype=dtype, keep_columns=keep, **kwargs)
 

@@ -110,3 +110,44 @@ def test_unknown_names_are_explained():
 def test_every_config_builds():
     for name in CONFIGS:
         assert alexnet(name).num_params > 0
+
+
+def test_winograd_computes_conv2_to_conv5_by_default():
+    from minialexnet.layers import Conv2d, WinogradConv2d
+
+    for name in CONFIGS:
+        model = alexnet(name)
+        assert type(model["conv1"]) is Conv2d
+        assert all(isinstance(model[conv], WinogradConv2d) for conv in ("conv2", "conv3", "conv4", "conv5"))
+    assert not any(isinstance(layer, WinogradConv2d) for _, layer in alexnet("paper", conv_algorithm="im2col"))
+    everywhere = alexnet("mini", conv_algorithm="winograd")  # mini's conv1 has stride 1 too
+    assert isinstance(everywhere["conv1"], WinogradConv2d)
+    assert type(alexnet("paper", conv_algorithm="winograd")["conv1"]) is Conv2d  # stride 4
+    with pytest.raises(ValueError, match="unknown conv_algorithm 'fft'; choose one of auto, im2col, winograd"):
+        alexnet("mini", conv_algorithm="fft")
+
+
+@pytest.mark.parametrize("config,size", [("mini", 28), ("paper-2gpu", 67)])
+def test_conv_algorithms_give_the_same_network(config, size, rng):
+    """Same parameters, and (float64) the same features and gradients, whichever algorithm computes the convolutions."""
+    models = [alexnet(config, seed=4, conv_algorithm=algorithm).astype(np.float64) for algorithm in ("im2col", "winograd")]
+    for a, b in zip(models[0].params.values(), models[1].params.values(), strict=True):
+        assert np.array_equal(a, b)
+    x = rng.standard_normal((2, models[0].input_shape[0], size, size))  # 67: the paper's layers on a smaller image
+    dout = None
+    results = []
+    for model in models:
+        features = [layer for name, layer in model if name.startswith(("conv", "relu", "norm", "pool"))][:15]
+        h = x
+        for layer in features:
+            h = layer.forward(h)
+        dout = rng.standard_normal(h.shape) if dout is None else dout
+        grad = dout
+        for layer in reversed(features):
+            grad = layer.backward(grad)
+        assert grad is None  # conv1 skips dx
+        results.append((h, {name: layer.grads["W"] for name, layer in model if name.startswith("conv")}))
+    (h_a, grads_a), (h_b, grads_b) = results
+    assert np.abs(h_a - h_b).max() < 1e-10 * np.abs(h_a).max()
+    for name, grad in grads_a.items():
+        assert np.abs(grad - grads_b[name]).max() < 1e-9 * np.abs(grad).max(), name

@@ -3,6 +3,7 @@
 | layer               | paper                 | module    |
 |---------------------|-----------------------|-----------|
 | Conv2d (groups)     | Section 3.5, Figure 2 | conv.py   |
+| WinogradConv2d      | (Lavin & Gray 2016)   | winograd.py|
 | ReLU                | Section 3.1           | relu.py   |
 | LocalResponseNorm   | Section 3.3           | lrn.py    |
 | MaxPool2d           | Section 3.4           | pool.py   |
@@ -22,6 +23,7 @@ from minialexnet.layers.lrn import LocalResponseNorm, channel_window_sum
 from minialexnet.layers.pool import MaxPool2d
 from minialexnet.layers.relu import ReLU
 from minialexnet.layers.sequential import Sequential
+from minialexnet.layers.winograd import WinogradConv2d, winograd_matrices
 
 __all__ = [
     "Conv2d",
@@ -34,8 +36,10 @@ __all__ = [
     "ReLU",
     "Sequential",
     "SoftmaxCrossEntropy",
+    "WinogradConv2d",
     "channel_window_sum",
     "col2im",
     "conv_output_size",
     "im2col",
+    "winograd_matrices",
 ]

@@ -1,0 +1,323 @@
+"""Convolution by Winograd's minimal filtering: the same output with fewer multiplications.
+
+Paper: the layers are Section 3.5's (conv2 to conv5, stride 1); the algorithm is not the
+paper's. It is Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR
+2016), built on Winograd's (1980) minimal filtering algorithms, and it is what cuDNN and
+oneDNN use for small stride-1 kernels. It computes exactly what ``Conv2d`` computes (in
+exact arithmetic; in float32 the rounding differs slightly, see the tests).
+
+The idea in one dimension, F(m, r): m outputs of an r-tap filter g over alpha = m + r - 1
+inputs d, y[i] = sum_k d[i + k] g[k], take m * r multiplications directly but only alpha
+this way::
+
+    y = AT [ (G g) * (BT d) ]          (* is elementwise)
+
+AT (m, alpha), G (alpha, r) and BT (alpha, alpha) come from evaluating polynomials at
+alpha - 1 points (0, 1, -1, 2, -2, 1/2, ...) and at infinity (``winograd_matrices``: the
+Toom-Cook construction, transposed). In two dimensions the same matrices act on rows and
+columns of an alpha x alpha tile: Y = AT [(G g GT) * (BT d B)] A, an m x m block of outputs
+for alpha^2 multiplications instead of m^2 r^2. For conv2 (5x5, m = 4) that is 64 instead
+of 400 per tile, for conv3 to conv5 (3x3, m = 2) 16 instead of 36.
+
+The multiplications are the expensive part because, summed over input channels, they are
+matrix products: for each of the alpha^2 positions xi of a tile, the transformed filters
+U[xi] (F, C) times the transformed input tiles V[xi] (C, L). The transforms themselves are
+small fixed matrices; written as Kronecker products on flattened tiles (BT d B is
+(BT kron BT) applied to d's alpha^2 numbers) each is one more matrix product.
+
+Notation (as in conv.py, plus)::
+
+    m        output tile size: each tile gives m x m outputs
+    r        kernel size (KH, KW; the matrices are built per axis, so KH != KW works)
+    a        input tile size, m + r - 1 (AH, AW per axis); XI = AH * AW positions
+    TH, TW   tiles per image: TH = ceil(OH / m); the last tiles may hang over the edge
+    L        tiles of the whole batch, N * TH * TW
+
+Shapes::
+
+    x       (N, C, H, W)
+    tiles   (XI, C, L)          every a x a window at steps of m (a gather, like im2col)
+    V       (XI, C, L)          Bk @ tiles, Bk = BT kron BT        (kept for backward)
+    U       (XI, F, C/G)        Gk @ W,     Gk = G kron G
+    M       (XI, F, L)          U[xi] @ V[xi] per position and group: the real work
+    Y       (m*m, F, L)         Ak @ M,     Ak = AT kron AT
+    out     (N, F, OH, OW)      Y's blocks put in place, plus the bias
+
+Backward runs every step's adjoint in reverse order: dM = Ak^T @ dY, dU = dM @ V^T
+(then dW = Gk^T @ dU), dV = U^T @ dM, dtiles = Bk^T @ dV, and dx adds each tile back where
+it was read (like col2im). It is the exact gradient of what forward computed.
+
+Why not always: the transforms and the gathers cost memory passes that im2col does not
+have, and the matrix products have only C/G rows to sum over. It pays off when the direct
+products are large (the paper's conv2 to conv5 at batch 32: measured in
+``benchmarks/results``) and loses on tiny layers (``mini``'s), so the configs choose per
+layer. Larger tiles save more multiplications but round worse (the transforms' entries
+grow with the points used): ``DEFAULT_TILE`` keeps the float32 error within a few 1e-6 of
+the largest output for 3x3 kernels and about 1e-5 for 5x5.
+"""
+
+from __future__ import annotations
+
+import functools
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from minialexnet.backend import get_array_module
+from minialexnet.layers.conv import Conv2d, conv_output_size
+from minialexnet.parallel import for_each_slice, slice_scratch
+
+# the interpolation points; more (3, -3, ...) would allow larger tiles, but their transforms
+# round so badly that even float64 gradient checks fail at 10 x 10 tiles
+POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2), Fraction(1, 2), Fraction(-1, 2))
+DEFAULT_TILE = {3: 2, 5: 4}  # kernel size -> m; other kernel sizes use m = 2
+
+
+def _times_linear(poly: list[Fraction], root: Fraction) -> list[Fraction]:
+    """Coefficients (lowest power first) of poly(x) * (x - root)."""
+    shifted = [Fraction(0), *poly]
+    return [high - root * low for high, low in zip(shifted, [*poly, Fraction(0)], strict=True)]
+
+
+@functools.cache
+def winograd_matrices(m: int, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """AT (m, a), G (a, r), BT (a, a) of F(m, r), a = m + r - 1, as float64 arrays.
+
+    With points p_0 .. p_{a-2} and infinity (Toom-Cook): G evaluates the filter polynomial
+    at each point, divided by prod_{l != j}(p_j - p_l); AT evaluates the output polynomial
+    (row i: p_j^i; the point at infinity picks the leading coefficient); row j of BT holds
+    the coefficients of prod_{l != j}(x - p_l), and the last row those of prod_l(x - p_l).
+    The entries are computed in exact fractions and rounded once.
+    """
+    if m < 1 or r < 1:
+        raise ValueError(f"F({m}, {r}): the tile m and the kernel size r must be >= 1")
+    if m + r - 2 > len(POINTS):
+        raise ValueError(
+            f"F({m}, {r}) needs {m + r - 2} interpolation points, more than the {len(POINTS)} defined "
+            f"(larger tiles round too badly): choose a tile m with m + r <= {len(POINTS) + 2}"
+        )
+    a = m + r - 1
+    points = POINTS[: a - 1]
+    AT = [[p**i for p in points] + [Fraction(int(i == m - 1))] for i in range(m)]
+    G, BT = [], []
+    for p in points:
+        others = [q for q in points if q != p]
+        scale, poly = Fraction(1), [Fraction(1)]
+        for q in others:
+            scale *= p - q
+            poly = _times_linear(poly, q)
+        G.append([p**k / scale for k in range(r)])
+        BT.append([*poly, Fraction(0)])
+    G.append([Fraction(int(k == r - 1)) for k in range(r)])
+    whole = [Fraction(1)]
+    for q in points:
+        whole = _times_linear(whole, q)
+    BT.append(whole)
+    return tuple(np.array([[float(v) for v in row] for row in rows]) for rows in (AT, G, BT))
+
+
+@functools.cache
+def kron_matrices(m: int, KH: int, KW: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 2-D transforms on flattened tiles: Ak (m*m, XI), Gk (XI, KH*KW), Bk (XI, XI), float64."""
+    (ATh, Gh, BTh), (ATw, Gw, BTw) = winograd_matrices(m, KH), winograd_matrices(m, KW)
+    return np.kron(ATh, ATw), np.kron(Gh, Gw), np.kron(BTh, BTw)
+
+
+class WinogradConv2d(Conv2d):
+    """A stride-1 Conv2d computed by Winograd's F(m x m, KH x KW) (see the module docstring).
+
+    Same parameters, shapes, initialisation and results as ``Conv2d``; only the arithmetic
+    differs. ``tile``: m, the output block per tile (default: ``DEFAULT_TILE``).
+    Shapes: x (N, C, H, W) -> out (N, F, OH, OW); params W (F, C/G, KH, KW), b (F,).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        padding: int | tuple[int, int] = 0,
+        groups: int = 1,
+        *,
+        tile: int | None = None,
+        need_input_grad: bool = True,
+        rng: np.random.Generator | None = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, 1, padding, groups, need_input_grad=need_input_grad, rng=rng, dtype=dtype)
+        self.tile = DEFAULT_TILE.get(max(self.kernel_size), 2) if tile is None else tile
+        winograd_matrices(self.tile, self.kernel_size[0])  # a bad tile size fails here, not in forward
+        winograd_matrices(self.tile, self.kernel_size[1])
+
+    def __repr__(self) -> str:
+        return (
+            f"WinogradConv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"padding={self.padding}, groups={self.groups}, tile={self.tile})"
+        )
+
+    def _geometry(self, x_shape: tuple[int, ...]) -> tuple[int, int, int, int, int, int]:
+        """(OH, OW, TH, TW, AH, AW) for an input of ``x_shape``."""
+        (KH, KW), (PH, PW), m = self.kernel_size, self.padding, self.tile
+        OH = conv_output_size(x_shape[2], KH, 1, PH)
+        OW = conv_output_size(x_shape[3], KW, 1, PW)
+        return OH, OW, -(-OH // m), -(-OW // m), m + KH - 1, m + KW - 1
+
+    def _transforms(self, like: Any) -> tuple[Any, Any, Any]:
+        xp = get_array_module(like)
+        return tuple(xp.asarray(matrix, dtype=like.dtype) for matrix in kron_matrices(self.tile, *self.kernel_size))
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self._require_rank(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        self._require_params_like(x)
+        xp = get_array_module(x)
+        N, C = x.shape[:2]
+        G, F, m = self.groups, self.out_channels, self.tile
+        OH, OW, TH, TW, AH, AW = self._geometry(x.shape)
+        XI, L = AH * AW, N * TH * TW
+        Ak, Gk, Bk = self._transforms(x)
+        tiles = gather_tiles(x, m, AH, AW, self.padding, TH, TW, out=self.borrow(1, (XI, C, L), x))
+        V = xp.matmul(Bk, tiles.reshape(XI, C * L), out=self.scratch("V", (XI, C * L), x)).reshape(XI, G, C // G, L)
+        U = xp.matmul(Gk, self.params["W"].reshape(F * C // G, -1).T).reshape(XI, G, F // G, C // G)
+        M = xp.matmul(U, V, out=self.borrow(0, (XI, G, F // G, L), x))
+        Y = xp.matmul(Ak, M.reshape(XI, F * L), out=self.borrow(2, (m * m, F * L), x))
+        out = xp.empty((N, F, OH, OW), dtype=x.dtype)
+        place_blocks(Y.reshape(m, m, F, TH, TW, N), out, self.params["b"])
+        self.cache = (x.shape, V, U)
+        return out
+
+    def backward(self, dout: Any) -> Any:
+        xp = get_array_module(dout)
+        x_shape, V, U = self.cache
+        N, C = x_shape[:2]
+        G, F, m = self.groups, self.out_channels, self.tile
+        _, _, TH, TW, AH, AW = self._geometry(x_shape)
+        XI, L = AH * AW, N * TH * TW
+        Ak, Gk, Bk = self._transforms(dout)
+        dY = take_blocks(dout, m, TH, TW, out=self.borrow(2, (m, m, F, TH, TW, N), dout)).reshape(m * m, F, L)
+        self.grads["b"] = dY.sum(axis=(0, 2))
+        dM = xp.matmul(Ak.T, dY.reshape(m * m, F * L), out=self.borrow(0, (XI, F * L), dout)).reshape(XI, G, F // G, L)
+        dU = xp.matmul(dM, V.transpose(0, 1, 3, 2))
+        dW = xp.matmul(Gk.T, dU.reshape(XI, -1)).reshape(*self.kernel_size, F, C // G)
+        grad = self.reusable_grad("W", dW)
+        grad = xp.empty(self.params["W"].shape, dtype=dW.dtype) if grad is None else grad
+        grad[...] = dW.transpose(2, 3, 0, 1)
+        self.grads["W"] = grad
+        self.cache = None
+        if not self.need_input_grad:
+            return None
+        dV = xp.matmul(U.transpose(0, 1, 3, 2), dM, out=V)  # V is no longer needed: reuse its memory
+        dtiles = xp.matmul(Bk.T, dV.reshape(XI, C * L), out=self.borrow(1, (XI, C * L), dout))
+        dx = xp.empty(x_shape, dtype=dout.dtype)
+        add_tiles(dtiles.reshape(AH, AW, C, TH, TW, N), m, self.padding, out=dx)
+        return dx
+
+
+def _phases_shape(c: int, m: int, HP: int, WP: int, N: int) -> tuple[int, ...]:
+    return (c, m, m, -(-HP // m), -(-WP // m), N)
+
+
+def gather_tiles(x: Any, m: int, AH: int, AW: int, padding: tuple[int, int], TH: int, TW: int, *, out: Any = None) -> Any:
+    """Every AH x AW window of the zero-padded ``x`` at steps of m: (N, C, H, W) -> (AH*AW, C, TH*TW*N).
+
+    tiles[(i, j), c, (th, tw, n)] = x_padded[n, c, m th + i, m tw + j]. The padding is
+    ``padding`` on the top and left and whatever the last tiles need on the bottom and right.
+
+    A few channels at a time: copied with the batch last and split into m x m phases,
+    phase[p, q][h, w] = x_padded[m h + p, m w + q] (as im2col does for strides), so that
+    window offset (i, j) reads phase (i % m, j % m) from (i // m, j // m) on with step 1,
+    and each copy moves rows of TW * N consecutive numbers.
+    """
+    xp = get_array_module(x)
+    N, C, H, W = x.shape
+    PH, PW = padding
+    HP, WP = m * (TH - 1) + AH, m * (TW - 1) + AW
+    tiles = (xp.empty((AH, AW, C, TH, TW, N), dtype=x.dtype) if out is None else out).reshape(AH, AW, C, TH, TW, N)
+
+    def channels(s: slice) -> None:
+        c = s.stop - s.start
+        phases = slice_scratch(1, _phases_shape(c, m, HP, WP, N), x)
+        x_hwn = slice_scratch(0, (c, phases.shape[3] * m, phases.shape[4] * m, N), x)
+        x_hwn.fill(0)
+        x_hwn[:, PH : PH + H, PW : PW + W] = x[:, s].transpose(1, 2, 3, 0)
+        phases[...] = x_hwn.reshape(c, phases.shape[3], m, phases.shape[4], m, N).transpose(0, 2, 4, 1, 3, 5)
+        for i in range(AH):
+            for j in range(AW):
+                tiles[i, j, s] = phases[:, i % m, j % m, i // m : i // m + TH, j // m : j // m + TW]
+
+    for_each_slice(xp, C, channels, AH * AW * TH * TW * N * x.itemsize)
+    return tiles.reshape(AH * AW, C, TH * TW * N)
+
+
+def add_tiles(dtiles: Any, m: int, padding: tuple[int, int], *, out: Any) -> Any:
+    """The adjoint of ``gather_tiles``: (AH, AW, C, TH, TW, N) -> ``out`` (N, C, H, W).
+
+    Each tile is added back onto the pixels it was read from (overlapping tiles add up),
+    in the phases ``gather_tiles`` read from; what fell on the padding is dropped.
+    """
+    xp = get_array_module(dtiles)
+    AH, AW, C, TH, TW, N = dtiles.shape
+    _, _, H, W = out.shape
+    PH, PW = padding
+    HP, WP = m * (TH - 1) + AH, m * (TW - 1) + AW
+
+    def channels(s: slice) -> None:
+        c = s.stop - s.start
+        phases = slice_scratch(1, _phases_shape(c, m, HP, WP, N), dtiles)
+        phases.fill(0)
+        for i in range(AH):
+            for j in range(AW):
+                phases[:, i % m, j % m, i // m : i // m + TH, j // m : j // m + TW] += dtiles[i, j, s]
+        x_hwn = slice_scratch(0, (c, phases.shape[3], m, phases.shape[4], m, N), dtiles)
+        x_hwn[...] = phases.transpose(0, 3, 1, 4, 2, 5)
+        x_hwn = x_hwn.reshape(c, phases.shape[3] * m, phases.shape[4] * m, N)
+        out[:, s] = x_hwn[:, PH : PH + H, PW : PW + W].transpose(3, 0, 1, 2)
+
+    for_each_slice(xp, C, channels, AH * AW * TH * TW * N * dtiles.itemsize)
+    return out
+
+
+def place_blocks(Y: Any, out: Any, bias: Any) -> Any:
+    """out[n, f, m th + a, m tw + b] = Y[a, b, f, th, tw, n] + bias[f], cut off at out's edge.
+
+    Y (m, m, F, TH, TW, N) -> out (N, F, OH, OW), a few filters at a time, through an
+    (f, OH, OW, N) array: the block copies move rows of N numbers, the final transpose
+    rows of OH * OW.
+    """
+    xp = get_array_module(Y)
+    m, F, N = Y.shape[0], Y.shape[2], Y.shape[5]
+    OH, OW = out.shape[2:]
+    bias = bias.reshape(F, 1, 1)
+
+    def filters(s: slice) -> None:
+        image = slice_scratch(0, (s.stop - s.start, OH, OW, N), Y)
+        for a in range(m):
+            for b in range(m):
+                image[:, a::m, b::m] = Y[a, b, s, : len(range(a, OH, m)), : len(range(b, OW, m))]
+        xp.add(image.transpose(3, 0, 1, 2), bias[s], out=out[:, s])
+
+    for_each_slice(xp, F, filters, out[:, :1].nbytes)
+    return out
+
+
+def take_blocks(dout: Any, m: int, TH: int, TW: int, *, out: Any = None) -> Any:
+    """The adjoint of ``place_blocks`` (without the bias): (N, F, OH, OW) -> (m, m, F, TH, TW, N).
+
+    Positions past dout's edge (in the last tiles) are zero.
+    """
+    xp = get_array_module(dout)
+    N, F, OH, OW = dout.shape
+    blocks = xp.empty((m, m, F, TH, TW, N), dtype=dout.dtype) if out is None else out
+
+    def filters(s: slice) -> None:
+        image = slice_scratch(0, (s.stop - s.start, OH, OW, N), dout)
+        image[...] = dout[:, s].transpose(1, 2, 3, 0)
+        for a in range(m):
+            for b in range(m):
+                rows, cols = len(range(a, OH, m)), len(range(b, OW, m))
+                if (rows, cols) != (TH, TW):
+                    blocks[a, b, s].fill(0)
+                blocks[a, b, s, :rows, :cols] = image[:, a::m, b::m]
+
+    for_each_slice(xp, F, filters, dout[:, :1].nbytes)
+    return blocks
