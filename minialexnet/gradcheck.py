@@ -47,7 +47,19 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, get_array_module, to_device
-from minialexnet.layers import Conv2d, Dropout, Flatten, Layer, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential, SoftmaxCrossEntropy
+from minialexnet.layers import (
+    Conv2d,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    SoftmaxCrossEntropy,
+    WinogradConv2d,
+)
 from minialexnet.parallel import get_num_threads
 
 DEFAULT_EPS = 1e-6
@@ -328,14 +340,15 @@ def _directional(model, loss, x, labels, eps, threshold, rng, replay_rng, name) 
 
 def demo_network(seed: int = 0, in_channels: int = 3, size: int = 23, classes: int = 5) -> Sequential:
     """A tiny AlexNet-shaped network using every layer: conv/ReLU/LRN/pool twice (groups 1
-    and 2), conv, flatten, fc/ReLU/dropout, fc. Input (N, in_channels, 23, 23)."""
+    and 2; the second conv by Winograd, as AlexNet's conv2), flatten, fc/ReLU/dropout, fc.
+    Input (N, in_channels, 23, 23)."""
     rng = np.random.default_rng(seed)
     return Sequential(
         ("conv1", Conv2d(in_channels, 4, 5, stride=2, padding=1, rng=rng, need_input_grad=True)),
         ("relu1", ReLU()),
         ("norm1", LocalResponseNorm(3, alpha=0.1, beta=0.75, k=2.0)),
         ("pool1", MaxPool2d(3, 2)),
-        ("conv2", Conv2d(4, 6, 3, padding=1, groups=2, rng=rng)),
+        ("conv2", WinogradConv2d(4, 6, 3, padding=1, groups=2, rng=rng)),
         ("relu2", ReLU()),
         ("norm2", LocalResponseNorm(5, alpha=0.1, beta=0.75, k=2.0)),
         ("pool2", MaxPool2d(2, 1)),
@@ -361,6 +374,8 @@ def check_all(device: str = "cpu", seed: int = 0) -> Report:
     cases = [
         (Conv2d(3, 4, 3, stride=2, padding=1, rng=rng), "Conv2d", rng.standard_normal((2, 3, 7, 6))),
         (Conv2d(4, 6, (3, 2), stride=(1, 2), padding=(0, 1), groups=2, rng=rng), "Conv2d(groups=2)", rng.standard_normal((2, 4, 5, 7))),
+        (WinogradConv2d(3, 4, 5, padding=2, rng=rng), "WinogradConv2d F(4,5)", rng.standard_normal((2, 3, 7, 6))),
+        (WinogradConv2d(4, 6, 3, padding=1, groups=2, rng=rng), "WinogradConv2d F(2,3)", rng.standard_normal((2, 4, 5, 5))),
         (ReLU(), "ReLU", kink_free_input((2, 3, 4, 5), rng)),
         (LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0), "LRN(paper)", rng.standard_normal((2, 7, 3, 4)) * 30),
         (LocalResponseNorm(5, alpha=0.5, beta=0.75, k=2.0), "LRN(alpha=0.5)", rng.standard_normal((2, 7, 3, 4))),

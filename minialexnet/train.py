@@ -30,7 +30,7 @@ from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
 from minialexnet.evaluate import evaluate_model, topk_correct
 from minialexnet.layers import SoftmaxCrossEntropy
-from minialexnet.models import CONFIGS, INIT_SCHEMES, AlexNet, alexnet
+from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, AlexNet, alexnet
 from minialexnet.optim import SGD, ReduceOnPlateau, StepSchedule
 from minialexnet.parallel import ThreadSettingError, get_num_threads
 from minialexnet.plots import plot_curves, plot_filters
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--device", default="cpu", help="cpu, gpu or gpu:N")
     add("--config", default="mini", choices=sorted(CONFIGS), help="network size (see minialexnet.models)")
+    add(
+        "--conv",
+        default="auto",
+        choices=CONV_ALGORITHMS,
+        help="convolution algorithm: auto (Winograd for conv2-5, im2col for conv1), im2col, or winograd wherever the stride is 1",
+    )
     add(
         "--data",
         default="sample",
@@ -172,9 +178,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     val_images, val_labels = dataset.test_images, dataset.test_labels
     if args.val_fraction > 0:
         dataset, (val_images, val_labels) = dataset.split_validation(args.val_fraction, args.seed)
-    model = alexnet(args.config, num_classes=dataset.num_classes, in_channels=dataset.image_shape[0], init=args.init, seed=args.seed).to(
-        args.device
-    )
+    model = alexnet(
+        args.config,
+        num_classes=dataset.num_classes,
+        in_channels=dataset.image_shape[0],
+        init=args.init,
+        seed=args.seed,
+        conv_algorithm=args.conv,
+    ).to(args.device)
     preprocess = make_preprocess(model, dataset, args)
     optimizer = SGD(args.lr or model.config.default_lr, args.momentum, args.weight_decay)
     schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]

@@ -39,6 +39,16 @@ def test_bench_compares_with_pytorch_and_writes_json(tmp_path, capsys):
     for framework in ("minialexnet", "pytorch"):
         assert result[framework]["step_s"] > 0 and result[framework]["forward_s"] > 0
     assert {row["layer"] for row in result["per_layer"]} >= {"conv1", "norm1", "pool1", "fc8"}
+    assert result["conv_layers"].startswith("conv1 im2col, conv2 winograd F(4x4, 5x5), conv3 winograd F(2x2, 3x3)")
+    assert "the Winograd layers multiply less" in printed
+
+
+def test_bench_conv_option_times_the_im2col_network(capsys):
+    args = ["--config", "mini", "--batch-size", "4", "--steps", "1", "--rounds", "1", "--warmup", "0", "--no-memory"]
+    assert bench_main([*args, "--conv", "im2col"]) == 0
+    printed = capsys.readouterr().out
+    assert "convolutions: conv1 im2col, conv2 im2col, conv3 im2col, conv4 im2col, conv5 im2col" in printed
+    assert "multiply less" not in printed
 
 
 def test_reference_recipe_follows_minialexnets_training_run(tmp_path, capsys):

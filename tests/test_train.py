@@ -45,6 +45,15 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(final_b.params[key], value)
 
 
+def test_conv_algorithm_option_trains_the_same_network(tmp_path):
+    """--conv im2col and the default (Winograd for conv2-5) differ only by float32 rounding
+    (which ten SGD steps amplify to about 1e-3 of the loss)."""
+    for conv in ("auto", "im2col"):
+        assert train.main([*QUICK, "--epochs", "1", "--conv", conv, "--out", str(tmp_path / conv)]) == 0
+    auto, im2col = (read_metrics(tmp_path / conv / "metrics.csv")[0] for conv in ("auto", "im2col"))
+    assert float(auto["train_loss"]) == pytest.approx(float(im2col["train_loss"]), rel=1e-2)
+
+
 def test_nan_loss_stops_with_advice_and_keeps_last_good_checkpoint(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     assert train.main([*QUICK, "--epochs", "1", "--out", str(out)]) == 0
