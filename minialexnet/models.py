@@ -29,6 +29,11 @@ default learning rate is 0.02 rather than the paper's 0.01: with He initialisati
 small network converges faster at it (measured: 0.825 against 0.801 test accuracy after
 the default 8 epochs on the built-in sample).
 
+Convolution algorithms: conv1 (stride 4 in the paper; one input channel in mini) by
+im2col, conv2 to conv5 by Winograd's minimal filtering (``layers/winograd.py``: the same
+result with a fraction of the multiplications). ``alexnet(..., conv_algorithm="im2col")``
+builds every convolution by im2col; the parameters are the same either way.
+
 Initialisation schemes (``initialize``), always drawn on the host from a seeded NumPy
 generator, so the same seed gives the same parameters on the CPU and on a GPU:
 

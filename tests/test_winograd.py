@@ -88,6 +88,24 @@ def test_gradients_match_the_im2col_convolution(case, rng):
 
 
 @pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("need_input_grad", [True, False])
+def test_products_in_chunks_give_the_same_results(case, need_input_grad, rng, monkeypatch):
+    import minialexnet.layers.winograd as winograd_module
+
+    whole, direct, x = make_pair(case, rng)
+    whole.need_input_grad = direct.need_input_grad = need_input_grad
+    monkeypatch.setattr(winograd_module, "CHUNK_BYTES", 1)  # one filter, or one tile position, per chunk
+    dout = rng.standard_normal(direct.output_shape(x.shape))
+    assert rel_err(whole.forward(x), direct.forward(x)) < 1e-11
+    dx, direct_dx = whole.backward(dout), direct.backward(dout)
+    assert (dx is None) == (direct_dx is None) == (not need_input_grad)
+    if need_input_grad:
+        assert rel_err(dx, direct_dx) < 1e-11
+    assert rel_err(whole.grads["W"], direct.grads["W"]) < 1e-11
+    assert rel_err(whole.grads["b"], direct.grads["b"]) < 1e-12
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_forward_and_backward_match_pytorch(case, rng):
     torch = pytest.importorskip("torch")
     layer, _, x = make_pair(case, rng)

@@ -41,6 +41,9 @@ paper's conv2 at batch 32). With ``keep_columns=False`` forward keeps only x, bo
 work through the batch a chunk of images at a time (``COLUMN_CHUNK_BYTES`` of columns),
 and backward rebuilds each chunk's columns: a second im2col buys back almost all of that
 memory. AlexNet does this for conv1 and conv2, whose columns are the largest.
+
+For stride 1, ``winograd.py`` computes the same convolution with fewer multiplications;
+AlexNet builds conv2 to conv5 that way unless asked for im2col (``models.py``).
 """
 
 from __future__ import annotations

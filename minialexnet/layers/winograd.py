@@ -47,6 +47,10 @@ Backward runs every step's adjoint in reverse order: dM = Ak^T @ dY, dU = dM @ V
 (then dW = Gk^T @ dU), dV = U^T @ dM, dtiles = Bk^T @ dV, and dx adds each tile back where
 it was read (like col2im). It is the exact gradient of what forward computed.
 
+Memory: M and dM are the largest arrays (103 MB for the paper's conv2 at batch 32), so
+forward makes them a few filters at a time and backward a few tile positions at a time
+(about ``CHUNK_BYTES`` each); V is kept for backward and then holds dV.
+
 Why not always: the transforms and the gathers cost memory passes that im2col does not
 have, and the matrix products have only C/G rows to sum over. It pays off when the direct
 products are large (the paper's conv2 to conv5 at batch 32: measured in
@@ -59,6 +63,7 @@ the largest output for 3x3 kernels and about 1e-5 for 5x5.
 from __future__ import annotations
 
 import functools
+import itertools
 from fractions import Fraction
 from typing import Any
 
@@ -72,6 +77,8 @@ from minialexnet.parallel import for_each_slice, slice_scratch
 # round so badly that even float64 gradient checks fail at 10 x 10 tiles
 POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2), Fraction(1, 2), Fraction(-1, 2))
 DEFAULT_TILE = {3: 2, 5: 4}  # kernel size -> m; other kernel sizes use m = 2
+CHUNK_BYTES = 32 << 20  # the products M and dM go a few filters or tile positions at a time, about this much
+GPU_CHUNK_BYTES = 1 << 30
 
 
 def _times_linear(poly: list[Fraction], root: Fraction) -> list[Fraction]:
@@ -179,10 +186,13 @@ class WinogradConv2d(Conv2d):
         tiles = gather_tiles(x, m, AH, AW, self.padding, TH, TW, out=self.borrow(1, (XI, C, L), x))
         V = xp.matmul(Bk, tiles.reshape(XI, C * L), out=self.scratch("V", (XI, C * L), x)).reshape(XI, G, C // G, L)
         U = xp.matmul(Gk, self.params["W"].reshape(F * C // G, -1).T).reshape(XI, G, F // G, C // G)
-        M = xp.matmul(U, V, out=self.borrow(0, (XI, G, F // G, L), x))
-        Y = xp.matmul(Ak, M.reshape(XI, F * L), out=self.borrow(2, (m * m, F * L), x))
         out = xp.empty((N, F, OH, OW), dtype=x.dtype)
-        place_blocks(Y.reshape(m, m, F, TH, TW, N), out, self.params["b"])
+        for g in range(G):  # a few filters at a time: M for all of them would be the layer's largest array
+            for f in _chunks(F // G, XI * L * x.itemsize, xp):
+                M = xp.matmul(U[:, g, f], V[:, g], out=self.borrow(0, (XI, f.stop - f.start, L), x))
+                Y = xp.matmul(Ak, M.reshape(XI, -1), out=self.borrow(2, (m * m, M[0].size), x))
+                filters = slice(g * F // G + f.start, g * F // G + f.stop)
+                place_blocks(Y.reshape(m, m, -1, TH, TW, N), out[:, filters], self.params["b"][filters])
         self.cache = (x.shape, V, U)
         return out
 
@@ -196,8 +206,13 @@ class WinogradConv2d(Conv2d):
         Ak, Gk, Bk = self._transforms(dout)
         dY = take_blocks(dout, m, TH, TW, out=self.borrow(2, (m, m, F, TH, TW, N), dout)).reshape(m * m, F, L)
         self.grads["b"] = dY.sum(axis=(0, 2))
-        dM = xp.matmul(Ak.T, dY.reshape(m * m, F * L), out=self.borrow(0, (XI, F * L), dout)).reshape(XI, G, F // G, L)
-        dU = xp.matmul(dM, V.transpose(0, 1, 3, 2))
+        dU = xp.empty_like(U)
+        for xi in _chunks(XI, F * L * dout.itemsize, xp):  # a few tile positions at a time, for memory as in forward
+            dM = xp.matmul(Ak.T[xi], dY.reshape(m * m, F * L), out=self.borrow(0, (xi.stop - xi.start, F * L), dout))
+            dM = dM.reshape(-1, G, F // G, L)
+            xp.matmul(dM, V[xi].transpose(0, 1, 3, 2), out=dU[xi])
+            if self.need_input_grad:  # V[xi] is no longer needed: dV[xi] takes its memory
+                xp.matmul(U[xi].transpose(0, 1, 3, 2), dM, out=V[xi])
         dW = xp.matmul(Gk.T, dU.reshape(XI, -1)).reshape(*self.kernel_size, F, C // G)
         grad = self.reusable_grad("W", dW)
         grad = xp.empty(self.params["W"].shape, dtype=dW.dtype) if grad is None else grad
@@ -206,11 +221,18 @@ class WinogradConv2d(Conv2d):
         self.cache = None
         if not self.need_input_grad:
             return None
-        dV = xp.matmul(U.transpose(0, 1, 3, 2), dM, out=V)  # V is no longer needed: reuse its memory
-        dtiles = xp.matmul(Bk.T, dV.reshape(XI, C * L), out=self.borrow(1, (XI, C * L), dout))
+        dtiles = xp.matmul(Bk.T, V.reshape(XI, C * L), out=self.borrow(1, (XI, C * L), dout))  # V holds dV
         dx = xp.empty(x_shape, dtype=dout.dtype)
         add_tiles(dtiles.reshape(AH, AW, C, TH, TW, N), m, self.padding, out=dx)
         return dx
+
+
+def _chunks(n: int, bytes_per_item: int, xp: Any) -> list[slice]:
+    """Even slices of range(n), each about CHUNK_BYTES (GPU_CHUNK_BYTES on a GPU) of ``bytes_per_item``."""
+    limit = CHUNK_BYTES if xp is np else GPU_CHUNK_BYTES
+    count = min(n, max(1, -(-n * bytes_per_item // limit)))
+    bounds = [n * k // count for k in range(count + 1)]
+    return [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
 
 
 def _phases_shape(c: int, m: int, HP: int, WP: int, N: int) -> tuple[int, ...]:
