@@ -194,7 +194,7 @@ def test_recomputing_columns_in_chunks_gives_the_same_results(case, need_input_g
     rebuilt.keep_columns, rebuilt.need_input_grad = False, need_input_grad
     rebuilt.params = {key: value.copy() for key, value in kept.params.items()}
     # one image per chunk, so every case (N up to 3) runs the accumulation over several chunks
-    monkeypatch.setattr(conv_module, "COLUMN_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)
     dout = rng.standard_normal(kept.output_shape(x.shape))
     out_kept, out_rebuilt = kept.forward(x), rebuilt.forward(x)
     dx_kept, dx_rebuilt = kept.backward(dout), rebuilt.backward(dout)

@@ -38,7 +38,7 @@ over pixels. The slices run on all CPU cores (parallel.py).
 Memory: the weight gradient needs the column matrix again in backward. By default forward
 keeps it (``keep_columns=True``). It is large: KH * KW times the input (214 MB for the
 paper's conv2 at batch 32). With ``keep_columns=False`` forward keeps only x, both passes
-work through the batch a chunk of images at a time (``COLUMN_CHUNK_BYTES`` of columns),
+work through the batch a chunk of images at a time (``CHUNK_BYTES`` of columns),
 and backward rebuilds each chunk's columns: a second im2col buys back almost all of that
 memory. AlexNet does this for conv1 and conv2, whose columns are the largest.
 
@@ -48,6 +48,7 @@ AlexNet builds conv2 to conv5 that way unless asked for im2col (``models.py``).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -70,9 +71,17 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> i
     return (padded - kernel) // stride + 1
 
 
-COLUMN_CHUNK_BYTES = 32 << 20  # column memory per chunk when a layer does not keep its columns
-GPU_COLUMN_CHUNK_BYTES = 1 << 30  # on a GPU, fewer and larger matrix products pay off more
+CHUNK_BYTES = 32 << 20  # memory of one chunk of a large intermediate: columns not kept, Winograd's products
+GPU_CHUNK_BYTES = 1 << 30  # on a GPU, fewer and larger matrix products pay off more
 BATCH_LAST_MAX_POSITIONS = 256  # columns ordered (oh, ow, n) when an image's output has at most this many positions
+
+
+def chunk_slices(n: int, bytes_per_item: int, xp: Any) -> list[slice]:
+    """Slices of range(n), as even as possible, each about CHUNK_BYTES of ``bytes_per_item`` (GPU_CHUNK_BYTES on a GPU)."""
+    limit = CHUNK_BYTES if xp is np else GPU_CHUNK_BYTES
+    count = min(n, max(1, -(-n * bytes_per_item // limit)))
+    bounds = [n * k // count for k in range(count + 1)]
+    return [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
 
 
 def im2col(
@@ -317,12 +326,9 @@ class Conv2d(Layer):
         return im2col(x, KH, KW, SH, SW, PH, PW, out=out, batch_last=self._is_batch_last(OH, OW))
 
     def _chunks(self, x: Any) -> list[slice]:
-        """Slices of the batch whose columns take about COLUMN_CHUNK_BYTES each (GPU_COLUMN_CHUNK_BYTES on a GPU)."""
+        """Slices of the batch whose columns take about CHUNK_BYTES each (``chunk_slices``)."""
         _, _, OH, OW = self.output_shape(x.shape)
-        N = x.shape[0]
-        limit = COLUMN_CHUNK_BYTES if get_array_module(x) is np else GPU_COLUMN_CHUNK_BYTES
-        size = max(1, limit // (self._col_rows(x) * OH * OW * x.itemsize))
-        return [slice(start, min(start + size, N)) for start in range(0, N, size)]
+        return chunk_slices(x.shape[0], self._col_rows(x) * OH * OW * x.itemsize, get_array_module(x))
 
     def _project(self, col: Any, out: Any) -> None:
         """out = W @ col + b per group, written into ``out`` (n, F, OH, OW)."""

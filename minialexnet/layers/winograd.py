@@ -49,7 +49,8 @@ it was read (like col2im). It is the exact gradient of what forward computed.
 
 Memory: M and dM are the largest arrays (103 MB for the paper's conv2 at batch 32), so
 forward makes them a few filters at a time and backward a few tile positions at a time
-(about ``CHUNK_BYTES`` each); V is kept for backward and then holds dV.
+(about ``conv.CHUNK_BYTES`` each, as im2col's columns); V is kept for backward and then
+holds dV.
 
 Why not always: the transforms and the gathers cost memory passes that im2col does not
 have, and the matrix products have only C/G rows to sum over. It pays off when the direct
@@ -63,22 +64,19 @@ the largest output for 3x3 kernels and about 1e-5 for 5x5.
 from __future__ import annotations
 
 import functools
-import itertools
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from minialexnet.backend import get_array_module
-from minialexnet.layers.conv import Conv2d, conv_output_size
+from minialexnet.layers.conv import Conv2d, chunk_slices, conv_output_size
 from minialexnet.parallel import for_each_slice, slice_scratch
 
 # the interpolation points; more (3, -3, ...) would allow larger tiles, but their transforms
 # round so badly that even float64 gradient checks fail at 10 x 10 tiles
 POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2), Fraction(1, 2), Fraction(-1, 2))
 DEFAULT_TILE = {3: 2, 5: 4}  # kernel size -> m; other kernel sizes use m = 2
-CHUNK_BYTES = 32 << 20  # the products M and dM go a few filters or tile positions at a time, about this much
-GPU_CHUNK_BYTES = 1 << 30
 
 
 def _times_linear(poly: list[Fraction], root: Fraction) -> list[Fraction]:
@@ -154,8 +152,7 @@ class WinogradConv2d(Conv2d):
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, 1, padding, groups, need_input_grad=need_input_grad, rng=rng, dtype=dtype)
         self.tile = DEFAULT_TILE.get(max(self.kernel_size), 2) if tile is None else tile
-        winograd_matrices(self.tile, self.kernel_size[0])  # a bad tile size fails here, not in forward
-        winograd_matrices(self.tile, self.kernel_size[1])
+        kron_matrices(self.tile, *self.kernel_size)  # a bad tile size fails here, not in forward
 
     def __repr__(self) -> str:
         return (
@@ -188,7 +185,7 @@ class WinogradConv2d(Conv2d):
         U = xp.matmul(Gk, self.params["W"].reshape(F * C // G, -1).T).reshape(XI, G, F // G, C // G)
         out = xp.empty((N, F, OH, OW), dtype=x.dtype)
         for g in range(G):  # a few filters at a time: M for all of them would be the layer's largest array
-            for f in _chunks(F // G, XI * L * x.itemsize, xp):
+            for f in chunk_slices(F // G, XI * L * x.itemsize, xp):
                 M = xp.matmul(U[:, g, f], V[:, g], out=self.borrow(0, (XI, f.stop - f.start, L), x))
                 Y = xp.matmul(Ak, M.reshape(XI, -1), out=self.borrow(2, (m * m, M[0].size), x))
                 filters = slice(g * F // G + f.start, g * F // G + f.stop)
@@ -207,7 +204,7 @@ class WinogradConv2d(Conv2d):
         dY = take_blocks(dout, m, TH, TW, out=self.borrow(2, (m, m, F, TH, TW, N), dout)).reshape(m * m, F, L)
         self.grads["b"] = dY.sum(axis=(0, 2))
         dU = xp.empty_like(U)
-        for xi in _chunks(XI, F * L * dout.itemsize, xp):  # a few tile positions at a time, for memory as in forward
+        for xi in chunk_slices(XI, F * L * dout.itemsize, xp):  # a few tile positions at a time, for memory as in forward
             dM = xp.matmul(Ak.T[xi], dY.reshape(m * m, F * L), out=self.borrow(0, (xi.stop - xi.start, F * L), dout))
             dM = dM.reshape(-1, G, F // G, L)
             xp.matmul(dM, V[xi].transpose(0, 1, 3, 2), out=dU[xi])
@@ -225,14 +222,6 @@ class WinogradConv2d(Conv2d):
         dx = xp.empty(x_shape, dtype=dout.dtype)
         add_tiles(dtiles.reshape(AH, AW, C, TH, TW, N), m, self.padding, out=dx)
         return dx
-
-
-def _chunks(n: int, bytes_per_item: int, xp: Any) -> list[slice]:
-    """Even slices of range(n), each about CHUNK_BYTES (GPU_CHUNK_BYTES on a GPU) of ``bytes_per_item``."""
-    limit = CHUNK_BYTES if xp is np else GPU_CHUNK_BYTES
-    count = min(n, max(1, -(-n * bytes_per_item // limit)))
-    bounds = [n * k // count for k in range(count + 1)]
-    return [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
 
 
 def _phases_shape(c: int, m: int, HP: int, WP: int, N: int) -> tuple[int, ...]:
