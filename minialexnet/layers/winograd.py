@@ -224,8 +224,15 @@ class WinogradConv2d(Conv2d):
         return dx
 
 
-def _phases_shape(c: int, m: int, HP: int, WP: int, N: int) -> tuple[int, ...]:
-    return (c, m, m, -(-HP // m), -(-WP // m), N)
+def _phase_blocks(m: int, AH: int, AW: int, TH: int, TW: int) -> tuple[int, int, int, int]:
+    """(BH, BW, RH, RW): m x m blocks per tile and per padded image, along each axis.
+
+    A tile's row i is row p = i % m of its block u = i // m, so an AH x AW tile spans
+    BH = ceil(AH / m) blocks down (2 when AH = 2m, as for F(2, 3) and F(4, 5)), and tile
+    th starts at block th: the padded image needs RH = TH + BH - 1 block rows.
+    """
+    BH, BW = -(-AH // m), -(-AW // m)
+    return BH, BW, TH + BH - 1, TW + BW - 1
 
 
 def gather_tiles(x: Any, m: int, AH: int, AW: int, padding: tuple[int, int], TH: int, TW: int, *, out: Any = None) -> Any:
@@ -234,27 +241,31 @@ def gather_tiles(x: Any, m: int, AH: int, AW: int, padding: tuple[int, int], TH:
     tiles[(i, j), c, (th, tw, n)] = x_padded[n, c, m th + i, m tw + j]. The padding is
     ``padding`` on the top and left and whatever the last tiles need on the bottom and right.
 
-    A few channels at a time: copied with the batch last and split into m x m phases,
-    phase[p, q][h, w] = x_padded[m h + p, m w + q] (as im2col does for strides), so that
-    window offset (i, j) reads phase (i % m, j % m) from (i // m, j // m) on with step 1,
-    and each copy moves rows of TW * N consecutive numbers.
+    A few channels at a time, the padded image is split into m x m phases with the batch
+    last, phase[p, q][c, bh, bw, n] = x_padded[n, c, m bh + p, m bw + q]. Tile th, tw is
+    the blocks bh = th + u, bw = tw + v for u < BH, v < BW (``_phase_blocks``), and every
+    tile takes its block (u, v) at the same time: one copy of all m x m phases, shifted by
+    (u, v) blocks, fills the tiles' rows m u .. m u + m - 1 and columns m v .. m v + m - 1.
+    That is BH * BW copies (4 for F(2, 3) and F(4, 5)) instead of one per tile offset.
     """
     xp = get_array_module(x)
     N, C, H, W = x.shape
     PH, PW = padding
-    HP, WP = m * (TH - 1) + AH, m * (TW - 1) + AW
+    BH, BW, RH, RW = _phase_blocks(m, AH, AW, TH, TW)
     tiles = (xp.empty((AH, AW, C, TH, TW, N), dtype=x.dtype) if out is None else out).reshape(AH, AW, C, TH, TW, N)
 
     def channels(s: slice) -> None:
         c = s.stop - s.start
-        phases = slice_scratch(1, _phases_shape(c, m, HP, WP, N), x)
-        x_hwn = slice_scratch(0, (c, phases.shape[3] * m, phases.shape[4] * m, N), x)
+        x_hwn = slice_scratch(0, (c, RH * m, RW * m, N), x)
         x_hwn.fill(0)
         x_hwn[:, PH : PH + H, PW : PW + W] = x[:, s].transpose(1, 2, 3, 0)
-        phases[...] = x_hwn.reshape(c, phases.shape[3], m, phases.shape[4], m, N).transpose(0, 2, 4, 1, 3, 5)
-        for i in range(AH):
-            for j in range(AW):
-                tiles[i, j, s] = phases[:, i % m, j % m, i // m : i // m + TH, j // m : j // m + TW]
+        phases = slice_scratch(1, (m, m, c, RH, RW, N), x)
+        phases[...] = x_hwn.reshape(c, RH, m, RW, m, N).transpose(2, 4, 0, 1, 3, 5)
+        for u in range(BH):
+            rows = min(m, AH - m * u)  # the last block of a tile may be cut short
+            for v in range(BW):
+                cols = min(m, AW - m * v)
+                tiles[m * u : m * u + rows, m * v : m * v + cols, s] = phases[:rows, :cols, :, u : u + TH, v : v + TW]
 
     for_each_slice(xp, C, channels, AH * AW * TH * TW * N * x.itemsize)
     return tiles.reshape(AH * AW, C, TH * TW * N)
@@ -263,25 +274,28 @@ def gather_tiles(x: Any, m: int, AH: int, AW: int, padding: tuple[int, int], TH:
 def add_tiles(dtiles: Any, m: int, padding: tuple[int, int], *, out: Any) -> Any:
     """The adjoint of ``gather_tiles``: (AH, AW, C, TH, TW, N) -> ``out`` (N, C, H, W).
 
-    Each tile is added back onto the pixels it was read from (overlapping tiles add up),
-    in the phases ``gather_tiles`` read from; what fell on the padding is dropped.
+    Each tile is added back onto the pixels it was read from (overlapping tiles add up):
+    block (u, v) of every tile at once onto the phases, shifted by (u, v) blocks, the
+    reverse of gather's copies; what fell on the padding is dropped.
     """
     xp = get_array_module(dtiles)
     AH, AW, C, TH, TW, N = dtiles.shape
     _, _, H, W = out.shape
     PH, PW = padding
-    HP, WP = m * (TH - 1) + AH, m * (TW - 1) + AW
+    BH, BW, RH, RW = _phase_blocks(m, AH, AW, TH, TW)
 
     def channels(s: slice) -> None:
         c = s.stop - s.start
-        phases = slice_scratch(1, _phases_shape(c, m, HP, WP, N), dtiles)
+        phases = slice_scratch(1, (m, m, c, RH, RW, N), dtiles)
         phases.fill(0)
-        for i in range(AH):
-            for j in range(AW):
-                phases[:, i % m, j % m, i // m : i // m + TH, j // m : j // m + TW] += dtiles[i, j, s]
-        x_hwn = slice_scratch(0, (c, phases.shape[3], m, phases.shape[4], m, N), dtiles)
-        x_hwn[...] = phases.transpose(0, 3, 1, 4, 2, 5)
-        x_hwn = x_hwn.reshape(c, phases.shape[3] * m, phases.shape[4] * m, N)
+        for u in range(BH):
+            rows = min(m, AH - m * u)
+            for v in range(BW):
+                cols = min(m, AW - m * v)
+                phases[:rows, :cols, :, u : u + TH, v : v + TW] += dtiles[m * u : m * u + rows, m * v : m * v + cols, s]
+        x_hwn = slice_scratch(0, (c, RH, m, RW, m, N), dtiles)
+        x_hwn[...] = phases.transpose(2, 3, 0, 4, 1, 5)
+        x_hwn = x_hwn.reshape(c, RH * m, RW * m, N)
         out[:, s] = x_hwn[:, PH : PH + H, PW : PW + W].transpose(3, 0, 1, 2)
 
     for_each_slice(xp, C, channels, AH * AW * TH * TW * N * dtiles.itemsize)
