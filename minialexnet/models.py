@@ -86,6 +86,9 @@ class AlexNetConfig:
     # convolutions computed by Winograd's algorithm (layers/winograd.py) unless the caller
     # asks for im2col; conv1 never: stride 4 in the paper, one input channel in mini
     winograd: tuple[str, ...] = ()
+    # convolutions that store their output batch-last (conv.py, "Memory layout"): the
+    # small maps of conv3 to conv5, which only ReLUs, the next convolution and pool5 read
+    batch_last_outputs: tuple[str, ...] = ("conv3", "conv4", "conv5")
 
 
 def _paper_convs(groups: int) -> tuple[ConvSpec, ...]:
@@ -206,6 +209,7 @@ def alexnet(
     c1, c2, c3, c4, c5 = spec.convs
 
     def conv(in_ch: int, c: ConvSpec, name: str, **kwargs: Any) -> tuple[str, Conv2d]:
+        kwargs["batch_last_output"] = name in spec.batch_last_outputs
         winograd = {"auto": name in spec.winograd, "im2col": False, "winograd": c.stride == 1}[conv_algorithm]
         if winograd:
             return name, WinogradConv2d(in_ch, c.out_channels, c.kernel, c.padding, c.groups, dtype=dtype, **kwargs)

@@ -230,3 +230,36 @@ def test_column_order_is_chosen_by_output_size(rng):
     assert small._is_batch_last(13, 13) and not large._is_batch_last(27, 27)
     small.batch_last = False
     assert not small._is_batch_last(13, 13)
+
+
+def _batch_last(a):
+    """The same (N, C, H, W) values, stored in (C, H, W, N) order."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+def _is_batch_last(a):
+    return a.transpose(1, 2, 3, 0).flags.c_contiguous and not a.flags.c_contiguous
+
+
+@pytest.mark.parametrize("algorithm", ["im2col-n-oh-ow", "im2col-oh-ow-n", "winograd"])
+@pytest.mark.parametrize("input_batch_last", [False, True], ids=["x-standard", "x-batch-last"])
+def test_batch_last_output_has_the_same_values_stored_batch_last(algorithm, input_batch_last, rng, device):
+    from minialexnet.layers import WinogradConv2d
+
+    N, C, H, F = 3, 4, 7, 6
+    make = {"winograd": lambda: WinogradConv2d(C, F, 3, padding=1, groups=2, rng=np.random.default_rng(0), dtype=np.float64)}
+    layers = [make.get(algorithm, lambda: Conv2d(C, F, 3, 1, 1, 2, rng=np.random.default_rng(0), dtype=np.float64))() for _ in range(2)]
+    standard, batch_last = (layer.to(device) for layer in layers)
+    batch_last.batch_last_output = True
+    if algorithm.startswith("im2col"):
+        standard.batch_last = batch_last.batch_last = algorithm.endswith("-n")
+    x = rng.standard_normal((N, C, H, H))
+    dout = rng.standard_normal((N, F, H, H))
+    x_in = to_device(_batch_last(x) if input_batch_last else x, device)
+    out = batch_last.forward(x_in)
+    assert out.shape == (N, F, H, H) and _is_batch_last(asnumpy(out))
+    assert rel_err(asnumpy(out), asnumpy(standard.forward(to_device(x, device)))) < 1e-13
+    dx = batch_last.backward(to_device(_batch_last(dout), device))
+    assert _is_batch_last(asnumpy(dx)) == input_batch_last  # dx is laid out as x was
+    assert rel_err(asnumpy(dx), asnumpy(standard.backward(to_device(dout, device)))) < 1e-13
+    assert rel_err(asnumpy(batch_last.grads["W"]), asnumpy(standard.grads["W"])) < 1e-13

@@ -46,3 +46,18 @@ def test_float32_stays_float32():
     out = layer.forward(np.ones(3, np.float32))
     assert out.dtype == np.float32
     assert layer.backward(np.ones(3, np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("dout_layout", ["same", "other"])
+def test_batch_last_arrays_keep_their_layout_and_values(dout_layout, rng):
+    x = rng.standard_normal((4, 3, 5, 5))
+    dout = rng.standard_normal(x.shape)
+    x_bl = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)  # stored (C, H, W, N)
+    dout_in = np.ascontiguousarray(dout.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2) if dout_layout == "same" else dout
+    layer = ReLU()
+    out = layer.forward(x_bl)
+    assert out.strides == x_bl.strides
+    np.testing.assert_array_equal(out, np.maximum(x, 0))
+    dx = layer.backward(dout_in)  # "other": laid out unlike out, so no flat views
+    assert dx.strides == dout_in.strides
+    np.testing.assert_array_equal(dx, dout * (x > 0))

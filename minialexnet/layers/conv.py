@@ -42,6 +42,16 @@ work through the batch a chunk of images at a time (``CHUNK_BYTES`` of columns),
 and backward rebuilds each chunk's columns: a second im2col buys back almost all of that
 memory. AlexNet does this for conv1 and conv2, whose columns are the largest.
 
+Memory layout: ``out`` always has the shape (N, F, OH, OW), but with
+``batch_last_output=True`` its numbers are stored in (F, OH, OW, N) order, as a transposed
+view of an (F, OH, OW, N) array (PyTorch calls such a choice a memory format;
+cuda-convnet, the paper's own code, kept every activation batch-last). The products leave
+the output in that order, so storing it that way saves a transposing copy, and the next
+convolution, which wants its input batch-last for the same reason, reads it with plain
+copies; its dx is laid out as its x was, so the backward pass saves the same copies.
+Elementwise layers (ReLU) keep the layout; AlexNet stores conv3 to conv5 this way
+(``models.py``). Any layer still accepts any layout: NumPy follows the strides.
+
 For stride 1, ``winograd.py`` computes the same convolution with fewer multiplications;
 AlexNet builds conv2 to conv5 that way unless asked for im2col (``models.py``).
 """
@@ -220,7 +230,8 @@ class Conv2d(Layer):
 
     Shapes: x (N, C, H, W) -> out (N, F, OH, OW); params W (F, C/G, KH, KW), b (F,).
     ``need_input_grad=False`` skips dx (and col2im) for a first layer, whose input is data;
-    backward then returns None. ``keep_columns=False`` trades a second im2col in backward
+    backward then returns None. ``batch_last_output=True`` stores out in (F, OH, OW, N)
+    order (same shape and values; see "Memory layout" in the module docstring). ``keep_columns=False`` trades a second im2col in backward
     for the column matrix's memory (see the module docstring).
     Default initialisation: He normal, std sqrt(2 / fan_in); the models re-initialise.
     """
@@ -236,6 +247,7 @@ class Conv2d(Layer):
         *,
         need_input_grad: bool = True,
         keep_columns: bool = True,
+        batch_last_output: bool = False,
         rng: np.random.Generator | None = None,
         dtype: Any = np.float32,
     ) -> None:
@@ -258,6 +270,7 @@ class Conv2d(Layer):
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.need_input_grad = need_input_grad
         self.keep_columns = keep_columns
+        self.batch_last_output = batch_last_output
         self.batch_last: bool | None = None  # column order; None: decided by the output size (see im2col)
         KH, KW = self.kernel_size
         fan_in = in_channels // groups * KH * KW
@@ -286,7 +299,7 @@ class Conv2d(Layer):
         self._require_params_like(x)
         xp = get_array_module(x)
         N, F, OH, OW = self.output_shape(x.shape)
-        out = xp.empty((N, F, OH, OW), dtype=x.dtype)
+        out = self._empty_output(xp, (N, F, OH, OW), x.dtype)
         if self.keep_columns:
             col = self._columns(x, self.scratch("col", (self._col_rows(x), N * OH * OW), x))
             self._project(col, out)
@@ -300,7 +313,7 @@ class Conv2d(Layer):
     def backward(self, dout: Any) -> Any:
         xp = get_array_module(dout)
         x, col = self.cache
-        dx = xp.empty(x.shape, dtype=dout.dtype) if self.need_input_grad else None
+        dx = xp.empty_like(x, dtype=dout.dtype) if self.need_input_grad else None  # laid out as x is
         chunks = [slice(0, x.shape[0])] if col is not None else self._chunks(x)
         for number, c in enumerate(chunks):
             col_c = col if col is not None else self._columns(x[c])
@@ -312,6 +325,13 @@ class Conv2d(Layer):
                 self.grads["b"] += db_c
         self.cache = None
         return dx
+
+    def _empty_output(self, xp: Any, shape: tuple[int, int, int, int], dtype: Any) -> Any:
+        """An uninitialised (N, F, OH, OW) array, stored batch-last with ``batch_last_output`` (module docstring)."""
+        if not self.batch_last_output:
+            return xp.empty(shape, dtype=dtype)
+        N, F, OH, OW = shape
+        return xp.empty((F, OH, OW, N), dtype=dtype).transpose(3, 0, 1, 2)
 
     def _col_rows(self, x: Any) -> int:
         return x.shape[1] * self.kernel_size[0] * self.kernel_size[1]

@@ -147,10 +147,22 @@ class WinogradConv2d(Conv2d):
         *,
         tile: int | None = None,
         need_input_grad: bool = True,
+        batch_last_output: bool = False,
         rng: np.random.Generator | None = None,
         dtype: Any = np.float32,
     ) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, 1, padding, groups, need_input_grad=need_input_grad, rng=rng, dtype=dtype)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            1,
+            padding,
+            groups,
+            need_input_grad=need_input_grad,
+            batch_last_output=batch_last_output,
+            rng=rng,
+            dtype=dtype,
+        )
         self.tile = DEFAULT_TILE.get(max(self.kernel_size), 2) if tile is None else tile
         kron_matrices(self.tile, *self.kernel_size)  # a bad tile size fails here, not in forward
 
@@ -183,19 +195,20 @@ class WinogradConv2d(Conv2d):
         tiles = gather_tiles(x, m, AH, AW, self.padding, TH, TW, out=self.borrow(1, (XI, C, L), x))
         V = xp.matmul(Bk, tiles.reshape(XI, C * L), out=self.scratch("V", (XI, C * L), x)).reshape(XI, G, C // G, L)
         U = xp.matmul(Gk, self.params["W"].reshape(F * C // G, -1).T).reshape(XI, G, F // G, C // G)
-        out = xp.empty((N, F, OH, OW), dtype=x.dtype)
+        out = self._empty_output(xp, (N, F, OH, OW), x.dtype)
         for g in range(G):  # a few filters at a time: M for all of them would be the layer's largest array
             for f in chunk_slices(F // G, XI * L * x.itemsize, xp):
                 M = xp.matmul(U[:, g, f], V[:, g], out=self.borrow(0, (XI, f.stop - f.start, L), x))
                 Y = xp.matmul(Ak, M.reshape(XI, -1), out=self.borrow(2, (m * m, M[0].size), x))
                 filters = slice(g * F // G + f.start, g * F // G + f.stop)
                 place_blocks(Y.reshape(m, m, -1, TH, TW, N), out[:, filters], self.params["b"][filters])
-        self.cache = (x.shape, V, U)
+        self.cache = (x, V, U)  # x only for its shape and memory layout
         return out
 
     def backward(self, dout: Any) -> Any:
         xp = get_array_module(dout)
-        x_shape, V, U = self.cache
+        x, V, U = self.cache
+        x_shape = x.shape
         N, C = x_shape[:2]
         G, F, m = self.groups, self.out_channels, self.tile
         _, _, TH, TW, AH, AW = self._geometry(x_shape)
@@ -219,7 +232,7 @@ class WinogradConv2d(Conv2d):
         if not self.need_input_grad:
             return None
         dtiles = xp.matmul(Bk.T, V.reshape(XI, C * L), out=self.borrow(1, (XI, C * L), dout))  # V holds dV
-        dx = xp.empty(x_shape, dtype=dout.dtype)
+        dx = xp.empty_like(x, dtype=dout.dtype)  # laid out as x is
         add_tiles(dtiles.reshape(AH, AW, C, TH, TW, N), m, self.padding, out=dx)
         return dx
 
