@@ -7,6 +7,7 @@ from reference import conv2d_naive, rel_err, torch_forward_backward
 from minialexnet.backend import asnumpy, to_device
 from minialexnet.gradcheck import check_layer
 from minialexnet.layers import Conv2d, col2im, conv_output_size, im2col
+from minialexnet.layers.layout import is_batch_last, to_batch_last
 
 CASES = [
     # (N, C, H, W, F, kernel, stride, padding, groups)
@@ -232,15 +233,6 @@ def test_column_order_is_chosen_by_output_size(rng):
     assert not small._is_batch_last(13, 13)
 
 
-def _batch_last(a):
-    """The same (N, C, H, W) values, stored in (C, H, W, N) order."""
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
-
-
-def _is_batch_last(a):
-    return a.transpose(1, 2, 3, 0).flags.c_contiguous and not a.flags.c_contiguous
-
-
 @pytest.mark.parametrize("algorithm", ["im2col-n-oh-ow", "im2col-oh-ow-n", "winograd"])
 @pytest.mark.parametrize("input_batch_last", [False, True], ids=["x-standard", "x-batch-last"])
 def test_batch_last_output_has_the_same_values_stored_batch_last(algorithm, input_batch_last, rng, device):
@@ -255,11 +247,11 @@ def test_batch_last_output_has_the_same_values_stored_batch_last(algorithm, inpu
         standard.batch_last = batch_last.batch_last = algorithm.endswith("-n")
     x = rng.standard_normal((N, C, H, H))
     dout = rng.standard_normal((N, F, H, H))
-    x_in = to_device(_batch_last(x) if input_batch_last else x, device)
+    x_in = to_device(to_batch_last(x) if input_batch_last else x, device)
     out = batch_last.forward(x_in)
-    assert out.shape == (N, F, H, H) and _is_batch_last(asnumpy(out))
+    assert out.shape == (N, F, H, H) and is_batch_last(asnumpy(out))
     assert rel_err(asnumpy(out), asnumpy(standard.forward(to_device(x, device)))) < 1e-13
-    dx = batch_last.backward(to_device(_batch_last(dout), device))
-    assert _is_batch_last(asnumpy(dx)) == input_batch_last  # dx is laid out as x was
+    dx = batch_last.backward(to_device(to_batch_last(dout), device))
+    assert is_batch_last(asnumpy(dx)) == input_batch_last  # dx is laid out as x was
     assert rel_err(asnumpy(dx), asnumpy(standard.backward(to_device(dout, device)))) < 1e-13
     assert rel_err(asnumpy(batch_last.grads["W"]), asnumpy(standard.grads["W"])) < 1e-13

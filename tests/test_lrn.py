@@ -85,3 +85,29 @@ def test_float32_has_no_float64_buffers(rng):
     assert all(buffer.dtype == np.float32 for buffer in layer.cache)
     assert layer.backward(np.ones_like(out)).dtype == np.float32
     assert rel_err(out, lrn_naive(x.astype(np.float64))) < 1e-6
+
+
+def test_batch_last_input_gives_the_same_values_stored_batch_last(rng, device):
+    from minialexnet.layers.layout import is_batch_last, to_batch_last
+
+    x = np.abs(rng.standard_normal((3, 7, 4, 5))) * 30.0
+    dout = rng.standard_normal(x.shape)
+    standard, batch_last = LocalResponseNorm(), LocalResponseNorm()
+    expected = asnumpy(standard.forward(to_device(x, device)))
+    expected_dx = asnumpy(standard.backward(to_device(dout, device)))
+    out = batch_last.forward(to_device(to_batch_last(x), device))
+    assert is_batch_last(asnumpy(out))
+    assert rel_err(asnumpy(out), expected) < 1e-14
+    dx = batch_last.backward(to_device(to_batch_last(dout), device))
+    assert is_batch_last(asnumpy(dx))
+    assert rel_err(asnumpy(dx), expected_dx) < 1e-14
+    # a gradient laid out unlike the input: same values, dx still laid out as x
+    dx = batch_last.forward(to_device(to_batch_last(x), device)) is not None and batch_last.backward(to_device(dout, device))
+    assert is_batch_last(asnumpy(dx)) and rel_err(asnumpy(dx), expected_dx) < 1e-14
+
+
+def test_window_sum_along_the_first_axis(rng):
+    v = rng.standard_normal((7, 3, 2))
+    np.testing.assert_allclose(
+        channel_window_sum(v, 2, 1, axis=0), channel_window_sum(v.transpose(1, 0, 2), 2, 1).transpose(1, 0, 2), rtol=1e-14
+    )

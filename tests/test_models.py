@@ -151,3 +151,36 @@ def test_conv_algorithms_give_the_same_network(config, size, rng):
     assert np.abs(h_a - h_b).max() < 1e-10 * np.abs(h_a).max()
     for name, grad in grads_a.items():
         assert np.abs(grad - grads_b[name]).max() < 1e-9 * np.abs(grad).max(), name
+
+
+@pytest.mark.parametrize("config", ["mini", "paper-2gpu"])
+def test_batch_last_layouts_change_storage_not_results(config, rng):
+    """The configs' batch-last outputs (layers/layout.py) give the features and gradients of a row-major network."""
+    import dataclasses
+
+    from minialexnet.layers.layout import is_batch_last
+    from minialexnet.models import get_config
+
+    spec = get_config(config)
+    assert spec.batch_last_outputs  # both configs store some outputs batch-last
+    models = [alexnet(c, seed=5).astype(np.float64) for c in (spec, dataclasses.replace(spec, batch_last_outputs=()))]
+    x = rng.standard_normal((2, models[0].input_shape[0], *(2 * [28 if config == "mini" else 67])))
+    results = []
+    for model in models:
+        features = [(name, layer) for name, layer in model if name.startswith(("conv", "relu", "norm", "pool"))]
+        h, layouts = x, {}
+        for name, layer in features:
+            h = layer.forward(h)
+            layouts[name] = is_batch_last(h)
+        grad = rng.standard_normal(h.shape) if not results else results[0][2]
+        dout = grad
+        for _, layer in reversed(features):
+            grad = layer.backward(grad)
+        results.append((h, {name: layer.grads["W"] for name, layer in model if name.startswith("conv")}, dout, layouts))
+    (h_a, grads_a, _, layouts_a), (h_b, grads_b, _, layouts_b) = results
+    assert not any(layouts_b.values())
+    assert [name for name, stored in layouts_a.items() if stored and name.startswith("conv")] == list(spec.batch_last_outputs)
+    assert layouts_a["relu5"] and layouts_a["pool5"]  # the layers after them keep the layout
+    assert np.abs(h_a - h_b).max() < 1e-12 * np.abs(h_a).max()
+    for name, grad in grads_a.items():
+        assert np.abs(grad - grads_b[name]).max() < 1e-10 * np.abs(grad).max(), name

@@ -93,3 +93,21 @@ def test_bad_arguments_and_shapes():
         layer.forward(np.zeros((2, 5, 5)))
     with pytest.raises(ValueError, match="does not fit"):
         layer.forward(np.zeros((1, 1, 2, 2)))
+
+
+@pytest.mark.parametrize("shape,kernel,stride", CASES)
+def test_batch_last_input_gives_the_same_values_stored_batch_last(shape, kernel, stride, rng, device):
+    from minialexnet.layers.layout import is_batch_last, to_batch_last
+
+    x = np.round(rng.standard_normal(shape), 1)  # ties: the first maximum must still win
+    standard, batch_last = MaxPool2d(kernel, stride), MaxPool2d(kernel, stride)
+    expected = asnumpy(standard.forward(to_device(x, device)))
+    dout = rng.standard_normal(expected.shape)
+    expected_dx = asnumpy(standard.backward(to_device(dout, device)))
+    out = batch_last.forward(to_device(to_batch_last(x), device))
+    one_image = shape[0] == 1  # then both layouts are the same storage, and is_batch_last says False
+    assert is_batch_last(asnumpy(out)) != one_image
+    np.testing.assert_array_equal(asnumpy(out), expected)
+    dx = batch_last.backward(to_device(to_batch_last(dout), device))
+    np.testing.assert_array_equal(asnumpy(dx), expected_dx)
+    assert is_batch_last(asnumpy(dx)) != one_image

@@ -42,15 +42,12 @@ work through the batch a chunk of images at a time (``CHUNK_BYTES`` of columns),
 and backward rebuilds each chunk's columns: a second im2col buys back almost all of that
 memory. AlexNet does this for conv1 and conv2, whose columns are the largest.
 
-Memory layout: ``out`` always has the shape (N, F, OH, OW), but with
-``batch_last_output=True`` its numbers are stored in (F, OH, OW, N) order, as a transposed
-view of an (F, OH, OW, N) array (PyTorch calls such a choice a memory format;
-cuda-convnet, the paper's own code, kept every activation batch-last). The products leave
-the output in that order, so storing it that way saves a transposing copy, and the next
-convolution, which wants its input batch-last for the same reason, reads it with plain
-copies; its dx is laid out as its x was, so the backward pass saves the same copies.
-Elementwise layers (ReLU) keep the layout; AlexNet stores conv3 to conv5 this way
-(``models.py``). Any layer still accepts any layout: NumPy follows the strides.
+Memory layout (layout.py): ``out`` always has the shape (N, F, OH, OW), but with
+``batch_last_output=True`` its numbers are stored in (F, OH, OW, N) order. The products
+with (oh, ow, n) columns leave it in that order, so storing it that way saves a
+transposing copy, and the next convolution, which wants its input batch-last for the
+same reason, reads it with plain copies; dx is laid out as x was, so backward saves the
+same copies. Any layer accepts any layout: NumPy follows the strides.
 
 For stride 1, ``winograd.py`` computes the same convolution with fewer multiplications;
 AlexNet builds conv2 to conv5 that way unless asked for im2col (``models.py``).
@@ -64,6 +61,7 @@ import numpy as np
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
+from minialexnet.layers.layout import empty_batch_last
 from minialexnet.parallel import for_each_slice, slice_scratch
 
 
@@ -328,17 +326,17 @@ class Conv2d(Layer):
 
     def _empty_output(self, xp: Any, shape: tuple[int, int, int, int], dtype: Any) -> Any:
         """An uninitialised (N, F, OH, OW) array, stored batch-last with ``batch_last_output`` (module docstring)."""
-        if not self.batch_last_output:
-            return xp.empty(shape, dtype=dtype)
-        N, F, OH, OW = shape
-        return xp.empty((F, OH, OW, N), dtype=dtype).transpose(3, 0, 1, 2)
+        return empty_batch_last(xp, shape, dtype) if self.batch_last_output else xp.empty(shape, dtype=dtype)
 
     def _col_rows(self, x: Any) -> int:
         return x.shape[1] * self.kernel_size[0] * self.kernel_size[1]
 
     def _is_batch_last(self, OH: int, OW: int) -> bool:
-        """Columns (oh, ow, n) for small outputs, where rows of OW numbers are too short to copy fast."""
-        return OH * OW <= BATCH_LAST_MAX_POSITIONS if self.batch_last is None else self.batch_last
+        """Columns (oh, ow, n) for small outputs, where rows of OW numbers are too short to copy fast,
+        and for outputs stored batch-last, which the product then gives without a transpose."""
+        if self.batch_last is not None:
+            return self.batch_last
+        return OH * OW <= BATCH_LAST_MAX_POSITIONS or self.batch_last_output
 
     def _columns(self, x: Any, out: Any = None) -> Any:
         """im2col(x), into ``out`` or into the network's shared scratch slot 1."""

@@ -29,7 +29,8 @@ in float32 and loses digits; n shifted adds are exact to rounding.
 
 Forward and backward each run their ten or so elementwise steps on a few images at a time
 (``for_each_slice`` in parallel.py): the slices go to the CPU's cores, and each slice's
-intermediates stay in cache. Forward keeps the denominators D for backward, which
+intermediates stay in cache. A batch-last input (layout.py) is worked on as the
+(C, H, W, N) array it is stored as, a few rows h at a time, and gives a batch-last output. Forward keeps the denominators D for backward, which
 recomputes D**beta from them (three cheap in-cache operations) rather than keeping a
 second array of the input's size (58 MB for AlexNet at batch 32).
 """
@@ -40,25 +41,37 @@ from typing import Any
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
+from minialexnet.layers.layout import is_batch_last
 from minialexnet.parallel import for_each_slice, slice_scratch
 
 
-def channel_window_sum(v: Any, before: int, after: int, out: Any = None) -> Any:
+def channel_window_sum(v: Any, before: int, after: int, out: Any = None, axis: int = 1) -> Any:
     """out[:, c] = sum of v[:, c'] for c' in [c - before, c + after] (clipped to valid channels).
 
-    v has the channel axis at position 1. The adjoint of this sum is the same sum with
-    ``before`` and ``after`` swapped (used in backward). ``out``: an array to write into.
+    v has the channel axis at position ``axis`` (1, or 0 for a (C, H, W, N) view). The
+    adjoint of this sum is the same sum with ``before`` and ``after`` swapped (used in
+    backward). ``out``: an array to write into.
     """
-    C = v.shape[1]
+    C = v.shape[axis]
+    lead = (slice(None),) * axis
+
+    def channels(start: int, stop: int) -> tuple[slice, ...]:
+        return (*lead, slice(start, stop))
+
     if out is None:
         out = v.copy()
     else:
         out[...] = v
     for shift in range(1, before + 1):
-        out[:, shift:] += v[:, : C - shift]
+        out[channels(shift, C)] += v[channels(0, C - shift)]
     for shift in range(1, after + 1):
-        out[:, : C - shift] += v[:, shift:]
+        out[channels(0, C - shift)] += v[channels(shift, C)]
     return out
+
+
+def _channels_view(a: Any) -> tuple[Any, int]:
+    """(view, channel axis): ``a`` itself (N, C, H, W), or a batch-last ``a`` as its (C, H, W, N) storage."""
+    return (a.transpose(1, 2, 3, 0), 0) if is_batch_last(a) else (a, 1)
 
 
 def _power(base: Any, beta: float, out: Any, work: Any) -> Any:
@@ -96,37 +109,42 @@ class LocalResponseNorm(Layer):
     def forward(self, x: Any, train: bool = True) -> Any:
         self._require_rank(x, 4, layout="(N, C, H, W)")
         xp = get_array_module(x)
-        out = xp.empty_like(x)
-        denominator = self.scratch("denominator", x.shape, x)  # kept for backward
+        out = xp.empty_like(x)  # laid out as x is
+        (a, axis), (b, _) = _channels_view(x), _channels_view(out)
+        denominator = self.scratch("denominator", a.shape, x)  # kept for backward
 
-        def images(s: slice) -> None:
-            squares = xp.multiply(x[s], x[s], out=slice_scratch(0, x[s].shape, x))
-            D = channel_window_sum(squares, self.before, self.after, out=denominator[s])
+        def part(s: slice) -> None:
+            s = (slice(None), s) if axis == 0 else s  # a few rows h of (C, H, W, N), or images
+            squares = xp.multiply(a[s], a[s], out=slice_scratch(0, a[s].shape, x))
+            D = channel_window_sum(squares, self.before, self.after, out=denominator[s], axis=axis)
             D *= self.alpha
             D += self.k
-            xp.divide(x[s], _power(D, self.beta, out=slice_scratch(1, D.shape, x), work=squares), out=out[s])
+            xp.divide(a[s], _power(D, self.beta, out=slice_scratch(1, D.shape, x), work=squares), out=b[s])
 
-        for_each_slice(xp, x.shape[0], images, x[:1].nbytes)
+        for_each_slice(xp, a.shape[1 - axis], part, a.nbytes // a.shape[1 - axis])
         self.cache = (x, out, denominator)
         return out
 
     def backward(self, dout: Any) -> Any:
         xp = get_array_module(dout)
         x, out, denominator = self.cache
-        dx = xp.empty_like(dout)
+        dx = xp.empty_like(x, dtype=dout.dtype)  # laid out as x is
+        (a, axis), (b, _) = _channels_view(x), _channels_view(out)  # as in forward
+        g, da = (dout.transpose(1, 2, 3, 0), dx.transpose(1, 2, 3, 0)) if axis == 0 else (dout, dx)
 
-        def images(s: slice) -> None:
+        def part(s: slice) -> None:
+            s = (slice(None), s) if axis == 0 else s
             D = denominator[s]
             D_beta = _power(D, self.beta, out=slice_scratch(1, D.shape, D), work=slice_scratch(0, D.shape, D))
-            neighbour_term = xp.multiply(dout[s], out[s], out=slice_scratch(0, D.shape, D))
+            neighbour_term = xp.multiply(g[s], b[s], out=slice_scratch(0, D.shape, D))
             neighbour_term /= D  # g[c] * b[c] / D[c]
             # the window sum's adjoint: swap the window's sides
-            spread = channel_window_sum(neighbour_term, self.after, self.before, out=dx[s])
-            spread *= x[s]
+            spread = channel_window_sum(neighbour_term, self.after, self.before, out=da[s], axis=axis)
+            spread *= a[s]
             spread *= -2.0 * self.alpha * self.beta
-            direct = xp.divide(dout[s], D_beta, out=neighbour_term)  # g[j] * D[j]**-beta
+            direct = xp.divide(g[s], D_beta, out=neighbour_term)  # g[j] * D[j]**-beta
             spread += direct
 
-        for_each_slice(xp, dout.shape[0], images, dout[:1].nbytes)
+        for_each_slice(xp, a.shape[1 - axis], part, a.nbytes // a.shape[1 - axis])
         self.cache = None
         return dx

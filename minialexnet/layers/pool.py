@@ -22,18 +22,24 @@ The choice is made by comparing with the maxima, passing each gradient along onl
 (``pending``); overlapping windows that pick the same pixel add their gradients.
 
 Both directions work on a few images at a time (``for_each_slice`` in parallel.py), so the
-slices run on all the CPU's cores and each slice's intermediates stay in cache. Forward
+slices run on all the CPU's cores and each slice's intermediates stay in cache. A
+batch-last input (layout.py) is worked on a few channels at a time instead, and its
+output and dx are batch-last too: there every strided window slice moves runs of N
+consecutive numbers, which is faster than rows of W numbers with gaps (measured: pool2 of
+``mini`` 10.1 -> 7.1 ms forward and backward). Forward
 keeps ``row_max`` for backward (half the input's size; rebuilding it cost more time).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 from minialexnet.layers.conv import _pair, conv_output_size
-from minialexnet.parallel import for_each_slice, slice_scratch
+from minialexnet.layers.layout import empty_batch_last, is_batch_last, slice_scratch_like
+from minialexnet.parallel import for_each_slice
 
 
 def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int, out: Any = None) -> Any:
@@ -68,8 +74,8 @@ def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, st
     else:
         dsource.fill(0)
     pending = dout  # the gradient not yet passed on
-    taken = slice_scratch(3, dout.shape, dout)
-    hit = slice_scratch(4, dout.shape, dout, dtype=bool)
+    taken = slice_scratch_like(3, dout)
+    hit = slice_scratch_like(4, dout, dtype=bool)
     for offset in range(kernel):
         index = [slice(None)] * 4
         index[axis] = slice(offset, offset + stride * out_size, stride)
@@ -81,10 +87,17 @@ def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, st
         xp.multiply(pending, hit, out=taken)
         dsource[index] += taken
         if pending is dout:
-            pending = xp.subtract(dout, taken, out=slice_scratch(2, dout.shape, dout))
+            pending = xp.subtract(dout, taken, out=slice_scratch_like(2, dout))
         else:
             pending -= taken
     return dsource
+
+
+def _for_each_part(xp: Any, x: Any, work: Callable[[tuple[slice, ...]], None]) -> None:
+    """``work(index)`` on a few images of x at a time, or a few channels when x is batch-last."""
+    axis = 1 if is_batch_last(x) else 0
+    index = (slice(None),) * axis
+    for_each_slice(xp, x.shape[axis], lambda s: work((*index, s)), x.nbytes // x.shape[axis])
 
 
 class MaxPool2d(Layer):
@@ -112,15 +125,19 @@ class MaxPool2d(Layer):
         xp = get_array_module(x)
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
         N, C, OH, OW = self.output_shape(x.shape)
-        out = xp.empty((N, C, OH, OW), dtype=x.dtype)
+        H = x.shape[2]
+        if is_batch_last(x):  # a few channels at a time, everything batch-last
+            out = empty_batch_last(xp, (N, C, OH, OW), x.dtype)
+            row_max = self.scratch("row_max", (C, H, OW, N), x).transpose(3, 0, 1, 2)  # kept for backward
+        else:  # a few images at a time
+            out = xp.empty((N, C, OH, OW), dtype=x.dtype)
+            row_max = self.scratch("row_max", (N, C, H, OW), x)
 
-        row_max = self.scratch("row_max", (*x.shape[:3], OW), x)  # kept for backward
-
-        def images(s: slice) -> None:
+        def part(s: tuple[slice, ...]) -> None:
             _max_along(x[s], 3, KW, SW, OW, out=row_max[s])
             _max_along(row_max[s], 2, KH, SH, OH, out=out[s])
 
-        for_each_slice(xp, N, images, x[:1].nbytes)
+        _for_each_part(xp, x, part)
         self.cache = (x, row_max, out)
         return out
 
@@ -128,13 +145,13 @@ class MaxPool2d(Layer):
         xp = get_array_module(dout)
         x, row_max, out = self.cache
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
-        dx = xp.empty_like(x)
+        dx = xp.empty_like(x)  # laid out as x is
 
-        def images(s: slice) -> None:
-            drow_max = _route_along(dout[s], row_max[s], out[s], 2, KH, SH, dsource=slice_scratch(1, row_max[s].shape, x))
+        def part(s: tuple[slice, ...]) -> None:
+            drow_max = _route_along(dout[s], row_max[s], out[s], 2, KH, SH, dsource=slice_scratch_like(1, row_max[s]))
             _route_along(drow_max, x[s], row_max[s], 3, KW, SW, dsource=dx[s])
 
-        for_each_slice(xp, x.shape[0], images, x[:1].nbytes)
+        _for_each_part(xp, x, part)
         self.cache = None
         return dx
 
