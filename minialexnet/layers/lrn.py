@@ -30,9 +30,10 @@ in float32 and loses digits; n shifted adds are exact to rounding.
 Forward and backward each run their ten or so elementwise steps on a few images at a time
 (``for_each_slice`` in parallel.py): the slices go to the CPU's cores, and each slice's
 intermediates stay in cache. A batch-last input (layout.py) is worked on as the
-(C, H, W, N) array it is stored as, a few rows h at a time, and gives a batch-last output. Forward keeps the denominators D for backward, which
-recomputes D**beta from them (three cheap in-cache operations) rather than keeping a
-second array of the input's size (58 MB for AlexNet at batch 32).
+(C, H, W, N) array it is stored as, a few rows h at a time, and gives a batch-last
+output. Forward keeps the denominators D for backward, which recomputes D**beta from
+them (three cheap in-cache operations) rather than keeping a second array of the
+input's size (58 MB for AlexNet at batch 32).
 """
 
 from __future__ import annotations
