@@ -34,6 +34,11 @@ im2col, conv2 to conv5 by Winograd's minimal filtering (``layers/winograd.py``: 
 result with a fraction of the multiplications). ``alexnet(..., conv_algorithm="im2col")``
 builds every convolution by im2col; the parameters are the same either way.
 
+Memory layout (``layers/layout.py``): the convolutions named in ``batch_last_outputs``
+store their outputs batch-last, and the ReLU, LRN and max-pool after them keep that
+layout; shapes and values are the same as with the usual layout, only the copies between
+layers are fewer. mini does this from conv1 on, the 227x227 configs from conv3 on.
+
 Initialisation schemes (``initialize``), always drawn on the host from a seeded NumPy
 generator, so the same seed gives the same parameters on the CPU and on a GPU:
 
