@@ -144,6 +144,12 @@ def slice_scratch(slot: int, shape: tuple[int, ...], like: Any, dtype: Any = Non
     return slots.get(slot, shape, like, dtype)
 
 
+def for_each_slice_along(xp: Any, a: Any, axis: int, work: Callable[[tuple[slice, ...]], None]) -> None:
+    """``for_each_slice`` over ``a``'s axis ``axis``, calling ``work`` with the whole index, e.g. (slice(None), s) for axis 1."""
+    lead = (slice(None),) * axis
+    for_each_slice(xp, a.shape[axis], lambda s: work((*lead, s)), a[(*lead, slice(0, 1))].nbytes)
+
+
 def for_each_slice(xp: Any, n: int, work: Callable[[slice], None], bytes_per_item: int) -> None:
     """Call ``work(slice(lo, hi))`` for slices covering ``range(n)``, on several threads.
 

@@ -228,9 +228,9 @@ class Conv2d(Layer):
 
     Shapes: x (N, C, H, W) -> out (N, F, OH, OW); params W (F, C/G, KH, KW), b (F,).
     ``need_input_grad=False`` skips dx (and col2im) for a first layer, whose input is data;
-    backward then returns None. ``batch_last_output=True`` stores out in (F, OH, OW, N)
-    order (same shape and values; see "Memory layout" in the module docstring). ``keep_columns=False`` trades a second im2col in backward
-    for the column matrix's memory (see the module docstring).
+    backward then returns None. ``keep_columns=False`` trades a second im2col in backward
+    for the column matrix's memory (see the module docstring). ``batch_last_output=True``
+    stores out in (F, OH, OW, N) order (same shape and values; "Memory layout" there).
     Default initialisation: He normal, std sqrt(2 / fan_in); the models re-initialise.
     """
 

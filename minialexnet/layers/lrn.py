@@ -43,7 +43,7 @@ from typing import Any
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 from minialexnet.layers.layout import is_batch_last
-from minialexnet.parallel import for_each_slice, slice_scratch
+from minialexnet.parallel import for_each_slice_along, slice_scratch
 
 
 def channel_window_sum(v: Any, before: int, after: int, out: Any = None, axis: int = 1) -> Any:
@@ -114,15 +114,14 @@ class LocalResponseNorm(Layer):
         (a, axis), (b, _) = _channels_view(x), _channels_view(out)
         denominator = self.scratch("denominator", a.shape, x)  # kept for backward
 
-        def part(s: slice) -> None:
-            s = (slice(None), s) if axis == 0 else s  # a few rows h of (C, H, W, N), or images
+        def part(s: tuple[slice, ...]) -> None:  # a few images, or a few rows h of (C, H, W, N)
             squares = xp.multiply(a[s], a[s], out=slice_scratch(0, a[s].shape, x))
             D = channel_window_sum(squares, self.before, self.after, out=denominator[s], axis=axis)
             D *= self.alpha
             D += self.k
             xp.divide(a[s], _power(D, self.beta, out=slice_scratch(1, D.shape, x), work=squares), out=b[s])
 
-        for_each_slice(xp, a.shape[1 - axis], part, a.nbytes // a.shape[1 - axis])
+        for_each_slice_along(xp, a, 1 - axis, part)
         self.cache = (x, out, denominator)
         return out
 
@@ -133,8 +132,7 @@ class LocalResponseNorm(Layer):
         (a, axis), (b, _) = _channels_view(x), _channels_view(out)  # as in forward
         g, da = (dout.transpose(1, 2, 3, 0), dx.transpose(1, 2, 3, 0)) if axis == 0 else (dout, dx)
 
-        def part(s: slice) -> None:
-            s = (slice(None), s) if axis == 0 else s
+        def part(s: tuple[slice, ...]) -> None:
             D = denominator[s]
             D_beta = _power(D, self.beta, out=slice_scratch(1, D.shape, D), work=slice_scratch(0, D.shape, D))
             neighbour_term = xp.multiply(g[s], b[s], out=slice_scratch(0, D.shape, D))
@@ -146,6 +144,6 @@ class LocalResponseNorm(Layer):
             direct = xp.divide(g[s], D_beta, out=neighbour_term)  # g[j] * D[j]**-beta
             spread += direct
 
-        for_each_slice(xp, a.shape[1 - axis], part, a.nbytes // a.shape[1 - axis])
+        for_each_slice_along(xp, a, 1 - axis, part)
         self.cache = None
         return dx

@@ -26,8 +26,8 @@ slices run on all the CPU's cores and each slice's intermediates stay in cache. 
 batch-last input (layout.py) is worked on a few channels at a time instead, and its
 output and dx are batch-last too: there every strided window slice moves runs of N
 consecutive numbers, which is faster than rows of W numbers with gaps (measured: pool2 of
-``mini`` 10.1 -> 7.1 ms forward and backward). Forward
-keeps ``row_max`` for backward (half the input's size; rebuilding it cost more time).
+``mini`` 10.1 -> 7.1 ms forward and backward). Forward keeps ``row_max`` for backward
+(half the input's size; rebuilding it cost more time).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 from minialexnet.layers.conv import _pair, conv_output_size
 from minialexnet.layers.layout import empty_batch_last, is_batch_last, slice_scratch_like
-from minialexnet.parallel import for_each_slice
+from minialexnet.parallel import for_each_slice_along
 
 
 def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int, out: Any = None) -> Any:
@@ -95,9 +95,7 @@ def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, st
 
 def _for_each_part(xp: Any, x: Any, work: Callable[[tuple[slice, ...]], None]) -> None:
     """``work(index)`` on a few images of x at a time, or a few channels when x is batch-last."""
-    axis = 1 if is_batch_last(x) else 0
-    index = (slice(None),) * axis
-    for_each_slice(xp, x.shape[axis], lambda s: work((*index, s)), x.nbytes // x.shape[axis])
+    for_each_slice_along(xp, x, 1 if is_batch_last(x) else 0, work)
 
 
 class MaxPool2d(Layer):

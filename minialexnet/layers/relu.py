@@ -16,7 +16,7 @@ from typing import Any
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
-from minialexnet.parallel import for_each_slice
+from minialexnet.parallel import for_each_slice_along
 
 
 class ReLU(Layer):
@@ -72,4 +72,4 @@ def _over_first_axis(xp: Any, x: Any, work: Any) -> None:
     if x.ndim == 0:
         work(Ellipsis)
     else:
-        for_each_slice(xp, x.shape[0], work, x[:1].nbytes)
+        for_each_slice_along(xp, x, 0, work)
