@@ -51,3 +51,38 @@ def test_gradient_check(rng, device):
 def test_bad_p(p):
     with pytest.raises(ValueError, match="probability of dropping"):
         Dropout(p)
+
+
+def test_mask_does_not_depend_on_how_the_batch_is_split():
+    """Shares of a batch, each with its row_offset, draw exactly the whole batch's mask (data parallelism)."""
+    whole = Dropout(0.5, seed=11).forward(np.ones((10, 7)))
+    parts = []
+    for start, stop in ((0, 3), (3, 4), (4, 10)):
+        share = Dropout(0.5, seed=11)
+        share.row_offset = start
+        parts.append(share.forward(np.ones((stop - start, 7))))
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+def test_masks_are_uncorrelated_across_units_images_and_steps():
+    layer = Dropout(0.5, seed=5)
+    masks = np.stack([layer.forward(np.ones((64, 256))) != 0 for _ in range(4)]).astype(np.float64)
+    assert abs(masks.mean() - 0.5) < 0.01
+    centred = masks.reshape(4, -1) - masks.mean()
+    between_steps = np.corrcoef(centred)[np.triu_indices(4, 1)]
+    assert np.abs(between_steps).max() < 0.02
+    neighbours = [np.corrcoef(masks[0, :, :-1].ravel(), masks[0, :, 1:].ravel())[0, 1]]  # unit j and j + 1
+    neighbours.append(np.corrcoef(masks[0, :-1].ravel(), masks[0, 1:].ravel())[0, 1])  # image n and n + 1
+    assert np.abs(neighbours).max() < 0.03
+
+
+def test_seeds_give_different_masks_and_state_is_two_integers():
+    a, b = Dropout(0.5, seed=1), Dropout(0.5, seed=2)
+    x = np.ones((16, 32))
+    assert (a.forward(x) != b.forward(x)).mean() > 0.4
+    assert a.get_rng_state() == {"seed": 1, "masks_drawn": 1}
+
+
+def test_old_generator_state_is_refused_with_advice():
+    with pytest.raises(ValueError, match="start the run afresh"):
+        Dropout(0.5, seed=0).set_rng_state({"bit_generator": "PCG64", "state": {}})

@@ -1,7 +1,7 @@
 """Dropout on the outputs of fc6 and fc7. Paper: Section 4.2.
 
-Notation: x the input, any shape; p the probability of DROPPING a unit (0.5 in the
-paper); mask[i] = 1 with probability 1 - p, else 0.
+Notation: x the input, any shape (N, ...); p the probability of DROPPING a unit (0.5 in
+the paper); mask[n, j] = 1 with probability 1 - p, else 0.
 
 Inverted dropout: while training, out = x * mask / (1 - p); in evaluation, out = x.
 The paper instead keeps out = x * mask while training and multiplies by 1 - p = 0.5 at
@@ -10,9 +10,24 @@ training-time ones; the inverted form does the rescaling during training, so the
 evaluated network is just the plain network (no test-time factor to forget), and the
 learned weights differ only by that constant factor.
 
-Shapes: x (any) -> out (same). Backward: dx = dout * mask / (1 - p).
-Masks come from a seedable generator kept by the layer, so a run is reproducible and a
-gradient check can replay one mask (``get_rng_state``/``set_rng_state``).
+Shapes: x (N, ...) -> out (same). Backward: dx = dout * mask / (1 - p).
+
+Where the mask comes from: a counter-based generator, not a stream. The uniform number
+of unit j of image n in the layer's m-th mask is a hash of (seed, m, row_offset + n, j),
+computed with a few integer operations through ``xp``, so
+
+- it is drawn where x lives: nothing crosses between host and GPU, and the CPU and a
+  GPU draw the same mask for the same seed;
+- it does not depend on how the batch is split: a process that holds images
+  [row_offset, row_offset + N) of a larger batch draws exactly their rows of the mask the
+  whole batch would get (data-parallel training sets ``row_offset`` to its share's start);
+- the state is two integers, (seed, masks drawn), so a run is reproducible, a gradient
+  check can replay one mask and a checkpoint can resume the same run
+  (``get_rng_state``/``set_rng_state``).
+
+The hash is MurmurHash3's 32-bit finaliser (Appleby), applied twice: every input bit
+changes each output bit with probability close to 1/2, which is what a dropout mask needs
+(it is not a cryptographic generator).
 """
 
 from __future__ import annotations
@@ -23,27 +38,69 @@ import numpy as np
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
+from minialexnet.parallel import for_each_slice
+
+_GOLDEN = np.uint32(0x9E3779B9)  # 2**32 / golden ratio: spreads consecutive column numbers apart
+
+
+def _mix32(v: Any) -> Any:
+    """MurmurHash3's finaliser on a uint32 array, in place (products wrap modulo 2**32)."""
+    v ^= v >> np.uint32(16)
+    v *= np.uint32(0x85EBCA6B)
+    v ^= v >> np.uint32(13)
+    v *= np.uint32(0xC2B2AE35)
+    v ^= v >> np.uint32(16)
+    return v
+
+
+def uniform_bits(xp: Any, rows: int, cols: int, key: tuple[int, int], row_offset: int = 0) -> Any:
+    """A (rows, cols) uint32 array of hash values of (key, row_offset + n, j), on ``xp``'s device.
+
+    Each value is uniform on [0, 2**32) and independent of the others for practical
+    purposes; the same key and global row always give the same row of values.
+    """
+    row_hash = _mix32(xp.arange(row_offset, row_offset + rows, dtype=np.uint32) + np.uint32(key[0]))
+    bits = row_hash[:, None] ^ (xp.arange(cols, dtype=np.uint32) * _GOLDEN)[None, :]
+    bits += np.uint32(key[1])
+    return _mix32(_mix32(bits))
 
 
 class Dropout(Layer):
-    """Inverted dropout, ``p`` = probability of dropping. Section 4.2. Identity when train=False."""
+    """Inverted dropout, ``p`` = probability of dropping. Section 4.2. Identity when train=False.
+
+    ``row_offset``: the position of this batch's first image in the global batch (0 unless
+    the batch is one process's share of a larger one).
+    """
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__()
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p is the probability of dropping and must be in [0, 1), got {p!r}")
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"Dropout: seed must be a non-negative int or None, got {seed!r}")
         self.p = float(p)
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(np.random.SeedSequence().entropy) if seed is None else int(seed)
+        self.masks_drawn = 0
+        self.row_offset = 0
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
 
     def _draw_mask(self, x: Any) -> Any:
         xp = get_array_module(x)
-        # uniform numbers are drawn on the host so CPU and GPU runs with one seed drop the
-        # same units; for the fc layers' (N, 4096) this is a small transfer.
-        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
-        return xp.asarray(keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p)))
+        key = np.random.SeedSequence([self.seed, self.masks_drawn]).generate_state(2)
+        self.masks_drawn += 1
+        N = x.shape[0]
+        cols = x.size // max(N, 1)
+        threshold, scale = np.uint32(min(round(self.p * 2**32), 2**32 - 1)), x.dtype.type(1.0 / (1.0 - self.p))
+        mask = xp.empty((N, cols), dtype=x.dtype)
+
+        def rows(s: slice) -> None:  # a few images at a time, on all the CPU's cores (parallel.py)
+            bits = uniform_bits(xp, s.stop - s.start, cols, (int(key[0]), int(key[1])), self.row_offset + s.start)
+            xp.multiply(bits >= threshold, scale, out=mask[s])
+
+        for_each_slice(xp, N, rows, 4 * cols)
+        return mask.reshape(x.shape)
 
     def forward(self, x: Any, train: bool = True) -> Any:
         if not train or self.p == 0.0:
@@ -58,7 +115,13 @@ class Dropout(Layer):
         return dout if mask is None else dout * mask
 
     def get_rng_state(self) -> dict:
-        return self.rng.bit_generator.state
+        return {"seed": self.seed, "masks_drawn": self.masks_drawn}
 
     def set_rng_state(self, state: dict) -> None:
-        self.rng.bit_generator.state = state
+        if not isinstance(state, dict) or set(state) != {"seed", "masks_drawn"}:
+            got = sorted(state) if isinstance(state, dict) else repr(state)
+            raise ValueError(
+                f"{self.name}: not a dropout state {{'seed', 'masks_drawn'}} (got {got}); a checkpoint written before "
+                "minialexnet drew masks by hashing cannot resume: start the run afresh"
+            )
+        self.seed, self.masks_drawn = int(state["seed"]), int(state["masks_drawn"])
