@@ -33,7 +33,7 @@ from minialexnet.backend import DeviceUnavailableError, check_device, get_array_
 from minialexnet.layers import Conv2d, SoftmaxCrossEntropy, WinogradConv2d
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, AlexNet, alexnet
 from minialexnet.optim import SGD
-from minialexnet.parallel import THREAD_ENV_NAMES, get_num_threads
+from minialexnet.parallel import THREAD_ENV_NAMES, get_num_threads, matmul, one_thread_blas_found
 
 
 def training_flops(model: AlexNet) -> float:
@@ -57,16 +57,16 @@ def conv_layers(model: AlexNet) -> str:
 
 
 def gemm_rate(xp: Any, size: int = 2048, repeats: int = 5) -> float:
-    """Measured float32 GEMM GFLOP/s of ``xp.matmul`` on size x size matrices (best of ``repeats``)."""
+    """Measured float32 GEMM GFLOP/s of the products the layers use (``parallel.matmul``) on size x size matrices (best of ``repeats``)."""
     rng = np.random.default_rng(0)
     a = xp.asarray(rng.standard_normal((size, size), dtype=np.float32))
     b = xp.asarray(rng.standard_normal((size, size), dtype=np.float32))
-    xp.matmul(a, b)
+    matmul(a, b)
     synchronize(xp)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        xp.matmul(a, b)
+        matmul(a, b)
         synchronize(xp)
         best = min(best, time.perf_counter() - started)
     return 2.0 * size**3 / best / 1e9
@@ -317,13 +317,10 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def thread_settings() -> str:
-    import minialexnet
-
     names = (*THREAD_ENV_NAMES, "MKL_NUM_THREADS")
-    settings = [f"{name}={os.environ[name]}" for name in names if name in os.environ]
-    blas = ", ".join(settings) or f"BLAS default ({os.cpu_count()} cores)"
-    spin = "unknown (NumPy was loaded first)" if minialexnet.NUMPY_LOADED_FIRST else os.environ.get("OPENBLAS_THREAD_TIMEOUT")
-    return f"{blas}; minialexnet elementwise threads {get_num_threads()}; OPENBLAS_THREAD_TIMEOUT {spin}"
+    settings = ", ".join(f"{name}={os.environ[name]}" for name in names if name in os.environ) or "no thread variables set"
+    blas = "OpenBLAS one thread per piece" if one_thread_blas_found() else "the BLAS's own threads (not OpenBLAS: threadpoolctl found none)"
+    return f"{settings}; minialexnet threads {get_num_threads()}; products: {blas}"
 
 
 def main(argv: list[str] | None = None) -> int:

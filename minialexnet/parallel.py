@@ -1,7 +1,6 @@
-"""Spreading elementwise work over the CPU's cores, one slice of the batch at a time.
+"""Spreading work over the CPU's cores: slices of the elementwise work, pieces of the matrix products.
 
-The matrix products already run on every core (the BLAS library is multithreaded), but a
-NumPy elementwise operation (``maximum``, ``multiply``, a strided copy) runs on one.
+A NumPy elementwise operation (``maximum``, ``multiply``, a strided copy) runs on one core.
 NumPy releases Python's global lock inside such operations, so plain threads can run
 them side by side. ``for_each_slice`` cuts an axis of length ``n`` into slices and runs
 ``work(slice)`` for each, on a small pool of threads and on the calling thread itself,
@@ -17,14 +16,21 @@ and reused, because allocating even a 2 MiB array afresh costs the operating sys
 faults every time (measured: LRN forward plus backward at batch 32 took 98 ms with fresh
 temporaries and 76 ms with reused ones).
 
+The matrix products go through ``matmul``, which cuts them into pieces shared by the same
+threads and the same queue, each piece computed by the BLAS on one thread. A multithreaded
+OpenBLAS is as fast on an idle machine, but its threads wait for each other inside every
+product, so a machine with anything else running (the normal case: a notebook, a browser,
+another training run) made every product wait for whichever thread had lost its core; the
+queue lets the threads that have a core take the remaining pieces (see ``matmul`` and the
+README's "Speed on a shared machine" for the measurements).
+
 On the GPU there is nothing to gain (CuPy queues the work on the device), so ``work`` is
-called once with the whole range: the layer code is the same on both devices.
+called once with the whole range and ``matmul`` is ``cupy.matmul``: the layer code is the
+same on both devices.
 
 Thread count: ``MINIALEXNET_NUM_THREADS`` if set, else ``OMP_NUM_THREADS`` or
-``OPENBLAS_NUM_THREADS`` (so one setting limits the BLAS and minialexnet alike), else the
-cores this process may use. ``set_num_threads(1)`` turns the threads off (the slices then
-run one after another on the calling thread). See also ``OPENBLAS_THREAD_TIMEOUT`` in
-``minialexnet/__init__.py``: idle BLAS threads must not spin while these threads work.
+``OPENBLAS_NUM_THREADS``, else the cores this process may use. ``set_num_threads(1)`` turns
+the threads off (the slices and pieces then run one after another on the calling thread).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from minialexnet.backend import get_array_module
 
 SLICE_BYTES = 2 << 20  # about 2 MiB of data per slice: a slice's intermediates stay in cache
 MIN_PARALLEL_BYTES = 1 << 20  # below this, threads cost more than they save
+GEMM_PIECE_MACS = 8 << 20  # multiply-adds of one piece of a matrix product (about 0.2 ms on one core)
 
 
 class ThreadSettingError(ValueError):
@@ -162,22 +169,32 @@ def for_each_slice(xp: Any, n: int, work: Callable[[slice], None], bytes_per_ite
     if xp is not np or n < 2 or total < MIN_PARALLEL_BYTES or getattr(_inside, "active", False):
         work(slice(0, n))
         return
-    threads = get_num_threads()
-    count = min(n, max(threads, -(-total // SLICE_BYTES)))
+    count = min(n, max(get_num_threads(), -(-total // SLICE_BYTES)))
     bounds = [n * k // count for k in range(count + 1)]
-    parts = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds)]
-    if threads == 1:
+    run_parts([slice(lo, hi) for lo, hi in itertools.pairwise(bounds)], work)
+
+
+def run_parts(parts: list[Any], work: Callable[[Any], None]) -> None:
+    """Call ``work(part)`` for every part, on the pool's threads and the calling thread, each taking the next part when free.
+
+    Nothing waits for a particular thread: a thread that the operating system takes off
+    the CPU (another program wants the core) delays only the part it holds, while the
+    others take the rest. Parts run inline when there is one thread or when called from
+    inside a part.
+    """
+    threads = get_num_threads()
+    if threads == 1 or len(parts) < 2 or getattr(_inside, "active", False):
         for part in parts:
             _run_marked(work, part)
         return
     if _state["pool"] is None:
         _state["pool"] = ThreadPoolExecutor(threads - 1, thread_name_prefix="minialexnet")
-    queue = collections.deque(parts)  # shared: each thread takes the next slice when it is free
+    queue = collections.deque(parts)  # shared: each thread takes the next part when it is free
 
     def drain() -> None:
         while queue:
             try:
-                part = queue.popleft()  # atomic: two threads never get the same slice
+                part = queue.popleft()  # atomic: two threads never get the same part
             except IndexError:
                 return
             _run_marked(work, part)
@@ -189,3 +206,100 @@ def for_each_slice(xp: Any, n: int, work: Callable[[slice], None], bytes_per_ite
     finally:
         for helper in helpers:
             helper.result()
+
+
+class _OneThreadBLAS:
+    """While active, NumPy's OpenBLAS runs every product on the calling thread alone (threadpoolctl).
+
+    Found once; a NumPy built on another BLAS is left as it is (``found`` is False).
+    """
+
+    def __init__(self) -> None:
+        from threadpoolctl import ThreadpoolController
+
+        numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+        libraries = ThreadpoolController().select(internal_api="openblas").lib_controllers
+        self.libraries = [lib for lib in libraries if os.path.abspath(lib.filepath).startswith(numpy_dir)]
+        self.found = bool(self.libraries)
+
+    def __enter__(self) -> None:
+        self.saved = [lib.num_threads for lib in self.libraries]
+        for lib in self.libraries:
+            lib.set_num_threads(1)
+
+    def __exit__(self, *exc: Any) -> None:
+        for lib, count in zip(self.libraries, self.saved, strict=True):
+            lib.set_num_threads(count)
+
+
+def _one_thread_blas() -> _OneThreadBLAS:
+    if _state.get("blas") is None:
+        _state["blas"] = _OneThreadBLAS()
+    return _state["blas"]
+
+
+def one_thread_blas_found() -> bool:
+    """True when ``matmul`` can run NumPy's BLAS on one thread per piece (NumPy uses OpenBLAS)."""
+    return _one_thread_blas().found
+
+
+def _matmul_parts(a: Any, b: Any) -> list[tuple[slice, slice, slice]] | None:
+    """(stack, rows, columns) pieces of a @ b of about GEMM_PIECE_MACS each, or None to run it whole.
+
+    The pieces depend only on the shapes, never on the thread count, so the result is the
+    same number for number on any number of threads. A piece splits the longer of the
+    rows of a and the columns of b: the operand it re-reads whole is then the smaller one.
+    """
+    if a.ndim != b.ndim or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[0] != b.shape[0]):
+        return None
+    S = a.shape[0] if a.ndim == 3 else 1
+    M, K = a.shape[-2:]
+    N = b.shape[-1]
+    count = min(-(-S * M * N * K // GEMM_PIECE_MACS), S * max(M, N))
+    if count < 2:
+        return None
+    if S >= count:
+        bounds = [S * k // count for k in range(count + 1)]
+        return [(slice(lo, hi), slice(None), slice(None)) for lo, hi in itertools.pairwise(bounds)]
+    per_stack = -(-count // S)
+    length = max(M, N)
+    bounds = [length * k // per_stack for k in range(per_stack + 1)]
+    pieces = [slice(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+    stacks = [slice(s, s + 1) for s in range(S)] if a.ndim == 3 else [slice(None)]
+    return [(s, p, slice(None)) if M >= N else (s, slice(None), p) for s in stacks for p in pieces]
+
+
+def matmul(a: Any, b: Any, out: Any = None) -> Any:
+    """``xp.matmul(a, b, out=out)``, on the CPU cut into pieces that the threads share (``run_parts``).
+
+    Why not let OpenBLAS use every core itself: its threads wait for one another inside each
+    product, spinning, so when any other program wants a core (a busy loop, a PyTorch run,
+    a notebook) every product waits for the thread that lost its core. Measured on this
+    2-core machine beside other work: the mini training step took 1.9 to 9.9 s with
+    OpenBLAS's threads and 0.49 s with one BLAS thread per piece. So inside this function
+    the BLAS runs one thread per call and the pieces (2-D products, or stacks of them) are
+    spread by the same queue as the elementwise slices; outside, the BLAS is as it was.
+    On the GPU this is ``cupy.matmul``.
+    """
+    xp = get_array_module(a, b)
+    if xp is not np:
+        return xp.matmul(a, b, out=out)
+    blas = _one_thread_blas()
+    if not blas.found or getattr(_inside, "active", False):  # inside a part the BLAS already runs one thread
+        return np.matmul(a, b, out=out)
+    parts = _matmul_parts(a, b) if get_num_threads() > 1 else None
+    with blas:
+        if parts is None:
+            return np.matmul(a, b, out=out)
+        if out is None:
+            out = np.empty((*a.shape[:-1], b.shape[-1]), dtype=np.result_type(a, b))
+
+        def piece(part: tuple[slice, slice, slice]) -> None:
+            s, rows, cols = part
+            if a.ndim == 2:
+                np.matmul(a[rows], b[:, cols], out=out[rows, cols])
+            else:
+                np.matmul(a[s, rows], b[s, :, cols], out=out[s, rows, cols])
+
+        run_parts(parts, piece)
+    return out

@@ -195,3 +195,61 @@ def test_command_lines_report_a_bad_thread_setting_in_one_line(module, monkeypat
         "error: MINIALEXNET_NUM_THREADS='lots' is not a whole number; set it to the number of threads to use, "
         "e.g. MINIALEXNET_NUM_THREADS=2"
     )
+
+
+def _openblas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [info["num_threads"] for info in threadpool_info() if info["internal_api"] == "openblas"]
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape", "transpose_a"),
+    [
+        ((64, 300), (300, 5000), False),
+        ((3000, 64), (64, 900), False),
+        ((2, 48, 600), (2, 600, 3000), False),
+        ((600, 48), (600, 2000), True),
+    ],
+)
+def test_matmul_in_pieces_equals_the_float64_product_and_one_whole_product(a_shape, b_shape, transpose_a, threads, rng):
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    a = a.T if transpose_a else a
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    assert parallel._matmul_parts(a, b) is not None and len(parallel._matmul_parts(a, b)) > 2  # really cut into pieces
+    expected = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    got = parallel.matmul(a, b)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+    with parallel._one_thread_blas():
+        whole = np.matmul(a, b)
+    np.testing.assert_array_equal(got, whole)  # the pieces do not change a single rounding
+    threads(1)
+    np.testing.assert_array_equal(parallel.matmul(a, b), got)  # nor does the thread count
+    out = np.empty_like(got)
+    assert parallel.matmul(a, b, out=out) is out
+
+
+def test_matmul_runs_the_blas_on_one_thread_inside_and_restores_it_after(threads, monkeypatch, rng):
+    if not parallel.one_thread_blas_found():
+        pytest.skip("NumPy does not use OpenBLAS here")
+    threads(2)
+    before = _openblas_threads()
+    seen = []
+    real_run_parts = parallel.run_parts
+
+    def spy(parts, work):
+        seen.append(_openblas_threads())
+        real_run_parts(parts, work)
+
+    monkeypatch.setattr(parallel, "run_parts", spy)
+    parallel.matmul(rng.standard_normal((256, 512)), rng.standard_normal((512, 512)))
+    assert seen == [[1] * len(before)]
+    assert _openblas_threads() == before
+
+
+def test_matmul_without_openblas_is_the_plain_product(monkeypatch, rng):
+    monkeypatch.setitem(parallel._state, "blas", type("NoBLAS", (), {"found": False})())
+    a, b = rng.standard_normal((3, 40, 50)), rng.standard_normal((3, 50, 60))
+    np.testing.assert_array_equal(parallel.matmul(a, b), np.matmul(a, b))
+    assert not parallel.one_thread_blas_found()

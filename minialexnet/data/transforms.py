@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import get_array_module, to_device
+from minialexnet.parallel import matmul
 
 SCALES = ("paper", "unit", "standard")
 MEANS = ("pixel", "image")
@@ -67,7 +68,7 @@ def resize_bilinear(x: Any, size: int) -> Any:
         return x
     rows = xp.asarray(resize_matrix(size, h).astype(x.dtype))
     cols = xp.asarray(resize_matrix(size, w).astype(x.dtype))
-    return xp.matmul(xp.matmul(rows, x), cols.T)
+    return matmul(matmul(rows, x), cols.T)
 
 
 def crop_and_flip(x: Any, tops: np.ndarray, lefts: np.ndarray, flips: np.ndarray, size: int) -> Any:

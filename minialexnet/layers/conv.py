@@ -62,7 +62,7 @@ import numpy as np
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 from minialexnet.layers.layout import empty_batch_last
-from minialexnet.parallel import for_each_slice, slice_scratch
+from minialexnet.parallel import for_each_slice, matmul, slice_scratch
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
@@ -358,7 +358,7 @@ class Conv2d(Layer):
         n, _, OH, OW = out.shape
         W_g = self.params["W"].reshape(G, F // G, -1)
         col_g = col.reshape(G, -1, n * OH * OW)
-        product = xp.matmul(W_g, col_g, out=self.borrow(0, (G, F // G, n * OH * OW), col))
+        product = matmul(W_g, col_g, out=self.borrow(0, (G, F // G, n * OH * OW), col))
         if self._is_batch_last(OH, OW):
             out_f = product.reshape(F, OH, OW, n)
             bias = self.params["b"].reshape(F, 1, 1, 1)
@@ -407,7 +407,7 @@ class Conv2d(Layer):
         dW = self._dW(xp, dout_g, col_g, first)
         if dx is not None:
             W_g = self.params["W"].reshape(G, F // G, -1)
-            dcol = xp.matmul(W_g.transpose(0, 2, 1), dout_g, out=col_g)  # col is no longer needed: reuse its memory
+            dcol = matmul(W_g.transpose(0, 2, 1), dout_g, out=col_g)  # col is no longer needed: reuse its memory
             col2im(dcol, dx.shape, KH, KW, SH, SW, PH, PW, out=dx, batch_last=batch_last)
         return dW, db
 
@@ -416,4 +416,4 @@ class Conv2d(Layer):
         G, F = self.groups, self.out_channels
         grad = self.reusable_grad("W", dout_g) if into_grad else self.borrow(2, self.params["W"].shape, dout_g)
         out = None if grad is None else grad.reshape(G, F // G, col_g.shape[1])
-        return xp.matmul(dout_g, col_g.transpose(0, 2, 1), out=out).reshape(self.params["W"].shape)
+        return matmul(dout_g, col_g.transpose(0, 2, 1), out=out).reshape(self.params["W"].shape)

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
+from minialexnet.parallel import matmul
 
 
 class Linear(Layer):
@@ -47,16 +47,14 @@ class Linear(Layer):
     def forward(self, x: Any, train: bool = True) -> Any:
         self._require_rank(x, 2, self.in_features, f"(N, {self.in_features})")
         self._require_params_like(x)
-        xp = get_array_module(x)
         self.cache = x
-        out = xp.matmul(x, self.params["W"].T)
+        out = matmul(x, self.params["W"].T)
         out += self.params["b"]
         return out
 
     def backward(self, dout: Any) -> Any:
-        xp = get_array_module(dout)
         x = self.cache
-        self.grads["W"] = xp.matmul(dout.T, x, out=self.reusable_grad("W", dout))  # 151 MB for fc6: reuse it
+        self.grads["W"] = matmul(dout.T, x, out=self.reusable_grad("W", dout))  # 151 MB for fc6: reuse it
         self.grads["b"] = dout.sum(axis=0)
         self.cache = None
-        return xp.matmul(dout, self.params["W"])
+        return matmul(dout, self.params["W"])

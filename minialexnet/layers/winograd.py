@@ -71,7 +71,7 @@ import numpy as np
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.conv import Conv2d, chunk_slices, conv_output_size
-from minialexnet.parallel import for_each_slice, slice_scratch
+from minialexnet.parallel import for_each_slice, matmul, slice_scratch
 
 # the interpolation points; more (3, -3, ...) would allow larger tiles, but their transforms
 # round so badly that even float64 gradient checks fail at 10 x 10 tiles
@@ -193,13 +193,13 @@ class WinogradConv2d(Conv2d):
         XI, L = AH * AW, N * TH * TW
         Ak, Gk, Bk = self._transforms(x)
         tiles = gather_tiles(x, m, AH, AW, self.padding, TH, TW, out=self.borrow(1, (XI, C, L), x))
-        V = xp.matmul(Bk, tiles.reshape(XI, C * L), out=self.scratch("V", (XI, C * L), x)).reshape(XI, G, C // G, L)
-        U = xp.matmul(Gk, self.params["W"].reshape(F * C // G, -1).T).reshape(XI, G, F // G, C // G)
+        V = matmul(Bk, tiles.reshape(XI, C * L), out=self.scratch("V", (XI, C * L), x)).reshape(XI, G, C // G, L)
+        U = matmul(Gk, self.params["W"].reshape(F * C // G, -1).T).reshape(XI, G, F // G, C // G)
         out = self._empty_output(xp, (N, F, OH, OW), x.dtype)
         for g in range(G):  # a few filters at a time: M for all of them would be the layer's largest array
             for f in chunk_slices(F // G, XI * L * x.itemsize, xp):
-                M = xp.matmul(U[:, g, f], V[:, g], out=self.borrow(0, (XI, f.stop - f.start, L), x))
-                Y = xp.matmul(Ak, M.reshape(XI, -1), out=self.borrow(2, (m * m, M[0].size), x))
+                M = matmul(U[:, g, f], V[:, g], out=self.borrow(0, (XI, f.stop - f.start, L), x))
+                Y = matmul(Ak, M.reshape(XI, -1), out=self.borrow(2, (m * m, M[0].size), x))
                 filters = slice(g * F // G + f.start, g * F // G + f.stop)
                 place_blocks(Y.reshape(m, m, -1, TH, TW, N), out[:, filters], self.params["b"][filters])
         self.cache = (x, V, U)  # x only for its shape and memory layout
@@ -218,12 +218,12 @@ class WinogradConv2d(Conv2d):
         self.grads["b"] = dY.sum(axis=(0, 2))
         dU = xp.empty_like(U)
         for xi in chunk_slices(XI, F * L * dout.itemsize, xp):  # a few tile positions at a time, for memory as in forward
-            dM = xp.matmul(Ak.T[xi], dY.reshape(m * m, F * L), out=self.borrow(0, (xi.stop - xi.start, F * L), dout))
+            dM = matmul(Ak.T[xi], dY.reshape(m * m, F * L), out=self.borrow(0, (xi.stop - xi.start, F * L), dout))
             dM = dM.reshape(-1, G, F // G, L)
-            xp.matmul(dM, V[xi].transpose(0, 1, 3, 2), out=dU[xi])
+            matmul(dM, V[xi].transpose(0, 1, 3, 2), out=dU[xi])
             if self.need_input_grad:  # V[xi] is no longer needed: dV[xi] takes its memory
-                xp.matmul(U[xi].transpose(0, 1, 3, 2), dM, out=V[xi])
-        dW = xp.matmul(Gk.T, dU.reshape(XI, -1)).reshape(*self.kernel_size, F, C // G)
+                matmul(U[xi].transpose(0, 1, 3, 2), dM, out=V[xi])
+        dW = matmul(Gk.T, dU.reshape(XI, -1)).reshape(*self.kernel_size, F, C // G)
         grad = self.reusable_grad("W", dW)
         grad = xp.empty(self.params["W"].shape, dtype=dW.dtype) if grad is None else grad
         grad[...] = dW.transpose(2, 3, 0, 1)
@@ -231,7 +231,7 @@ class WinogradConv2d(Conv2d):
         self.cache = None
         if not self.need_input_grad:
             return None
-        dtiles = xp.matmul(Bk.T, V.reshape(XI, C * L), out=self.borrow(1, (XI, C * L), dout))  # V holds dV
+        dtiles = matmul(Bk.T, V.reshape(XI, C * L), out=self.borrow(1, (XI, C * L), dout))  # V holds dV
         dx = xp.empty_like(x, dtype=dout.dtype)  # laid out as x is
         add_tiles(dtiles.reshape(AH, AW, C, TH, TW, N), m, self.padding, out=dx)
         return dx
