@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +70,27 @@ def test_reference_recipe_follows_minialexnets_training_run(tmp_path, capsys):
     assert theirs["history"][-1]["train_loss"] < theirs["history"][0]["train_loss"]
     assert abs(theirs["history"][-1]["val_top1_error"] - ours[-1]["val_top1_error"]) < 0.1
     assert "done: PyTorch" in capsys.readouterr().out
+
+
+def _contention_module():
+    spec = importlib.util.spec_from_file_location("contention", RECIPE.with_name("contention.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_contention_competitors_run_in_a_child_and_end_with_the_block():
+    contention = _contention_module()
+    for kind in contention.COMPETITORS:
+        with contention.Competitor(kind, seconds=60, warmup=1.0) as competitor:
+            assert competitor.process.poll() is None  # running beside the measurement
+        assert competitor.process.returncode is not None  # ended with the block, long before its 60 s bound
+    with pytest.raises(ValueError, match="unknown competitor"):
+        contention.competitor_loop("quantum", 0.01)
+
+
+def test_contention_competitor_stops_by_itself_after_its_seconds():
+    contention = _contention_module()
+    started = time.monotonic()
+    contention.competitor_loop("busy", 0.2)
+    assert 0.2 <= time.monotonic() - started < 5
