@@ -2,6 +2,7 @@
 
 Figures are made with ``matplotlib.figure.Figure`` directly, not through pyplot, so saving
 them works without a display and never changes the backend of a notebook that imports this.
+They are written atomically (``files.write_atomically``), like the checkpoints.
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from minialexnet.backend import asnumpy
+from minialexnet.files import write_atomically
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    return write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
 
 
 def plot_curves(history: list[dict[str, Any]], path: str | Path) -> Path:
@@ -28,11 +35,11 @@ def plot_curves(history: list[dict[str, Any]], path: str | Path) -> Path:
     error_axis.plot(epochs, [row["val_top5_error"] for row in history], "o--", label="validation top-5")
     error_axis.set(xlabel="epoch", ylabel="error rate", title="error")
     for axis in (loss_axis, error_axis):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         axis.grid(alpha=0.3)
         axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return Path(path)
+    return _save(figure, path)
 
 
 def filter_grid(weights: Any, columns: int = 16, pad: int = 1) -> np.ndarray:
@@ -59,5 +66,4 @@ def plot_filters(weights: Any, path: str | Path, title: str = "conv1 kernels") -
     axis.set_axis_off()
     axis.set_title(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return Path(path)
+    return _save(figure, path)
