@@ -23,7 +23,12 @@ def _save(figure: Figure, path: str | Path) -> Path:
 
 
 def plot_curves(history: list[dict[str, Any]], path: str | Path) -> Path:
-    """Loss and top-1 error against epoch, for training and validation."""
+    """Save the loss and top-1 error against epoch, for training and validation."""
+    return _save(curves_figure(history), path)
+
+
+def curves_figure(history: list[dict[str, Any]]) -> Figure:
+    """The learning curves: loss and top-1/top-5 error against epoch (whole-number ticks)."""
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(10, 4))
     loss_axis, error_axis = figure.subplots(1, 2)
@@ -35,11 +40,12 @@ def plot_curves(history: list[dict[str, Any]], path: str | Path) -> Path:
     error_axis.plot(epochs, [row["val_top5_error"] for row in history], "o--", label="validation top-5")
     error_axis.set(xlabel="epoch", ylabel="error rate", title="error")
     for axis in (loss_axis, error_axis):
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        axis.set_xlim(min(epochs, default=1) - 0.5, max(epochs, default=1) + 0.5)  # room for whole-number ticks, even for one epoch
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # epochs are whole numbers
         axis.grid(alpha=0.3)
         axis.legend()
     figure.tight_layout()
-    return _save(figure, path)
+    return figure
 
 
 def filter_grid(weights: Any, columns: int = 16, pad: int = 1) -> np.ndarray:

@@ -140,24 +140,28 @@ def build_parser() -> Parser:
         description="Train AlexNet (Krizhevsky et al. 2012) with the paper's recipe. With no options: "
         "the 'mini' config on the built-in Fashion-MNIST sample, on the CPU.",
     )
-    add = parser.add_argument
-    add("--device", type=device_name, help="cpu, gpu or gpu:N (default: cpu)")
-    add("--config", choices=sorted(CONFIGS), help="network size, see minialexnet.models (default: mini)")
+    add, D = parser.add_argument, DEFAULTS
+    add("--device", type=device_name, help=f"cpu, gpu or gpu:N (default: {D['device']})")
+    add("--config", choices=sorted(CONFIGS), help=f"network size, see minialexnet.models (default: {D['config']})")
     add(
         "--conv",
         choices=CONV_ALGORITHMS,
         help="convolution algorithm: auto (Winograd for conv2-5, im2col for conv1), im2col, or winograd wherever the stride is 1 "
-        "(default: auto)",
+        f"(default: {D['conv']})",
     )
     add(
         "--data",
-        help="sample (built in), fashion-mnist (searched or downloaded), cifar10:PATH, or a folder of class sub-folders (default: sample)",
+        help=f"sample (built in), fashion-mnist (searched or downloaded), cifar10:PATH or a folder of class folders (default: {D['data']})",
     )
-    add("--epochs", type=positive_int, help="total number of epochs; a resumed run continues up to this number (default: 8)")
-    add("--batch-size", type=positive_int, help="images per SGD step (default: 128, as in the paper)")
+    add("--epochs", type=positive_int, help=f"total number of epochs; a resumed run continues up to this number (default: {D['epochs']})")
+    add("--batch-size", type=positive_int, help=f"images per SGD step (default: {D['batch_size']}, as in the paper)")
     add("--lr", type=positive_float, help="initial learning rate (default: the config's; the paper: 0.01, mini: 0.02)")
-    add("--momentum", type=fraction, help="SGD momentum (default: 0.9, as in the paper)")
-    add("--weight-decay", type=non_negative_float, help="weight decay inside the velocity update (default: 0.0005, as in the paper)")
+    add("--momentum", type=fraction, help=f"SGD momentum (default: {D['momentum']}, as in the paper)")
+    add(
+        "--weight-decay",
+        type=non_negative_float,
+        help=f"weight decay inside the velocity update (default: {D['weight_decay']:g}, as in the paper)",
+    )
     add(
         "--init",
         choices=INIT_SCHEMES,
@@ -166,27 +170,36 @@ def build_parser() -> Parser:
     add(
         "--schedule",
         choices=("plateau", "step", "none"),
-        help="plateau: divide lr by 10 when validation error stops improving, as in the paper (default: plateau)",
+        help=f"plateau: divide lr by 10 when validation error stops improving, as in the paper (default: {D['schedule']})",
     )
-    add("--patience", type=positive_int, help="epochs without improvement before the plateau schedule divides lr by 10 (default: 2)")
-    add("--step-size", type=positive_int, help="epochs between divisions for the step schedule (default: 10)")
-    add("--seed", type=non_negative_int, help="seeds initialisation, shuffling, augmentation and dropout (default: 0)")
+    add(
+        "--patience",
+        type=positive_int,
+        help=f"epochs without improvement before the plateau schedule divides lr by 10 (default: {D['patience']})",
+    )
+    add("--step-size", type=positive_int, help=f"epochs between divisions for the step schedule (default: {D['step_size']})")
+    add("--seed", type=non_negative_int, help=f"seeds initialisation, shuffling, augmentation and dropout (default: {D['seed']})")
     add("--out", help="output folder (default: a fresh runs/<config>-<data>[-N]; a resumed run: its checkpoint's folder)")
     add("--overwrite", action="store_true", default=None, help="let a new run replace the run already in --out")
     add("--resume", metavar="CKPT", help="continue from a checkpoint (e.g. runs/x/last.npz), mid-epoch if it was saved by Ctrl-C")
     add("--augment", action=argparse.BooleanOptionalAction, help="random crops, flips and PCA colour noise, Section 4.1 (default: off)")
-    add("--eval-crops", type=int, choices=(1, 10), help="evaluate with the centre crop or the paper's 10 crops (default: 1)")
+    add(
+        "--eval-crops",
+        type=int,
+        choices=(1, 10),
+        help=f"evaluate with the centre crop or the paper's 10 crops (default: {D['eval_crops']})",
+    )
     add(
         "--scale",
         choices=("paper", "unit", "standard"),
         help="paper: 0..255 minus the mean; unit: (x - mean)/255; standard: (x - mean)/std "
         "(default: the config's; paper, or standard for mini)",
     )
-    add("--mean", choices=("pixel", "image"), help="subtract the mean pixel or the mean image of the training set (default: pixel)")
+    add("--mean", choices=("pixel", "image"), help=f"subtract the mean pixel or the mean image of the training set (default: {D['mean']})")
     add(
         "--val-fraction",
         type=fraction,
-        help="hold out this fraction of the training set for validation; 0 validates on the test split (default: 0)",
+        help=f"hold out this fraction of the training set for validation; 0 validates on the test split (default: {D['val_fraction']:g})",
     )
     add("--limit", type=positive_int, metavar="N", help="use N training images (and N/5 test images), for quick runs (default: all)")
     add("--progress", action=argparse.BooleanOptionalAction, help="progress bars (default: when stderr is a terminal)")
@@ -194,7 +207,7 @@ def build_parser() -> Parser:
         "--progress-every",
         type=non_negative_int,
         metavar="N",
-        help="without a bar, print a progress line every N batches; 0: never (default: 20)",
+        help=f"without a bar, print a progress line every N batches; 0: never (default: {D['progress_every']})",
     )
     return parser
 
@@ -381,7 +394,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     check_device(args.device)
     get_num_threads()  # a bad thread setting is reported here, not mid-run
     out = choose_out(args, Path(args.resume) if checkpoint else None)
-    prepare_out(out, replace=bool(args.overwrite) and checkpoint is None)
+    continuing = checkpoint is not None and out.resolve() == Path(args.resume).resolve().parent
+    prepare_out(out, replace=bool(args.overwrite) and not continuing)
     use_device(args.device)
     dataset = load_dataset(args.data).limit(args.limit, args.seed)
     val_images, val_labels = dataset.test_images, dataset.test_labels
