@@ -74,10 +74,9 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of an .npz file, with pickles refused; CheckpointError for anything unreadable."""
     try:
         loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{path}: is a single NumPy array (.npy data), not a minialexnet checkpoint; {REMEDY}")
-        with loaded as data:
-            return {key: data[key] for key in data.files}
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as data:
+                return {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
     except IsADirectoryError:
@@ -91,6 +90,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise CheckpointError(f"{path}: damaged or not a minialexnet checkpoint ({error}); {REMEDY}") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise CheckpointError(f"{path}: damaged (truncated or corrupted: {error or type(error).__name__}); {REMEDY}") from None
+    raise CheckpointError(f"{path}: is a single NumPy array (.npy data), not a minialexnet checkpoint; {REMEDY}")
 
 
 class Checkpoint:
