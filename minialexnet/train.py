@@ -446,11 +446,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     options = {key: getattr(args, key) for key in (*FIXED_ON_RESUME, *TUNABLE_ON_RESUME)}
 
     def save(name: str, epoch_done: int, state: EpochState | None = None) -> None:
-        bad = first_non_finite({**model.params, **optimizer.velocity})
+        bad = first_non_finite(model.params) or first_non_finite(optimizer.velocity)  # the same names: two checks
         if bad is not None:  # never replace a checkpoint by broken weights
+            when = f"batch {state.step} of epoch {state.epoch}" if state is not None else f"epoch {epoch_done}"
             raise TrainingDivergedError(
-                f"{bad} became non-finite in epoch {epoch_done + 1}; {out / name} was not replaced; "
-                f"try a lower learning rate (--lr {optimizer.lr / 10:g})"
+                f"{bad} became non-finite in {when}; {out / name} was not replaced; try a lower learning rate (--lr {optimizer.lr / 10:g})"
             )
         meta = {
             "epoch": epoch_done,
