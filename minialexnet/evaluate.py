@@ -1,6 +1,13 @@
 """Top-1 and top-5 error, as the paper reports them (Section 6), with 1 or 10 crops.
 
 ``python -m minialexnet.evaluate --checkpoint runs/x/best.npz --data sample [--eval-crops 10]``
+
+The command refuses, in one ``error:`` line (exit code 2), a checkpoint it cannot read and
+data whose channels or classes differ from the model's. ``--eval-crops 10`` on a model
+trained on whole resized images (no ``--augment``) is allowed, with a one-line warning:
+the ten crops are patches of an enlargement it never saw, so it scores lower, which is
+worth seeing rather than forbidding. Without a terminal a progress line is printed every
+``--progress-every`` batches.
 """
 
 from __future__ import annotations
