@@ -202,7 +202,11 @@ def build_parser() -> Parser:
         help=f"hold out this fraction of the training set for validation; 0 validates on the test split (default: {D['val_fraction']:g})",
     )
     add("--limit", type=positive_int, metavar="N", help="use N training images (and N/5 test images), for quick runs (default: all)")
-    add("--progress", action=argparse.BooleanOptionalAction, help="progress bars (default: when stderr is a terminal)")
+    add(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="progress bars; --no-progress: no bar, no lines (default: a bar on a terminal)",
+    )
     add(
         "--progress-every",
         type=non_negative_int,
