@@ -51,13 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     from minialexnet.data import BatchLoader, load_dataset
     from minialexnet.models import alexnet
     from minialexnet.optim import ReduceOnPlateau, StepSchedule
-    from minialexnet.train import build_parser, make_preprocess
+    from minialexnet.train import build_parser, make_preprocess, with_defaults
 
     parser = build_parser()
     parser.prog = "python benchmarks/torch_fashion_recipe.py"
     parser.add_argument("--tf32", action="store_true", help="allow TF32 in PyTorch's matrix products and convolutions")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the figures as JSON")
-    args = parser.parse_args(argv)
+    args = with_defaults(parser.parse_args(argv))  # the trainer's parser leaves unset options None
     device = "cuda" if args.device.startswith("gpu") else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         print("error: --device gpu needs a CUDA build of PyTorch and a GPU", file=sys.stderr)

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-GPU_INSTALL_HINT = 'install CuPy with: pip install "minialexnet[gpu]" (CUDA 12), or pip install cupy-cuda13x for CUDA 13'
+# minialexnet is not on the package index: the [gpu] extra only works from a checkout
+GPU_INSTALL_HINT = 'install CuPy: pip install cupy-cuda12x (CUDA 12) or cupy-cuda13x (CUDA 13); in a checkout, pip install -e ".[gpu]"'
 
 
 class DeviceUnavailableError(RuntimeError):

@@ -8,16 +8,20 @@ Contents (all plain arrays, read back with ``allow_pickle=False``)::
     meta                      a JSON string: config, epoch, class names, learning rate,
                               schedule and random-generator states, metric history
 
-Files are written atomically: to a temporary file in the same folder, then renamed over
-the target, so an interrupted save never leaves a half-written checkpoint.
+Files are written atomically (``files.write_atomically``): to a temporary file in the same
+folder, then renamed over the target, so an interrupted save never leaves a half-written
+checkpoint. Reading checks everything before it is used: a damaged file (truncated, empty,
+a flipped byte), a file that is not a checkpoint, a ``meta`` that is not JSON or has no
+config, missing preprocessing arrays and non-float parameters each raise a one-line
+``CheckpointError`` naming the file. Pickled (object) arrays are never loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ import numpy as np
 
 from minialexnet.backend import asnumpy
 from minialexnet.data.transforms import Preprocess
+from minialexnet.files import write_atomically
 from minialexnet.models import AlexNet, AlexNetConfig, ConvSpec, alexnet
 
 FORMAT_VERSION = 1
@@ -58,15 +63,34 @@ def save_checkpoint(
         arrays.update({f"preprocess/{k}": v for k, v in preprocess.state().items()})
         full_meta["preprocess"] = preprocess.settings()
     arrays["meta"] = np.array(json.dumps(full_meta))
-    handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    return write_atomically(path, lambda file: np.savez(file, **arrays))
+
+
+PREPROCESS_ARRAYS = ("mean_values", "std_value", "pca_eigvals", "pca_eigvecs")
+REMEDY = "use another checkpoint (best.npz and last.npz of a run are independent copies) or train again"
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, with pickles refused; CheckpointError for anything unreadable."""
     try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as data:
+                return {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder; pass the checkpoint file inside it (e.g. {path}/last.npz)") from None
+    except ValueError as error:
+        if "pickle" in str(error) or "Object arrays" in str(error):
+            # NumPy's own message advises loading it unsafely: never pass that on
+            raise CheckpointError(
+                f"{path}: holds a pickled (object) array, which minialexnet never loads (checkpoints hold plain arrays); {REMEDY}"
+            ) from None
+        raise CheckpointError(f"{path}: damaged or not a minialexnet checkpoint ({error}); {REMEDY}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise CheckpointError(f"{path}: damaged (truncated or corrupted: {error or type(error).__name__}); {REMEDY}") from None
+    raise CheckpointError(f"{path}: is a single NumPy array (.npy data), not a minialexnet checkpoint; {REMEDY}")
 
 
 class Checkpoint:
@@ -74,42 +98,50 @@ class Checkpoint:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        try:
-            with np.load(self.path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
-        except FileNotFoundError:
-            raise CheckpointError(f"{self.path}: no such checkpoint") from None
-        except (OSError, ValueError) as error:
-            raise CheckpointError(f"{self.path}: not a readable minialexnet checkpoint ({error})") from None
+        arrays = _read_arrays(self.path)
         if "meta" not in arrays:
             raise CheckpointError(f"{self.path}: not a minialexnet checkpoint (no 'meta' entry)")
-        self.meta: dict[str, Any] = json.loads(str(arrays.pop("meta")))
+        try:
+            self.meta: dict[str, Any] = json.loads(str(arrays.pop("meta")))
+        except ValueError as error:
+            raise CheckpointError(f"{self.path}: its 'meta' entry is not valid JSON ({error}); {REMEDY}") from None
+        if not isinstance(self.meta, dict) or "config" not in self.meta:
+            raise CheckpointError(f"{self.path}: its 'meta' entry has no 'config' (not written by minialexnet.train?); {REMEDY}")
+        try:
+            self.config: AlexNetConfig = config_from_dict(self.meta["config"])
+        except (TypeError, KeyError, ValueError) as error:
+            raise CheckpointError(f"{self.path}: its 'meta' config does not describe an AlexNet ({error!r}); {REMEDY}") from None
         self.params = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
         self.velocities = {k.removeprefix("velocity/"): v for k, v in arrays.items() if k.startswith("velocity/")}
         self.preprocess_state = {k.removeprefix("preprocess/"): v for k, v in arrays.items() if k.startswith("preprocess/")}
-
-    @property
-    def config(self) -> AlexNetConfig:
-        return config_from_dict(self.meta["config"])
+        for kind, named in (("parameter", self.params), ("velocity", self.velocities)):
+            for name, value in named.items():
+                if value.dtype.kind != "f":
+                    raise CheckpointError(f"{self.path}: {kind} {name} has dtype {value.dtype}, not floating point; {REMEDY}")
 
     @property
     def class_names(self) -> list[str]:
         return list(self.meta.get("class_names", [str(i) for i in range(self.config.num_classes)]))
 
     def preprocess(self) -> Preprocess:
-        if "preprocess" not in self.meta:
-            raise CheckpointError(f"{self.path}: holds no preprocessing statistics")
-        return Preprocess.from_state(self.meta["preprocess"], self.preprocess_state)
+        missing = [f"preprocess/{name}" for name in PREPROCESS_ARRAYS if name not in self.preprocess_state]
+        if "preprocess" not in self.meta or missing:
+            what = ", ".join(missing) if missing else "the preprocessing settings in 'meta'"
+            raise CheckpointError(f"{self.path}: lacks {what}, so images cannot be prepared as in training; {REMEDY}")
+        try:
+            return Preprocess.from_state(self.meta["preprocess"], self.preprocess_state)
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(f"{self.path}: its preprocessing settings are unusable ({error}); {REMEDY}") from None
 
     def load_into(self, model: AlexNet) -> None:
         """Copy the parameters into ``model``, refusing any name or shape mismatch."""
         for name, value in model.params.items():
             if name not in self.params:
-                raise CheckpointError(f"{self.path}: has no parameter {name} (made for config '{self.meta['config']['name']}')")
+                raise CheckpointError(f"{self.path}: has no parameter {name} (made for config '{self.config.name}')")
             if tuple(self.params[name].shape) != tuple(value.shape):
                 raise CheckpointError(
                     f"{self.path}: parameter {name} has shape {tuple(self.params[name].shape)} in the checkpoint "
-                    f"but {tuple(value.shape)} in the model (checkpoint config '{self.meta['config']['name']}', "
+                    f"but {tuple(value.shape)} in the model (checkpoint config '{self.config.name}', "
                     f"model config '{model.config.name}')"
                 )
         extra = sorted(set(self.params) - set(model.params))

@@ -142,6 +142,17 @@ class AlexNet(Sequential):
     def input_shape(self) -> tuple[int, int, int]:
         return (self.config.in_channels, self.config.input_size, self.config.input_size)
 
+    def forward(self, x: Any, train: bool | None = None) -> Any:
+        """The network's output for x (N, C, S, S); an input of another size is refused naming the size expected."""
+        shape = tuple(getattr(x, "shape", ())[1:])
+        if hasattr(x, "shape") and shape != self.input_shape:
+            C, S, _ = self.input_shape
+            raise ValueError(
+                f"AlexNet '{self.config.name}' expects inputs of shape (N, {C}, {S}, {S}), got {tuple(x.shape)}; "
+                f"resize the images to {S}x{S} (minialexnet.data.Preprocess does) or pick a config of that size"
+            )
+        return super().forward(x, train)
+
     def layer_table(self) -> list[dict[str, Any]]:
         """One row per layer: name, output shape (per image), parameters, multiply-adds (per image)."""
         rows, shape = [], (1, *self.input_shape)
@@ -212,8 +223,15 @@ def alexnet(
     if conv_algorithm not in CONV_ALGORITHMS:
         raise ValueError(f"unknown conv_algorithm {conv_algorithm!r}; choose one of {', '.join(CONV_ALGORITHMS)}")
     spec = get_config(config) if isinstance(config, str) else config
+    for value, what in ((num_classes, "num_classes"), (in_channels, "in_channels")):
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"alexnet: {what} must be a whole number >= 1 (or None for the config's), got {value!r}")
     if num_classes is not None or in_channels is not None:
-        spec = dataclasses.replace(spec, in_channels=in_channels or spec.in_channels, num_classes=num_classes or spec.num_classes)
+        spec = dataclasses.replace(
+            spec,
+            in_channels=spec.in_channels if in_channels is None else int(in_channels),
+            num_classes=spec.num_classes if num_classes is None else int(num_classes),
+        )
     c1, c2, c3, c4, c5 = spec.convs
 
     def conv(in_ch: int, c: ConvSpec, name: str, **kwargs: Any) -> tuple[str, Conv2d]:

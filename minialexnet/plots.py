@@ -2,6 +2,7 @@
 
 Figures are made with ``matplotlib.figure.Figure`` directly, not through pyplot, so saving
 them works without a display and never changes the backend of a notebook that imports this.
+They are written atomically (``files.write_atomically``), like the checkpoints.
 """
 
 from __future__ import annotations
@@ -11,12 +12,23 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from minialexnet.backend import asnumpy
+from minialexnet.files import write_atomically
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    return write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
 
 
 def plot_curves(history: list[dict[str, Any]], path: str | Path) -> Path:
-    """Loss and top-1 error against epoch, for training and validation."""
+    """Save the loss and top-1 error against epoch, for training and validation."""
+    return _save(curves_figure(history), path)
+
+
+def curves_figure(history: list[dict[str, Any]]) -> Figure:
+    """The learning curves: loss and top-1/top-5 error against epoch (whole-number ticks)."""
     epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(10, 4))
     loss_axis, error_axis = figure.subplots(1, 2)
@@ -28,11 +40,12 @@ def plot_curves(history: list[dict[str, Any]], path: str | Path) -> Path:
     error_axis.plot(epochs, [row["val_top5_error"] for row in history], "o--", label="validation top-5")
     error_axis.set(xlabel="epoch", ylabel="error rate", title="error")
     for axis in (loss_axis, error_axis):
+        axis.set_xlim(min(epochs, default=1) - 0.5, max(epochs, default=1) + 0.5)  # room for whole-number ticks, even for one epoch
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # epochs are whole numbers
         axis.grid(alpha=0.3)
         axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return Path(path)
+    return figure
 
 
 def filter_grid(weights: Any, columns: int = 16, pad: int = 1) -> np.ndarray:
@@ -59,5 +72,4 @@ def plot_filters(weights: Any, path: str | Path, title: str = "conv1 kernels") -
     axis.set_axis_off()
     axis.set_title(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return Path(path)
+    return _save(figure, path)

@@ -10,19 +10,19 @@ on white is far from anything the model saw.)
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import UnidentifiedImageError
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, use_device
 from minialexnet.checkpoint import Checkpoint, CheckpointError
+from minialexnet.cli import Parser, device_name
+from minialexnet.data import DataFileError
 from minialexnet.data.folder import load_image
 from minialexnet.layers import SoftmaxCrossEntropy
-from minialexnet.parallel import get_num_threads
+from minialexnet.parallel import ThreadSettingError, get_num_threads
 
 
 def predict_images(checkpoint: Checkpoint, paths: list[str | Path], device: str = "cpu", top: int = 5) -> list[list[tuple[str, float]]]:
@@ -42,9 +42,9 @@ def predict_images(checkpoint: Checkpoint, paths: list[str | Path], device: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minialexnet.predict", description="Top-5 classes with probabilities for each image.")
+    parser = Parser(prog="python -m minialexnet.predict", description="Top-5 classes with probabilities for each image.")
     parser.add_argument("--checkpoint", required=True, help="a .npz written by minialexnet.train")
-    parser.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
+    parser.add_argument("--device", type=device_name, default="cpu", help="cpu, gpu or gpu:N (default: cpu)")
     parser.add_argument("images", nargs="+", help="image files (any format Pillow reads)")
     args = parser.parse_args(argv)
     try:
@@ -52,11 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         get_num_threads()  # a bad thread setting is reported here, not mid-run
         use_device(args.device)
         results = predict_images(Checkpoint(args.checkpoint), args.images, args.device)
-    except (DeviceUnavailableError, CheckpointError, ValueError) as error:
+    except (DeviceUnavailableError, CheckpointError, DataFileError, ThreadSettingError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    except (UnidentifiedImageError, OSError) as error:
-        print(f"error: cannot read image: {error}", file=sys.stderr)
         return 2
     for path, ranking in zip(args.images, results, strict=True):
         print(path)

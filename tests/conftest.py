@@ -12,7 +12,17 @@ from minialexnet.backend import gpu_available
 
 GPU = gpu_available()
 DEVICES = ["cpu", pytest.param("gpu", marks=[pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="needs CuPy and a CUDA device")])]
-FASHION_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fashion-mnist"
+
+
+def _fashion_dir() -> Path:
+    """Fashion-MNIST for the tests that need it: $MINIALEXNET_DATA (or its fashion-mnist folder), else ../shared/datasets."""
+    env = os.environ.get("MINIALEXNET_DATA")
+    if env:
+        return next((p for p in (Path(env), Path(env) / "fashion-mnist") if any(p.glob("*-idx3-ubyte*"))), Path(env))
+    return Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fashion-mnist"
+
+
+FASHION_DIR = _fashion_dir()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -44,6 +44,13 @@ def test_refuses_another_config_naming_parameter_and_shapes(tmp_path):
         Checkpoint(path).load_into(alexnet("mini", num_classes=4))
 
 
+def test_checkpoint_files_get_the_mode_of_ordinary_files(tmp_path):
+    _, _, _, path = saved(tmp_path)
+    ordinary = tmp_path / "ordinary.txt"
+    ordinary.write_text("x")
+    assert path.stat().st_mode & 0o777 == ordinary.stat().st_mode & 0o777
+
+
 def test_write_is_atomic(tmp_path, monkeypatch):
     _, _, _, path = saved(tmp_path)
     before = path.read_bytes()
@@ -62,8 +69,9 @@ def test_write_is_atomic(tmp_path, monkeypatch):
 def test_pickles_are_refused(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, meta=np.array("{}"), payload=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(CheckpointError, match="not a readable minialexnet checkpoint"):
+    with pytest.raises(CheckpointError, match="holds a pickled \\(object\\) array, which minialexnet never loads") as caught:
         Checkpoint(path)
+    assert "unsafe" not in str(caught.value) and "allow_pickle" not in str(caught.value)
 
 
 def test_missing_and_foreign_files(tmp_path):

@@ -148,7 +148,7 @@ def test_official_checksums_are_the_ones_documented():
     assert len(fm.SHA256) == 4
 
 
-@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="../shared/datasets/fashion-mnist is absent")
+@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="no Fashion-MNIST: set MINIALEXNET_DATA, or put it in ../shared/datasets")
 def test_real_fashion_mnist_loads_and_matches_checksums():
     data = load_fashion_mnist(FASHION_DIR, download=False)
     assert data.train_images.shape == (60000, 1, 28, 28) and data.test_images.shape == (10000, 1, 28, 28)
@@ -233,8 +233,36 @@ def test_unreadable_images_are_skipped_with_a_warning(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = load_image_folder(tmp_path / "imgs", size=32)
-    assert any("skipped 1 unreadable image" in str(w.message) for w in caught)
+    assert any(
+        "skipped 1 unreadable image(s): " + str(tmp_path / "imgs" / "cat" / "broken.jpg") == str(w.message).partition(": ")[2]
+        for w in caught
+    )
     assert len(data.train_labels) + len(data.test_labels) == 6
+
+
+def test_the_skip_warning_names_a_few_files_then_counts_the_rest(tmp_path):
+    make_folder(tmp_path / "imgs")
+    for i in range(7):
+        (tmp_path / "imgs" / "cat" / f"broken{i}.png").write_bytes(b"not an image")
+    with pytest.warns(UserWarning) as caught:
+        load_image_folder(tmp_path / "imgs", size=32)
+    message = str(caught[0].message)
+    assert "skipped 7 unreadable image(s)" in message and message.endswith("broken4.png and 2 more")
+    assert "broken0.png" in message and "broken5.png" not in message
+
+
+def test_fashion_dir_for_tests_follows_minialexnet_data(tmp_path, monkeypatch):
+    import conftest
+
+    make_fashion_files(tmp_path / "data" / "fashion-mnist", n_train=2)
+    monkeypatch.setenv("MINIALEXNET_DATA", str(tmp_path / "data"))
+    assert conftest._fashion_dir() == tmp_path / "data" / "fashion-mnist"
+
+
+def test_minialexnet_data_pointing_nowhere_is_an_error(isolated_search, monkeypatch):
+    monkeypatch.setenv("MINIALEXNET_DATA", str(isolated_search / "missing"))
+    with pytest.raises(DataFileError, match="MINIALEXNET_DATA=.*missing is not a folder; point it at"):
+        load_fashion_mnist(download=False)
 
 
 def test_empty_class_folder_and_empty_dataset_are_errors(tmp_path):
@@ -247,7 +275,7 @@ def test_empty_class_folder_and_empty_dataset_are_errors(tmp_path):
         load_image_folder(tmp_path / "none")
     (tmp_path / "bad" / "a").mkdir(parents=True)
     (tmp_path / "bad" / "a" / "x.png").write_bytes(b"junk")
-    with pytest.warns(UserWarning), pytest.raises(DataFileError, match="no readable training images"):
+    with pytest.raises(DataFileError, match="a: none of its 1 image files can be read"):
         load_image_folder(tmp_path / "bad")
 
 

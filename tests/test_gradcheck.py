@@ -106,4 +106,4 @@ def test_command_line_gpu_without_gpu_exits_2_with_one_line():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert 'pip install "minialexnet[gpu]"' in result.stderr
+    assert "pip install cupy-cuda12x" in result.stderr and 'pip install "minialexnet[gpu]"' not in result.stderr

@@ -37,3 +37,19 @@ def test_unshuffled_keeps_order_and_batches_are_float32():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         make_loader(batch_size=0)
+
+
+def test_resuming_at_a_batch_replays_the_rest_of_the_epoch_exactly():
+    """What Ctrl-C relies on: epoch(e, start=k) gives batches k.. of epoch(e), augmentation included."""
+    images = np.random.default_rng(0).integers(0, 256, (50, 1, 8, 8), dtype=np.uint8)
+    pre = Preprocess(input_size=6, crop_from=7, augment=True, pca_std=0.1).fit(images)
+    loader = BatchLoader(images, np.arange(50) % 10, pre, 16, seed=5)
+    full = list(loader.epoch(3))
+    tail = list(loader.epoch(3, start=2))
+    assert len(tail) == 2
+    for (x, y), (x_tail, y_tail) in zip(full[2:], tail, strict=True):
+        np.testing.assert_array_equal(x, x_tail)
+        np.testing.assert_array_equal(y, y_tail)
+    assert list(loader.epoch(3, start=len(loader))) == []
+    with pytest.raises(ValueError, match="start must be a batch number in \\[0, 4\\]"):
+        list(loader.epoch(3, start=5))

@@ -3,7 +3,8 @@
 Where the files are looked for, in order:
 
 1. the directory the user names (``--data /path`` or ``load_fashion_mnist(path)``);
-2. ``$MINIALEXNET_DATA`` (the files themselves, or a ``fashion-mnist`` folder in it);
+2. ``$MINIALEXNET_DATA`` (the files themselves, or a ``fashion-mnist`` folder in it); set
+   to a path that is not a folder it is an error, never silently skipped;
 3. ``/usr/share/datasets/fashion-mnist`` (Debian's package ``dataset-fashion-mnist``);
 4. the user cache ``~/.cache/minialexnet/fashion-mnist``;
 5. else they are downloaded from the dataset's official address into that cache, and
@@ -66,15 +67,19 @@ def candidate_dirs(path: str | Path | None = None) -> list[Path]:
         dirs.append(Path(path))
     env = os.environ.get("MINIALEXNET_DATA")
     if env:
+        if not Path(env).is_dir():
+            raise DataFileError(f"MINIALEXNET_DATA={env} is not a folder; point it at the folder that holds Fashion-MNIST, or unset it")
         dirs += [Path(env), Path(env) / "fashion-mnist"]
     return [*dirs, DEBIAN_DIR, cache_dir()]
 
 
 def find_fashion_mnist(path: str | Path | None = None) -> Path | None:
     """The first directory holding all four files, or None."""
-    if path is not None and not _complete(Path(path)):
+    if path is not None:
         missing = [stem for stem in FILES.values() if _file_in(Path(path), stem) is None]
-        raise DataFileError(f"{path}: no Fashion-MNIST here; missing {', '.join(missing)} (.gz or plain)")
+        if missing:
+            raise DataFileError(f"{path}: no Fashion-MNIST here; missing {', '.join(missing)} (.gz or plain)")
+        return Path(path)
     for directory in candidate_dirs(path):
         if _complete(directory):
             return directory

@@ -7,8 +7,9 @@ ImageNet itself would need a streaming reader.
 
 ``root/train/<class>/...`` and ``root/test/<class>/...`` (or ``val``) give the two splits;
 a root with class folders directly is split into train and test by ``test_fraction``.
-Unreadable images are skipped and counted in one warning; an empty class folder or an
-empty dataset is an error.
+Unreadable images (not images, damaged, or decompression bombs: more pixels than twice
+Pillow's ``Image.MAX_IMAGE_PIXELS``) are skipped and named in one warning; a class folder
+that is empty, or whose images are all unreadable, and an empty dataset are errors.
 """
 
 from __future__ import annotations
@@ -25,36 +26,57 @@ from minialexnet.data.idx import DataFileError
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
+SHOWN_SKIPPED = 5  # the warning names this many skipped files, then says how many more
+
+
 def load_image(path: str | Path, size: int = 256, channels: int = 3) -> np.ndarray:
-    """One image -> uint8 (channels, size, size): shorter side to ``size``, centre crop."""
-    with Image.open(path) as image:
-        image = image.convert("RGB" if channels == 3 else "L")
-        width, height = image.size
-        scale = size / min(width, height)
-        new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
-        image = image.resize(new_size, Image.BILINEAR)
-        left, top = (new_size[0] - size) // 2, (new_size[1] - size) // 2
-        image = image.crop((left, top, left + size, top + size))
-        array = np.asarray(image, dtype=np.uint8)
+    """One image -> uint8 (channels, size, size): shorter side to ``size``, centre crop.
+
+    Raises DataFileError naming the file when Pillow cannot read it; a decompression bomb
+    is refused from its header, before any pixel is decoded.
+    """
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB" if channels == 3 else "L")
+            width, height = image.size
+            scale = size / min(width, height)
+            new_size = (max(size, round(width * scale)), max(size, round(height * scale)))
+            image = image.resize(new_size, Image.BILINEAR)
+            left, top = (new_size[0] - size) // 2, (new_size[1] - size) // 2
+            image = image.crop((left, top, left + size, top + size))
+            array = np.asarray(image, dtype=np.uint8)
+    except Image.DecompressionBombError as error:
+        raise DataFileError(f"{path}: refused as a possible decompression bomb ({error})") from None
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise DataFileError(f"{path}: cannot read the image ({error})") from None
     return array[None] if channels == 1 else array.transpose(2, 0, 1)
 
 
-def _read_classes(root: Path, class_names: list[str] | None, size: int) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+def _named(paths: list[Path]) -> str:
+    names = ", ".join(str(path) for path in paths[:SHOWN_SKIPPED])
+    return names + (f" and {len(paths) - SHOWN_SKIPPED} more" if len(paths) > SHOWN_SKIPPED else "")
+
+
+def _read_classes(root: Path, class_names: list[str] | None, size: int) -> tuple[np.ndarray, np.ndarray, list[str], list[Path]]:
     names = class_names or sorted(p.name for p in root.iterdir() if p.is_dir())
     if not names:
         raise DataFileError(f"{root}: no class folders (expected one sub-folder per class)")
-    images, labels, skipped = [], [], 0
+    images, labels, skipped = [], [], []
     for label, name in enumerate(names):
         files = sorted(p for p in (root / name).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if (root / name).is_dir() else []
         if not files:
             raise DataFileError(f"{root / name}: class folder is empty or missing (no image files)")
+        read = 0
         for path in files:
             try:
                 images.append(load_image(path, size))
-            except (UnidentifiedImageError, OSError, ValueError):
-                skipped += 1
+            except DataFileError:
+                skipped.append(path)
                 continue
             labels.append(label)
+            read += 1
+        if not read:
+            raise DataFileError(f"{root / name}: none of its {len(files)} image files can be read ({_named(files)}); fix or remove them")
     return (
         np.stack(images) if images else np.zeros((0, 3, size, size), np.uint8),
         np.asarray(labels, dtype=np.int64),
@@ -80,7 +102,7 @@ def load_image_folder(root: str | Path, size: int = 256, test_fraction: float = 
         test, train = np.sort(order[:cut]), np.sort(order[cut:])
         train_images, train_labels, test_images, test_labels = images[train], labels[train], images[test], labels[test]
     if skipped:
-        warnings.warn(f"{root}: skipped {skipped} unreadable image(s)", stacklevel=2)
+        warnings.warn(f"{root}: skipped {len(skipped)} unreadable image(s): {_named(skipped)}", stacklevel=2)
     if len(train_labels) == 0:
         raise DataFileError(f"{root}: no readable training images")
     return Dataset(root.name or "images", train_images, train_labels, test_images, test_labels, names)

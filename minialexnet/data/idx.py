@@ -8,6 +8,7 @@ as a big-endian uint32, then the data. Fashion-MNIST uses type 0x08 (unsigned by
 from __future__ import annotations
 
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise DataFileError(f"{name}: truncated header ({len(data)} bytes, need {header})")
     shape = tuple(int(v) for v in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(_TYPES[data[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: 2^31 x 2^31 x 4 must not wrap around to 0 as np.prod would
     actual = len(data) - header
     if actual != expected:
         what = "truncated" if actual < expected else "has trailing bytes"

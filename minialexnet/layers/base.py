@@ -37,6 +37,7 @@ class Layer:
         self.params: dict[str, Any] = {}
         self.grads: dict[str, Any] = {}
         self.cache: Any = None
+        self.out_shape: tuple[int, ...] = ()
         self.name: str = type(self).__name__
         self.workspace: dict[str, Any] = {}
         self.shared = ScratchSlots()  # a Sequential replaces it with the network's own
@@ -111,13 +112,44 @@ class Layer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
-    def _require_rank(self, x: Any, rank: int, channels: int | None = None, layout: str = "") -> None:
-        """Raise ValueError naming this layer when ``x`` has the wrong rank or channel count."""
+    def _check_input(self, x: Any, rank: int | None = None, channels: int | None = None, layout: str = "") -> None:
+        """Raise ValueError naming this layer unless ``x`` is a non-empty floating-point array of ``rank``
+        dimensions (any rank when None) with ``channels`` channels. Attribute checks only: no pass over x."""
+        if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
+            got = type(x).__name__
+            raise ValueError(f"{self.name}: expected a NumPy or CuPy array, got {got}; convert it, e.g. numpy.asarray(x, numpy.float32)")
+        if x.dtype.kind != "f":
+            raise ValueError(f"{self.name}: input has dtype {x.dtype}, layers compute in floats; cast the input: x.astype(numpy.float32)")
         expected = layout or f"{rank} dimensions"
-        if x.ndim != rank:
+        if rank is not None and x.ndim != rank:
             raise ValueError(f"{self.name}: expected input of shape {expected}, got shape {tuple(x.shape)}")
+        if x.ndim and x.shape[0] == 0:
+            raise ValueError(f"{self.name}: got an empty batch (shape {tuple(x.shape)}); pass at least one example")
         if channels is not None and x.shape[1] != channels:
             raise ValueError(f"{self.name}: expected {channels} input channels, shape {expected}, got shape {tuple(x.shape)}")
+
+    def _keep_for_backward(self, cache: Any, out: Any) -> Any:
+        """Keep ``cache`` for backward and remember the output's shape (``dout`` must have it); returns ``out``."""
+        self.cache, self.out_shape = cache, tuple(out.shape)
+        return out
+
+    def _cache_for_backward(self, dout: Any) -> Any:
+        """What forward kept, after checking that forward ran and that ``dout`` has the shape of its output.
+
+        ``dout=None``: no upstream gradient to check (the loss layer, which ends the chain).
+        """
+        if self.cache is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward(); run forward(x) first (each forward allows one backward)")
+        if dout is None:
+            return self.cache
+        if not hasattr(dout, "shape"):
+            raise ValueError(f"{self.name}: dout must be an array like forward's output, got {type(dout).__name__}")
+        if tuple(dout.shape) != self.out_shape:
+            raise ValueError(
+                f"{self.name}: dout has shape {tuple(dout.shape)} but forward's output had shape {self.out_shape}; "
+                "pass the gradient of the loss with respect to this layer's output"
+            )
+        return self.cache
 
     def _require_params_like(self, x: Any) -> None:
         """Raise ValueError when the input's dtype or device differs from the parameters'."""
@@ -125,7 +157,7 @@ class Layer:
             if value.dtype != x.dtype:
                 raise ValueError(
                     f"{self.name}: input dtype {x.dtype} differs from parameter {key} dtype {value.dtype}; "
-                    f"call .astype({x.dtype}) on the layer or cast the input"
+                    f"cast the input (x.astype(numpy.{value.dtype})), or the layer with .astype(numpy.{x.dtype})"
                 )
             if get_array_module(value) is not get_array_module(x):
                 raise ValueError(

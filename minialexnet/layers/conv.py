@@ -293,7 +293,7 @@ class Conv2d(Layer):
         return (N, self.out_channels, OH, OW)
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._require_rank(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        self._check_input(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
         self._require_params_like(x)
         xp = get_array_module(x)
         N, F, OH, OW = self.output_shape(x.shape)
@@ -305,12 +305,11 @@ class Conv2d(Layer):
             col = None
             for c in self._chunks(x):
                 self._project(self._columns(x[c]), out[c])
-        self.cache = (x, col)  # col None: backward rebuilds the columns from x
-        return out
+        return self._keep_for_backward((x, col), out)  # col None: backward rebuilds the columns from x
 
     def backward(self, dout: Any) -> Any:
+        x, col = self._cache_for_backward(dout)
         xp = get_array_module(dout)
-        x, col = self.cache
         dx = xp.empty_like(x, dtype=dout.dtype) if self.need_input_grad else None  # laid out as x is
         chunks = [slice(0, x.shape[0])] if col is not None else self._chunks(x)
         for number, c in enumerate(chunks):

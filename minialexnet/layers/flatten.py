@@ -21,10 +21,10 @@ class Flatten(Layer):
         return (input_shape[0], size)
 
     def forward(self, x: Any, train: bool = True) -> Any:
+        self._check_input(x)
         if x.ndim < 2:
             raise ValueError(f"{self.name}: expected input of shape (N, ...) with at least 2 dimensions, got shape {tuple(x.shape)}")
-        self.cache = x.shape
-        return x.reshape(x.shape[0], -1)
+        return self._keep_for_backward(x.shape, x.reshape(x.shape[0], -1))
 
     def backward(self, dout: Any) -> Any:
-        return dout.reshape(self.cache)
+        return dout.reshape(self._cache_for_backward(dout))

@@ -45,15 +45,14 @@ class Linear(Layer):
         return (input_shape[0], self.out_features)
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._require_rank(x, 2, self.in_features, f"(N, {self.in_features})")
+        self._check_input(x, 2, self.in_features, f"(N, {self.in_features})")
         self._require_params_like(x)
-        self.cache = x
         out = matmul(x, self.params["W"].T)
         out += self.params["b"]
-        return out
+        return self._keep_for_backward(x, out)
 
     def backward(self, dout: Any) -> Any:
-        x = self.cache
+        x = self._cache_for_backward(dout)
         self.grads["W"] = matmul(dout.T, x, out=self.reusable_grad("W", dout))  # 151 MB for fc6: reuse it
         self.grads["b"] = dout.sum(axis=0)
         self.cache = None

@@ -23,7 +23,7 @@ class SoftmaxCrossEntropy(Layer):
 
     def forward(self, logits: Any, labels: Any) -> float:  # type: ignore[override]
         xp = get_array_module(logits)
-        self._require_rank(logits, 2, layout="(N, K)")
+        self._check_input(logits, 2, layout="(N, K)")
         labels = xp.asarray(labels)
         if labels.shape != (logits.shape[0],):
             raise ValueError(
@@ -47,8 +47,8 @@ class SoftmaxCrossEntropy(Layer):
 
     def backward(self, dout: Any = None) -> Any:
         """Gradient of the mean loss w.r.t. the logits, times ``dout`` (a scalar, default 1)."""
-        xp = get_array_module(self.cache[0])
-        log_probs, labels = self.cache
+        log_probs, labels = self._cache_for_backward(None)
+        xp = get_array_module(log_probs)
         N = log_probs.shape[0]
         dlogits = xp.exp(log_probs)
         dlogits[xp.arange(N), labels] -= 1.0

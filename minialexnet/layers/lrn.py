@@ -108,7 +108,7 @@ class LocalResponseNorm(Layer):
         return f"LocalResponseNorm(size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k})"
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._require_rank(x, 4, layout="(N, C, H, W)")
+        self._check_input(x, 4, layout="(N, C, H, W)")
         xp = get_array_module(x)
         out = xp.empty_like(x)  # laid out as x is
         (a, axis), (b, _) = _channels_view(x), _channels_view(out)
@@ -122,12 +122,11 @@ class LocalResponseNorm(Layer):
             xp.divide(a[s], _power(D, self.beta, out=slice_scratch(1, D.shape, x), work=squares), out=b[s])
 
         for_each_slice_along(xp, a, 1 - axis, part)
-        self.cache = (x, out, denominator)
-        return out
+        return self._keep_for_backward((x, out, denominator), out)
 
     def backward(self, dout: Any) -> Any:
+        x, out, denominator = self._cache_for_backward(dout)
         xp = get_array_module(dout)
-        x, out, denominator = self.cache
         dx = xp.empty_like(x, dtype=dout.dtype)  # laid out as x is
         (a, axis), (b, _) = _channels_view(x), _channels_view(out)  # as in forward
         g, da = (dout.transpose(1, 2, 3, 0), dx.transpose(1, 2, 3, 0)) if axis == 0 else (dout, dx)

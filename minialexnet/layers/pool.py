@@ -119,7 +119,7 @@ class MaxPool2d(Layer):
         return (N, C, conv_output_size(H, self.kernel_size[0], self.stride[0]), conv_output_size(W, self.kernel_size[1], self.stride[1]))
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._require_rank(x, 4, layout="(N, C, H, W)")
+        self._check_input(x, 4, layout="(N, C, H, W)")
         xp = get_array_module(x)
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
         N, C, OH, OW = self.output_shape(x.shape)
@@ -136,12 +136,11 @@ class MaxPool2d(Layer):
             _max_along(row_max[s], 2, KH, SH, OH, out=out[s])
 
         _for_each_part(xp, x, part)
-        self.cache = (x, row_max, out)
-        return out
+        return self._keep_for_backward((x, row_max, out), out)
 
     def backward(self, dout: Any) -> Any:
+        x, row_max, out = self._cache_for_backward(dout)
         xp = get_array_module(dout)
-        x, row_max, out = self.cache
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
         dx = xp.empty_like(x)  # laid out as x is
 

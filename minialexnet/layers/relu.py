@@ -23,6 +23,7 @@ class ReLU(Layer):
     """out = max(0, x). Shapes: x (any) -> out (same). Section 3.1."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
+        self._check_input(x)
         xp = get_array_module(x)
         out = xp.empty_like(x)
         zero = x.dtype.type(0)
@@ -33,12 +34,11 @@ class ReLU(Layer):
             xp.maximum(x_flat[s], zero, out=out_flat[s])
 
         _over_first_axis(xp, x_flat, rows)
-        self.cache = out  # out > 0 exactly where x > 0, so the output doubles as the mask
-        return out
+        return self._keep_for_backward(out, out)  # out > 0 exactly where x > 0, so the output doubles as the mask
 
     def backward(self, dout: Any) -> Any:
+        out = self._cache_for_backward(dout)
         xp = get_array_module(dout)
-        out = self.cache
         dx = xp.empty_like(dout)
         dout_flat, out_flat, dx_flat = _flat_views(dout, out, dx)
 

@@ -184,7 +184,7 @@ class WinogradConv2d(Conv2d):
         return tuple(xp.asarray(matrix, dtype=like.dtype) for matrix in kron_matrices(self.tile, *self.kernel_size))
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._require_rank(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        self._check_input(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
         self._require_params_like(x)
         xp = get_array_module(x)
         N, C = x.shape[:2]
@@ -202,12 +202,11 @@ class WinogradConv2d(Conv2d):
                 Y = matmul(Ak, M.reshape(XI, -1), out=self.borrow(2, (m * m, M[0].size), x))
                 filters = slice(g * F // G + f.start, g * F // G + f.stop)
                 place_blocks(Y.reshape(m, m, -1, TH, TW, N), out[:, filters], self.params["b"][filters])
-        self.cache = (x, V, U)  # x only for its shape and memory layout
-        return out
+        return self._keep_for_backward((x, V, U), out)  # x only for its shape and memory layout
 
     def backward(self, dout: Any) -> Any:
+        x, V, U = self._cache_for_backward(dout)
         xp = get_array_module(dout)
-        x, V, U = self.cache
         x_shape = x.shape
         N, C = x_shape[:2]
         G, F, m = self.groups, self.out_channels, self.tile

@@ -1,0 +1,102 @@
+"""What the command-line tools (train, evaluate, predict) share: one-line errors, option checks, progress.
+
+- ``Parser``: an ``argparse.ArgumentParser`` whose errors are one line (``error: ...``,
+  exit code 2) instead of the usage text followed by the error.
+- Option types (``positive_int``, ``positive_float``, ``fraction``, ``device_name``, ...) refuse
+  values that cannot work before anything runs: ``--batch-size 0`` or ``--lr nan`` is
+  reported at once, not after the data has loaded.
+- ``UsageError``: a problem with the options found later (an output folder that cannot be
+  written, an option that cannot change on resume); the tools print it as one line, exit 2.
+- ``Progress``: a tqdm bar on a terminal; else (a log file, a notebook, a pipe) one line
+  every N steps, so a long run is never silent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any, NoReturn
+
+from tqdm import tqdm
+
+from minialexnet.backend import parse_device
+
+
+class UsageError(ValueError):
+    """An option or an output path that cannot work; the message says what to do."""
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser with one-line errors: ``error: argument --lr: ...; see --help``, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see {self.prog} --help\n")
+
+
+def _number(text: str, kind: type, ok: Any, requirement: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {requirement}, got {text!r}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (batch size, epochs, --limit)."""
+    return _number(text, int, lambda value: value >= 1, "a whole number >= 1")
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number >= 0 (a seed, a count that may be zero)."""
+    return _number(text, int, lambda value: value >= 0, "a whole number >= 0")
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (the learning rate)."""
+    return _number(text, float, lambda value: math.isfinite(value) and value > 0, "a finite number > 0")
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0 (weight decay)."""
+    return _number(text, float, lambda value: math.isfinite(value) and value >= 0, "a finite number >= 0")
+
+
+def fraction(text: str) -> float:
+    """A number in [0, 1) (momentum; the share of the training set held out for validation)."""
+    return _number(text, float, lambda value: 0 <= value < 1, "a number in [0, 1)")
+
+
+def device_name(text: str) -> str:
+    """``cpu``, ``gpu`` or ``gpu:N`` (whether that device exists is checked when the tool starts)."""
+    try:
+        parse_device(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+class Progress:
+    """Progress through ``total`` steps: a tqdm bar when ``bar``, else one line every ``every`` steps (0: none).
+
+    ``update(step, **stats)`` reports that ``step`` steps are done; the line reads
+    ``<desc>: batch <step>/<total>  <name> <value> ...`` and goes to stdout, flushed.
+    """
+
+    def __init__(self, total: int, desc: str, bar: bool, every: int, initial: int = 0) -> None:
+        self.total, self.desc, self.every = total, desc, every
+        self.bar = tqdm(total=total, initial=initial, desc=desc, unit="batch", leave=False, file=sys.stderr) if bar else None
+
+    def update(self, step: int, **stats: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
+            if stats:
+                self.bar.set_postfix(stats, refresh=False)
+        elif self.every and (step % self.every == 0 or step == self.total):
+            print("  ".join([f"{self.desc}: batch {step}/{self.total}", *(f"{key} {value}" for key, value in stats.items())]), flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
