@@ -24,6 +24,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from minialexnet import distributed
 from minialexnet.backend import DeviceUnavailableError, check_device, use_device
 from minialexnet.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
@@ -113,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--limit", type=int, default=None, metavar="N", help="use N training images (and N/5 test images), for quick runs")
     add("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bars (default: when the output is a terminal)")
+    add(
+        "--distributed",
+        action="store_true",
+        help="data-parallel SGD over the ranks of an MPI job (mpiexec -n K python -m minialexnet.train --distributed); "
+        "--batch-size stays the global batch",
+    )
     return parser
 
 
@@ -137,8 +144,12 @@ def write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
             writer.writerow({key: row[key] for key in METRIC_FIELDS})
 
 
-def train_epoch(model, loss_layer, optimizer, loader, epoch, epochs, progress) -> dict[str, float]:
-    """One pass over the training set; returns its loss and top-1/top-5 error (dropout on)."""
+def train_epoch(model, loss_layer, optimizer, loader, epoch, epochs, progress, parallel=None) -> dict[str, float]:
+    """One pass over the training set; returns its loss and top-1/top-5 error (dropout on).
+
+    ``parallel`` (distributed.DataParallel): this rank trains on its share of each batch
+    and the gradients are summed over the ranks before the update.
+    """
     model.train()
     total, loss_sum, top1, top5, started = 0, 0.0, 0, 0, time.perf_counter()
     bar = tqdm(
@@ -151,6 +162,9 @@ def train_epoch(model, loss_layer, optimizer, loader, epoch, epochs, progress) -
         file=sys.stderr,
     )
     for step, (x, y) in enumerate(bar, start=1):
+        global_count = len(y)
+        if parallel is not None:
+            x, y = parallel.local_batch(x, y)
         logits = model.forward(x, train=True)
         loss = loss_layer.forward(logits, y)
         if not math.isfinite(loss):
@@ -159,6 +173,8 @@ def train_epoch(model, loss_layer, optimizer, loader, epoch, epochs, progress) -
                 f"the loss became {loss} at epoch {epoch}, step {step}; try a lower learning rate (--lr {optimizer.lr / 10:g})"
             )
         model.backward(loss_layer.backward())
+        if parallel is not None:
+            parallel.allreduce_gradients(len(y), global_count)
         optimizer.step(model.params, model.grads)
         n = len(y)
         total += n
@@ -166,6 +182,8 @@ def train_epoch(model, loss_layer, optimizer, loader, epoch, epochs, progress) -
         top1 += topk_correct(logits, y, 1)
         top5 += topk_correct(logits, y, 5)
         bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{top1 / total:.3f}", img_s=f"{total / (time.perf_counter() - started):.0f}")
+    if parallel is not None:
+        total, loss_sum, top1, top5 = parallel.sum_values(total, loss_sum, top1, top5)
     return {"train_loss": loss_sum / total, "train_top1_error": 1 - top1 / total, "train_top5_error": 1 - top5 / total}
 
 
@@ -173,6 +191,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train as ``args`` says; returns the final metrics. Raises on bad input (see ``main``)."""
     check_device(args.device)
     get_num_threads()  # a bad thread setting is reported here, not mid-run
+    comm = None
+    if args.distributed:
+        comm, args.device = distributed.setup(args.device)  # this rank's device; ranks other than 0 stop printing
     use_device(args.device)
     dataset = load_dataset(args.data).limit(args.limit, args.seed)
     val_images, val_labels = dataset.test_images, dataset.test_labels
@@ -187,6 +208,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         conv_algorithm=args.conv,
     ).to(args.device)
     preprocess = make_preprocess(model, dataset, args)
+    parallel = distributed.DataParallel(comm, model) if comm is not None else None
+    writes = parallel is None or parallel.is_root  # rank 0 alone writes checkpoints, metrics and plots
+    evaluate = parallel.evaluate if parallel is not None else evaluate_model
     optimizer = SGD(args.lr or model.config.default_lr, args.momentum, args.weight_decay)
     schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
     out = Path(args.out or f"runs/{args.config}-{Path(args.data).name}")
@@ -204,7 +228,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         history = checkpoint.meta["history"]
         start_epoch, best_error = checkpoint.meta["epoch"], checkpoint.meta["best_val_error"]
         print(f"resuming from {args.resume} after epoch {start_epoch}")
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = (sys.stderr.isatty() if args.progress is None else args.progress) and writes
     train_loader = BatchLoader(dataset.train_images, dataset.train_labels, preprocess, args.batch_size, seed=args.seed, device=args.device)
     loss_layer = SoftmaxCrossEntropy()
     print(
@@ -231,8 +255,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for epoch in range(start_epoch + 1, args.epochs + 1):
             started = time.perf_counter()
             lr = optimizer.lr
-            row = train_epoch(model, loss_layer, optimizer, train_loader, epoch, args.epochs, progress)
-            val = evaluate_model(model, val_images, val_labels, preprocess, args.device, eval_crops=args.eval_crops)
+            row = train_epoch(model, loss_layer, optimizer, train_loader, epoch, args.epochs, progress, parallel)
+            val = evaluate(model, val_images, val_labels, preprocess, args.device, eval_crops=args.eval_crops)
             row.update(epoch=epoch, val_loss=val["loss"], val_top1_error=val["top1_error"], val_top5_error=val["top5_error"], lr=lr)
             row["seconds"] = time.perf_counter() - started
             history.append(row)
@@ -246,6 +270,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             improved = val["top1_error"] < best_error
             best_error = min(best_error, val["top1_error"])
+            if not writes:
+                continue
             save_checkpoint(out / "last.npz", model, meta(epoch), optimizer.velocity, preprocess)
             if improved:
                 save_checkpoint(out / "best.npz", model, meta(epoch), optimizer.velocity, preprocess)
@@ -254,7 +280,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             plot_filters(model["conv1"].params["W"], out / "filters.png", f"conv1 kernels after epoch {epoch}")
     except KeyboardInterrupt:
         # the weights are mid-epoch; the counter says the last completed epoch, so a resume repeats this one
-        save_checkpoint(out / "last.npz", model, meta(epoch - 1), optimizer.velocity, preprocess)
+        if writes:
+            save_checkpoint(out / "last.npz", model, meta(epoch - 1), optimizer.velocity, preprocess)
         print(f"\ninterrupted during epoch {epoch}: saved {out / 'last.npz'}; continue with --resume {out / 'last.npz'}")
         raise
     if history:
@@ -265,9 +292,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.distributed:  # a rank that fails ends the whole job (no rank left waiting)
+        return distributed.end_job_on_failure(distributed.MPICommunicator, lambda: run_and_report(args))
+    return run_and_report(args)
+
+
+def run_and_report(args: argparse.Namespace) -> int:
+    """``run(args)``, its errors printed as one line each; returns the exit code."""
     try:
         run(args)
-    except (DeviceUnavailableError, DataFileError, CheckpointError, ThreadSettingError) as error:
+    except (DeviceUnavailableError, DataFileError, CheckpointError, ThreadSettingError, distributed.DistributedError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except TrainingDivergedError as error:
