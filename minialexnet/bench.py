@@ -138,6 +138,16 @@ def torch_sequential(model: Any, device: str = "cpu") -> Any:
     import torch
     from torch import nn
 
+    class GroupedLRN(nn.Module):
+        """PyTorch's LRN on each of ``groups`` blocks of channels (paper-2gpu's norm1 and norm2)."""
+
+        def __init__(self, lrn: Any, groups: int) -> None:
+            super().__init__()
+            self.lrn, self.groups = lrn, groups
+
+        def forward(self, x: Any) -> Any:
+            return torch.cat([self.lrn(part) for part in x.chunk(self.groups, dim=1)], dim=1)
+
     layers = []
     for name, layer in model:
         kind = "Conv2d" if isinstance(layer, Conv2d) else type(layer).__name__  # WinogradConv2d too
@@ -149,6 +159,7 @@ def torch_sequential(model: Any, device: str = "cpu") -> Any:
             module = nn.ReLU()
         elif kind == "LocalResponseNorm":
             module = nn.LocalResponseNorm(layer.size, alpha=layer.size * layer.alpha, beta=layer.beta, k=layer.k)
+            module = GroupedLRN(module, layer.groups) if layer.groups > 1 else module
         elif kind == "MaxPool2d":
             module = nn.MaxPool2d(layer.kernel_size, layer.stride)
         elif kind == "Dropout":
