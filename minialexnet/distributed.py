@@ -158,15 +158,21 @@ class NCCLCommunicator(MPICommunicator):
         return getattr(self.nccl, name)
 
     @staticmethod
+    def _pointer(array: Any) -> int:
+        """The device address of a contiguous CuPy array (what NCCL takes)."""
+        return array.data.ptr
+
+    @staticmethod
     def _stream(array: Any) -> int:
+        """The CUDA stream the array's work is queued on: NCCL runs in order with it."""
         return get_array_module(array).cuda.get_current_stream().ptr
 
     def allreduce_sum(self, buffer: Any) -> None:
-        ptr = buffer.data.ptr
+        ptr = self._pointer(buffer)
         self.device_comm.allReduce(ptr, ptr, buffer.size, self._type(buffer), self.nccl.NCCL_SUM, self._stream(buffer))
 
     def broadcast(self, buffer: Any, root: int = 0) -> None:
-        self.device_comm.bcast(buffer.data.ptr, buffer.size, self._type(buffer), root, self._stream(buffer))
+        self.device_comm.bcast(self._pointer(buffer), buffer.size, self._type(buffer), root, self._stream(buffer))
 
     def allgather(self, x: Any, axis: int = 1) -> Any:
         """As MPICommunicator.allgather; NCCL needs equal parts, so a shorter part is padded and trimmed after."""
@@ -177,7 +183,8 @@ class NCCLCommunicator(MPICommunicator):
         padded = xp.zeros((longest, *parts.shape[1:]), dtype=x.dtype)
         padded[: lengths[self.rank]] = parts
         joined = xp.empty((self.size, *padded.shape), dtype=x.dtype)
-        self.device_comm.allGather(padded.data.ptr, joined.data.ptr, padded.size, self._type(padded), self._stream(padded))
+        send, receive = self._pointer(padded), self._pointer(joined)
+        self.device_comm.allGather(send, receive, padded.size, self._type(padded), self._stream(padded))
         whole = xp.concatenate([joined[r, :n] for r, n in enumerate(lengths)])
         return xp.ascontiguousarray(xp.moveaxis(whole, 0, axis))
 

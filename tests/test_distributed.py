@@ -81,3 +81,35 @@ def test_a_failing_rank_ends_the_whole_job_within_seconds(how, tmp_path):
         assert "training diverged: the loss became nan at epoch 1, step 3" in result.stderr
     if how != "kill":
         assert "rank 2 failed" in result.stderr and "ending all ranks of the job" in result.stderr
+
+
+def test_nccl_communicator_logic_with_a_stand_in_for_nccl(tmp_path):
+    """No GPU here: tests/mpi/nccl_stand_in.py runs NCCLCommunicator over a stand-in that does NCCL's work by MPI."""
+    report_path = tmp_path / "report.json"
+    result = run_ranks(2, "nccl_stand_in.py", str(report_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["same_id"] and report["ids_made"] == [1, 0]  # rank 0 made the id, MPI carried it to rank 1
+    assert report["sum"] == [0.0, 3.0, 6.0, 9.0, 12.0, 15.0]  # arange(6) * 1 + arange(6) * 2
+    assert report["broadcast"] == [8.0] * 4  # rank 1's value
+    assert report["allgather_equal"] and report["allgather_shape"] == [2, 5, 3]  # parts of 2 and 3 channels, padded for NCCL
+    assert "NCCL cannot reduce complex64" in report["refused"]
+
+
+def test_missing_nccl_says_which_wheel_to_install(monkeypatch):
+    import sys
+    import types
+
+    from minialexnet.distributed import DistributedError, import_nccl
+
+    monkeypatch.setitem(sys.modules, "cupy.cuda.nccl", None)  # CuPy without its NCCL binding
+    monkeypatch.setitem(sys.modules, "cupy.cuda", types.ModuleType("cupy.cuda"))
+    monkeypatch.setitem(sys.modules, "cupy", types.ModuleType("cupy"))
+    with pytest.raises(DistributedError, match="pip install nvidia-nccl-cu12 \\(CUDA 12\\) or nvidia-nccl-cu13"):
+        import_nccl()
+    cuda = types.ModuleType("cupy.cuda")
+    cuda.nccl = types.SimpleNamespace(available=False)  # the binding is there, the library is not
+    monkeypatch.setitem(sys.modules, "cupy.cuda", cuda)
+    monkeypatch.setitem(sys.modules, "cupy.cuda.nccl", cuda.nccl)
+    with pytest.raises(DistributedError, match="CuPy cannot find the NCCL library; install NCCL for CuPy: pip install nvidia-nccl-cu12"):
+        import_nccl()
