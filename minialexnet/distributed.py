@@ -117,6 +117,10 @@ class MPICommunicator:
         self.comm.Allreduce(self.MPI.IN_PLACE, total, op=self.MPI.SUM)
         return tuple(float(value) for value in total)
 
+    def split(self, color: int, key: int) -> MPICommunicator:
+        """A communicator of the ranks that pass the same ``color``, numbered in the order of ``key`` (collective)."""
+        return type(self)(self.comm.Split(color, key))
+
     def barrier(self) -> None:
         self.comm.Barrier()
 

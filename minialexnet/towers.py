@@ -37,6 +37,11 @@ gradient is already whole there (``sum_gradients=False``).
 
 Every tower then updates its own parameters with the same SGD, and the T towers together
 hold exactly the parameters of the single-process network (``gather_parameters``).
+
+Training (``Towers``, used by ``python -m minialexnet.train --towers 2``): with T x K ranks,
+ranks 2k and 2k + 1 form the k-th pair of towers and the pairs train data-parallel
+(distributed.py) over the ranks that hold the same tower; checkpoints hold the whole
+network, so they are the same as a single process's.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from minialexnet.backend import get_array_module
 from minialexnet.distributed import DistributedError, MPICommunicator
 from minialexnet.layers import Conv2d, Dropout, Layer, Linear, LocalResponseNorm
 from minialexnet.models import AlexNet
+from minialexnet.optim import SGD
 
 
 class TowerExchange(Layer):
@@ -145,3 +151,32 @@ def tower_network(model: AlexNet, comm: MPICommunicator) -> AlexNet:
 def gather_parameters(tower: AlexNet, comm: MPICommunicator) -> dict[str, Any]:
     """The whole network's parameters, joined from every tower's part (output units are the first axis of W and b)."""
     return {name: comm.allgather(value, axis=0) for name, value in tower.params.items()}
+
+
+class Towers:
+    """One rank's part of a run of ``towers`` towers (``comm.size`` = towers x K ranks): its tower, its data-parallel peers.
+
+    Cuts ``model`` (the whole network, with any resumed parameters and dropout state) and
+    the optimizer's velocities to this rank's tower; ``whole()`` joins them back (a
+    collective: every rank must call it) for checkpoints and plots.
+    """
+
+    def __init__(self, comm: MPICommunicator, towers: int, model: AlexNet, optimizer: SGD) -> None:
+        if comm.size % towers:
+            raise DistributedError(f"--towers {towers} needs a multiple of {towers} ranks (mpiexec -n {towers} or more), got {comm.size}")
+        self.tower_comm = comm.split(comm.rank // towers, comm.rank)  # the pair (for two towers) that shares the batch
+        self.data_comm = comm.split(comm.rank % towers, comm.rank)  # the ranks that hold the same tower
+        self.whole_model, self.optimizer = model, optimizer
+        self.tower = tower_network(model, self.tower_comm)
+        optimizer.velocity = {name: self._own(name, value) for name, value in optimizer.velocity.items()}
+
+    def _own(self, name: str, whole: Any) -> Any:
+        """This tower's rows of a whole-network array (its output units come first, as in ``_tower_part``)."""
+        count = self.tower.params[name].shape[0]
+        return whole[self.tower_comm.rank * count : (self.tower_comm.rank + 1) * count].copy()
+
+    def whole(self) -> tuple[AlexNet, dict[str, Any]]:
+        """(the whole network with the towers' current parameters, its velocities), on every rank."""
+        self.whole_model.set_params(gather_parameters(self.tower, self.tower_comm))
+        velocities = {name: self.tower_comm.allgather(value, axis=0) for name, value in self.optimizer.velocity.items()}
+        return self.whole_model, velocities

@@ -35,6 +35,7 @@ from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, AlexNet, 
 from minialexnet.optim import SGD, ReduceOnPlateau, StepSchedule
 from minialexnet.parallel import ThreadSettingError, get_num_threads
 from minialexnet.plots import plot_curves, plot_filters
+from minialexnet.towers import Towers
 
 METRIC_FIELDS = [
     "epoch",
@@ -120,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="data-parallel SGD over the ranks of an MPI job (mpiexec -n K python -m minialexnet.train --distributed); "
         "--batch-size stays the global batch",
     )
+    add(
+        "--towers",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: the paper's two towers (Section 3.2) on two ranks, with --config paper-2gpu (mpiexec -n 2; "
+        "with --distributed, 2 x K ranks)",
+    )
     return parser
 
 
@@ -192,7 +201,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     check_device(args.device)
     get_num_threads()  # a bad thread setting is reported here, not mid-run
     comm = None
-    if args.distributed:
+    if args.distributed or args.towers > 1:
         comm, args.device = distributed.setup(args.device)  # this rank's device; ranks other than 0 stop printing
     use_device(args.device)
     dataset = load_dataset(args.data).limit(args.limit, args.seed)
@@ -208,9 +217,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         conv_algorithm=args.conv,
     ).to(args.device)
     preprocess = make_preprocess(model, dataset, args)
-    parallel = distributed.DataParallel(comm, model) if comm is not None else None
-    writes = parallel is None or parallel.is_root  # rank 0 alone writes checkpoints, metrics and plots
-    evaluate = parallel.evaluate if parallel is not None else evaluate_model
     optimizer = SGD(args.lr or model.config.default_lr, args.momentum, args.weight_decay)
     schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
     out = Path(args.out or f"runs/{args.config}-{Path(args.data).name}")
@@ -228,6 +234,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         history = checkpoint.meta["history"]
         start_epoch, best_error = checkpoint.meta["epoch"], checkpoint.meta["best_val_error"]
         print(f"resuming from {args.resume} after epoch {start_epoch}")
+    writes = comm is None or comm.rank == 0  # rank 0 alone writes checkpoints, metrics and plots
+    towers = None
+    if args.towers > 1:  # from here on, model is this rank's tower and comm joins the ranks that hold the same tower
+        towers = Towers(comm, args.towers, model, optimizer)
+        model, comm = towers.tower, towers.data_comm
+    parallel = distributed.DataParallel(comm, model) if args.distributed else None
+    evaluate = parallel.evaluate if parallel is not None else evaluate_model
     progress = (sys.stderr.isatty() if args.progress is None else args.progress) and writes
     train_loader = BatchLoader(dataset.train_images, dataset.train_labels, preprocess, args.batch_size, seed=args.seed, device=args.device)
     loss_layer = SoftmaxCrossEntropy()
@@ -270,19 +283,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             improved = val["top1_error"] < best_error
             best_error = min(best_error, val["top1_error"])
+            whole, velocity = towers.whole() if towers is not None else (model, optimizer.velocity)
             if not writes:
                 continue
-            save_checkpoint(out / "last.npz", model, meta(epoch), optimizer.velocity, preprocess)
+            save_checkpoint(out / "last.npz", whole, meta(epoch), velocity, preprocess)
             if improved:
-                save_checkpoint(out / "best.npz", model, meta(epoch), optimizer.velocity, preprocess)
+                save_checkpoint(out / "best.npz", whole, meta(epoch), velocity, preprocess)
             write_metrics(out / "metrics.csv", history)
             plot_curves(history, out / "curves.png")
-            plot_filters(model["conv1"].params["W"], out / "filters.png", f"conv1 kernels after epoch {epoch}")
+            plot_filters(whole["conv1"].params["W"], out / "filters.png", f"conv1 kernels after epoch {epoch}")
     except KeyboardInterrupt:
         # the weights are mid-epoch; the counter says the last completed epoch, so a resume repeats this one
-        if writes:
+        if writes and towers is None:  # the towers' halves cannot be joined while the other ranks stop
             save_checkpoint(out / "last.npz", model, meta(epoch - 1), optimizer.velocity, preprocess)
-        print(f"\ninterrupted during epoch {epoch}: saved {out / 'last.npz'}; continue with --resume {out / 'last.npz'}")
+            print(f"\ninterrupted during epoch {epoch}: saved {out / 'last.npz'}; continue with --resume {out / 'last.npz'}")
         raise
     if history:
         accuracy, top5 = 1 - history[-1]["val_top1_error"], 1 - history[-1]["val_top5_error"]
@@ -292,7 +306,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.distributed:  # a rank that fails ends the whole job (no rank left waiting)
+    if args.distributed or args.towers > 1:  # a rank that fails ends the whole job (no rank left waiting)
         return distributed.end_job_on_failure(distributed.MPICommunicator, lambda: run_and_report(args))
     return run_and_report(args)
 
