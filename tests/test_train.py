@@ -75,10 +75,10 @@ def test_ctrl_c_saves_last_checkpoint(tmp_path, monkeypatch):
     out = tmp_path / "run"
     original = train.train_epoch
 
-    def interrupted(model, loss_layer, optimizer, loader, epoch, epochs, progress):
+    def interrupted(model, loss_layer, optimizer, loader, epoch, epochs, progress, parallel=None):
         if epoch == 2:
             raise KeyboardInterrupt
-        return original(model, loss_layer, optimizer, loader, epoch, epochs, progress)
+        return original(model, loss_layer, optimizer, loader, epoch, epochs, progress, parallel)
 
     monkeypatch.setattr(train, "train_epoch", interrupted)
     assert train.main([*QUICK, "--epochs", "3", "--out", str(out)]) == 130

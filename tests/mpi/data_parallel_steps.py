@@ -51,7 +51,7 @@ def main(report_path):
     }
     moved = max(float(np.abs(value - alexnet("mini", seed=100).params[name]).max()) for name, value in reference.params.items())
     shares = [share(BATCH, r, comm.size).stop - share(BATCH, r, comm.size).start for r in range(comm.size)]
-    report = {"ranks": comm.size, "max_relative": max(relative), "hashes": hashes, "shares": shares, "moved": moved}
+    report = {"ranks": comm.size, "max_relative": max(relative.values()), "hashes": hashes, "shares": shares, "moved": moved}
     with open(report_path, "w") as file:
         json.dump(report, file)
 
