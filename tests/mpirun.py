@@ -29,7 +29,9 @@ def require_mpi() -> str:
 
 
 def run_ranks(ranks: int, program: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``mpiexec -n ranks python tests/mpi/<program> args...``, one thread per rank, killed after ``timeout`` seconds."""
-    command = [require_mpi(), "-n", str(ranks), sys.executable, str(PROGRAMS / program), *args]
+    """``mpiexec -n ranks python tests/mpi/<program> args...`` (or ``python -m <program>`` for a module name),
+    one thread per rank, killed after ``timeout`` seconds."""
+    target = [str(PROGRAMS / program)] if program.endswith(".py") else ["-m", program]
+    command = [require_mpi(), "-n", str(ranks), sys.executable, *target, *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(PROGRAMS.parent.parent)}
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, check=False)

@@ -72,3 +72,21 @@ def test_reference_recipe_follows_minialexnets_training_run(tmp_path, capsys):
     assert theirs["history"][-1]["train_loss"] < theirs["history"][0]["train_loss"]
     assert abs(theirs["history"][-1]["val_top1_error"] - ours[-1]["val_top1_error"]) < 0.1
     assert "done: PyTorch" in capsys.readouterr().out
+
+
+def test_distributed_bench_reports_step_allreduce_share_and_efficiency(tmp_path):
+    """mpiexec -n 2 python -m minialexnet.bench --distributed --baseline one.json (a smoke run: no timing is asserted)."""
+    from mpirun import run_ranks
+
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    small = ["--config", "mini", "--batch-size", "16", "--steps", "2", "--warmup", "1"]
+    assert bench_main([*small, "--rounds", "1", "--no-memory", "--json", str(one)]) == 0
+    result = run_ranks(2, "minialexnet.bench", "--distributed", *small, "--baseline", str(one), "--json", str(two))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "allreduce of 2.0 MiB" in result.stdout and "scaling efficiency" in result.stdout
+    report = json.loads(two.read_text())
+    assert report["ranks"] == 2 and report["workers"] == 2  # one thread per rank
+    assert report["allreduce_bytes"] == 4 * 530_410  # every float32 gradient of mini, in one buffer
+    assert 0 < report["allreduce_s"] < report["step_s"]
+    baseline = json.loads(one.read_text())
+    assert report["efficiency"] == pytest.approx(baseline["minialexnet"]["step_s"] * baseline["workers"] / (report["step_s"] * 2))

@@ -52,11 +52,11 @@ def test_train_cli_on_two_ranks_matches_one_process_and_resumes_on_three(tmp_pat
     """float32 over the sample: two ranks train as one process does (to float rounding); rank 0 alone writes;
     a run started on two ranks resumes on three and ends where two straight epochs on one rank end."""
     one, two = tmp_path / "one", tmp_path / "two"
-    assert run_ranks(1, "train_ranks.py", *QUICK, "--epochs", "2", "--out", str(one)).returncode == 0
-    first = run_ranks(2, "train_ranks.py", *QUICK, "--epochs", "1", "--out", str(two))
+    assert run_ranks(1, "minialexnet.train", *QUICK, "--epochs", "2", "--out", str(one)).returncode == 0
+    first = run_ranks(2, "minialexnet.train", *QUICK, "--epochs", "1", "--out", str(two))
     assert first.returncode == 0, first.stderr[-3000:]
     assert first.stdout.count("epoch   1/1") == 1  # only rank 0 prints
-    resumed = run_ranks(3, "train_ranks.py", *QUICK, "--epochs", "2", "--out", str(two), "--resume", str(two / "last.npz"))
+    resumed = run_ranks(3, "minialexnet.train", *QUICK, "--epochs", "2", "--out", str(two), "--resume", str(two / "last.npz"))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     rows_one, rows_two = read_metrics(one / "metrics.csv"), read_metrics(two / "metrics.csv")
     assert [r["epoch"] for r in rows_two] == ["1", "2"]

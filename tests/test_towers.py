@@ -56,7 +56,7 @@ def test_train_cli_with_two_towers_writes_a_whole_network_checkpoint(tmp_path):
     """mpiexec -n 2 python -m minialexnet.train --towers 2 --config paper-2gpu: rank 0 saves the joined network."""
     out = tmp_path / "run"
     args = ["--towers", "2", "--config", "paper-2gpu", "--limit", "32", "--batch-size", "16", "--epochs", "1", "--out", str(out)]
-    result = run_ranks(2, "train_ranks.py", *args, timeout=300)
+    result = run_ranks(2, "minialexnet.train", *args, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("epoch   1/1") == 1
     checkpoint = Checkpoint(out / "last.npz")
