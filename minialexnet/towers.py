@@ -83,7 +83,7 @@ class TowerExchange(Layer):
         own = slice(self.comm.rank * part, (self.comm.rank + 1) * part)
         if not self.sum_gradients:
             return get_array_module(dout).ascontiguousarray(dout[:, own])
-        total = get_array_module(dout).ascontiguousarray(dout)
+        total = get_array_module(dout).array(dout, order="C", copy=True)  # summed in place: never into dout itself
         self.comm.allreduce_sum(total)
         return total[:, own]
 

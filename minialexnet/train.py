@@ -10,6 +10,11 @@ Each epoch shows a progress bar, then one line of metrics. ``--out`` receives
 ``metrics.csv``, ``last.npz``, ``best.npz``, ``curves.png`` and ``filters.png``.
 Ctrl-C saves ``last.npz`` (resume with ``--resume OUT/last.npz``); a NaN loss stops the run
 and keeps the last good checkpoint.
+
+Many processes (distributed.py, towers.py): ``mpiexec -n K python -m minialexnet.train
+--distributed ...`` trains data-parallel (``--batch-size`` stays the global batch), and
+``mpiexec -n 2 python -m minialexnet.train --towers 2 --config paper-2gpu ...`` runs the
+paper's two towers on two ranks; rank 0 alone prints and writes.
 """
 
 from __future__ import annotations
