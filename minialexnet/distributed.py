@@ -18,8 +18,8 @@ Data parallelism (``DataParallel``), as ChainerMN and Horovod do it:
   over rank r's B_r images, so dL/dw = sum_r (B_r / B) dL_r/dw: each rank scales its
   gradient by B_r / B, packs all of them into one flat buffer and one allreduce (a sum
   over the ranks) leaves the global gradient on every rank;
-- the SGD update then runs identically everywhere, so the replicas stay equal (to the
-  last bit: every rank adds the same numbers in the same order).
+- the SGD update then runs identically everywhere on the same summed gradient, so the
+  replicas stay equal (the tests check them bit for bit, by a hash of the parameters).
 
 Evaluation is sharded the same way and its sums are reduced. Rank 0 alone prints,
 writes metrics, plots and checkpoints; the checkpoint does not depend on K (the
