@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -49,6 +50,7 @@ import numpy as np
 from minialexnet.backend import get_array_module, parse_device
 
 MPI_INSTALL_HINT = 'install the MPI extra: pip install -e ".[mpi]" (mpi4py and the mpich wheel, which brings mpiexec)'
+ABORT_GRACE_S = 1.0  # before MPI_Abort: the launcher forwards the failing rank's last messages (it dropped them without)
 NCCL_INSTALL_HINT = "install NCCL for CuPy: pip install nvidia-nccl-cu12 (CUDA 12) or nvidia-nccl-cu13 (CUDA 13)"
 
 
@@ -128,6 +130,7 @@ class MPICommunicator:
         """End every rank of the job now (MPI_Abort): no rank is left waiting in a collective."""
         sys.stdout.flush()
         sys.stderr.flush()
+        time.sleep(ABORT_GRACE_S)
         self.comm.Abort(code)
 
 
