@@ -244,6 +244,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.towers > 1:  # from here on, model is this rank's tower and comm joins the ranks that hold the same tower
         towers = Towers(comm, args.towers, model, optimizer)
         model, comm = towers.tower, towers.data_comm
+        if comm.size > 1 and not args.distributed:
+            ranks = args.towers * comm.size
+            raise distributed.DistributedError(f"--towers {args.towers} on {ranks} ranks: add --distributed, or launch {args.towers} ranks")
     parallel = distributed.DataParallel(comm, model) if args.distributed else None
     evaluate = parallel.evaluate if parallel is not None else evaluate_model
     progress = (sys.stderr.isatty() if args.progress is None else args.progress) and writes
