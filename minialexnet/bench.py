@@ -12,6 +12,13 @@ neither framework's allocations count against the other.
 
 The step's effective GFLOP/s (multiply-add = 2 FLOPs; forward, dW and dX, no dX for conv1)
 is printed beside the machine's measured float32 GEMM rate.
+
+Data parallelism (distributed.py): ``mpiexec -n K python -m minialexnet.bench --distributed
+--baseline one.json`` times the data-parallel step (each rank's share of ``--batch-size``,
+then the flat allreduce, then SGD), the share of it spent in the allreduce, and the scaling
+efficiency against a one-process run saved with ``--json one.json``: (T1 x W1) / (TK x WK),
+where W is the workers used (threads on the CPU, GPUs on GPUs), so 1.0 means the K ranks
+used their cores or GPUs as well as one process did.
 """
 
 from __future__ import annotations
@@ -138,6 +145,16 @@ def torch_sequential(model: Any, device: str = "cpu") -> Any:
     import torch
     from torch import nn
 
+    class GroupedLRN(nn.Module):
+        """PyTorch's LRN on each of ``groups`` blocks of channels (paper-2gpu's norm1 and norm2)."""
+
+        def __init__(self, lrn: Any, groups: int) -> None:
+            super().__init__()
+            self.lrn, self.groups = lrn, groups
+
+        def forward(self, x: Any) -> Any:
+            return torch.cat([self.lrn(part) for part in x.chunk(self.groups, dim=1)], dim=1)
+
     layers = []
     for name, layer in model:
         kind = "Conv2d" if isinstance(layer, Conv2d) else type(layer).__name__  # WinogradConv2d too
@@ -149,6 +166,7 @@ def torch_sequential(model: Any, device: str = "cpu") -> Any:
             module = nn.ReLU()
         elif kind == "LocalResponseNorm":
             module = nn.LocalResponseNorm(layer.size, alpha=layer.size * layer.alpha, beta=layer.beta, k=layer.k)
+            module = GroupedLRN(module, layer.groups) if layer.groups > 1 else module
         elif kind == "MaxPool2d":
             module = nn.MaxPool2d(layer.kernel_size, layer.stride)
         elif kind == "Dropout":
@@ -316,6 +334,76 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def workers(device: str) -> int:
+    """What one process computes with: its threads on the CPU, one GPU on a GPU."""
+    return 1 if device.startswith("gpu") else get_num_threads()
+
+
+def bench_distributed(args: argparse.Namespace) -> int:
+    """The data-parallel step over the MPI job's ranks: step time, allreduce share, scaling efficiency (module docstring)."""
+    from minialexnet.distributed import DataParallel, DistributedError, setup, share
+
+    try:
+        comm, device = setup(args.device)
+    except DistributedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    part = share(args.batch_size, comm.rank, comm.size)
+    runner = MiniAlexNetRunner(args.config, part.stop - part.start, device, np.dtype(args.dtype), conv_algorithm=args.conv)
+    parallel = DataParallel(comm, runner.model)
+    steps, allreduces = [], []
+    for index in range(args.warmup + args.steps):
+        comm.barrier()  # every rank starts the step together, so the allreduce times only the communication and the wait
+        started = time.perf_counter()
+        runner.loss.forward(runner.model.forward(runner.x, train=True), runner.y)
+        runner.model.backward(runner.loss.backward())
+        synchronize(runner.xp)
+        reduce_started = time.perf_counter()
+        parallel.allreduce_gradients(part.stop - part.start, args.batch_size)
+        synchronize(runner.xp)
+        reduce_time = time.perf_counter() - reduce_started
+        runner.optimizer.step(runner.model.params, runner.model.grads)
+        synchronize(runner.xp)
+        if index >= args.warmup:
+            steps.append(time.perf_counter() - started)
+            allreduces.append(reduce_time)
+    step_s = statistics.median(max(t) for t in zip(*comm.comm.allgather(steps), strict=True))  # each step lasts as long as its slowest rank
+    allreduce_s = statistics.median(allreduces)
+    result: dict[str, Any] = {
+        "config": args.config,
+        "batch_size": args.batch_size,
+        "ranks": comm.size,
+        "device": args.device,
+        "threads": thread_settings(),
+        "workers": comm.size * workers(device),
+        "step_s": step_s,
+        "allreduce_s": allreduce_s,
+        "allreduce_bytes": int(parallel.flat.nbytes),
+    }
+    lines = [
+        f"data parallel: config {args.config}, global batch {args.batch_size} over {comm.size} ranks, {args.device}, {args.dtype}; "
+        f"threads: {result['threads']}",
+        f"step (slowest rank, median of {args.steps}): {step_s * 1e3:.1f} ms; allreduce of {result['allreduce_bytes'] / 2**20:.1f} MiB "
+        f"(rank 0): {allreduce_s * 1e3:.1f} ms = {allreduce_s / step_s:.0%} of the step",
+    ]
+    if args.baseline:
+        with open(args.baseline) as file:
+            baseline = json.load(file)
+        one = baseline["minialexnet"]["step_s"]
+        result["baseline_step_s"] = one
+        result["efficiency"] = one * baseline["workers"] / (step_s * result["workers"])
+        lines.append(
+            f"one process ({baseline['workers']} workers, {args.baseline}): {one * 1e3:.1f} ms -> speedup {one / step_s:.2f}x, "
+            f"scaling efficiency {result['efficiency']:.2f} ({comm.size} ranks, {result['workers']} workers)"
+        )
+    if comm.rank == 0:
+        print("\n".join(lines))
+        if args.json:
+            with open(args.json, "w") as file:
+                json.dump(result, file, indent=2)
+    return 0
+
+
 def thread_settings() -> str:
     names = (*THREAD_ENV_NAMES, "MKL_NUM_THREADS")
     settings = ", ".join(f"{name}={os.environ[name]}" for name in names if name in os.environ) or "no thread variables set"
@@ -339,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", choices=("torch",), default=None, help="also time PyTorch on the same network")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--distributed", action="store_true", help="time data-parallel steps over the ranks of an MPI job (mpiexec)")
+    parser.add_argument("--baseline", default=None, metavar="FILE", help="with --distributed: a one-process --json result to compare with")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     dtype = np.dtype(args.dtype)
@@ -349,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     except (DeviceUnavailableError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.distributed:
+        return bench_distributed(args)
     if args.memory_child:
         print(_memory_child(args.memory_child, args.config, args.batch_size, args.device, dtype, args.conv))
         return 0
@@ -373,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         "gemm_gflops": gemm_rate(xp, gemm_size),
         "train_flops_per_image": training_flops(ours.model),
         "conv_layers": conv_layers(ours.model),
+        "workers": workers(args.device),
     }
     result.update(time_runners(runners, args.steps, args.warmup, args.rounds))
     if not args.no_memory:

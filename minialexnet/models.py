@@ -11,8 +11,15 @@ Configs (``alexnet(name)``):
 |--------------|------------|---------|----------------------------|------------|------------|
 | paper        | 3x227x227  | 1000    | 96 256 384 384 256         | 4096 4096  | 62,378,344 |
 | paper-2gpu   | 3x227x227  | 1000    | same, groups=2 in conv2/4/5| 4096 4096  | 60,965,224 |
+|              |            |         | and in norm1/norm2         |            |            |
 | fashion      | 1x227x227  | 10      | 96 256 384 384 256         | 4096 4096  | 58,299,082 |
 | mini         | 1x28x28    | 10      | 24 48 64 64 64             | 512 512    |    530,410 |
+
+``paper-2gpu`` is the paper's two-GPU network (Section 3.2, Figure 2) on one device:
+conv2, conv4 and conv5 see only the kernel maps of their own GPU (``groups=2``), and so
+do the response normalisations (norm1 and norm2 with ``groups=2``: each GPU normalised
+its own 48 or 128 maps, so no window crosses the two halves). ``towers.py`` runs each
+half on its own rank and gives the same numbers.
 
 ``mini`` keeps every idea (five convs, LRN after the first two, overlapping 3x3/2 pools,
 dropout on fc6 and fc7, three fc layers) at a size a 2-core CPU trains on Fashion-MNIST
@@ -96,6 +103,8 @@ class AlexNetConfig:
     # pool on 55x55 and 27x27 maps were slower so: paper b32 step 1.82 s with conv3-5,
     # 1.96 s with conv2-5, 2.05 s with all five); mini is fastest with all five.
     batch_last_outputs: tuple[str, ...] = ("conv3", "conv4", "conv5")
+    # blocks of channels that norm1 and norm2 normalise separately (2 in paper-2gpu: one per GPU)
+    lrn_groups: int = 1
 
 
 def _paper_convs(groups: int) -> tuple[ConvSpec, ...]:
@@ -113,7 +122,7 @@ CONV_ALGORITHMS = ("auto", "im2col", "winograd")
 
 CONFIGS: dict[str, AlexNetConfig] = {
     "paper": AlexNetConfig("paper", 3, 227, 1000, _paper_convs(1), (4096, 4096), **_LARGE),
-    "paper-2gpu": AlexNetConfig("paper-2gpu", 3, 227, 1000, _paper_convs(2), (4096, 4096), **_LARGE),
+    "paper-2gpu": AlexNetConfig("paper-2gpu", 3, 227, 1000, _paper_convs(2), (4096, 4096), lrn_groups=2, **_LARGE),
     "fashion": AlexNetConfig("fashion", 1, 227, 10, _paper_convs(1), (4096, 4096), **_LARGE),
     "mini": AlexNetConfig(
         "mini",
@@ -243,7 +252,7 @@ def alexnet(
         return name, Conv2d(in_ch, c.out_channels, c.kernel, c.stride, c.padding, c.groups, dtype=dtype, keep_columns=keep, **kwargs)
 
     def lrn() -> LocalResponseNorm:
-        return LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0)
+        return LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0, groups=spec.lrn_groups)
 
     features = [
         conv(spec.in_channels, c1, "conv1", need_input_grad=False),

@@ -36,6 +36,12 @@ Nothing is lost, nothing is silent:
   that epoch at the next batch, and the loader's batches are pure functions of (seed,
   epoch, batch), so the result is bit for bit the uninterrupted run's on the CPU. A
   mid-epoch state never goes to ``best.npz``. A second Ctrl-C quits at once, saving nothing.
+- Many processes (distributed.py, towers.py): ``mpiexec -n K python -m minialexnet.train
+  --distributed ...`` trains data-parallel (``--batch-size`` stays the global batch), and
+  ``mpiexec -n 2 python -m minialexnet.train --towers 2 --config paper-2gpu ...`` runs the
+  paper's two towers on two ranks; rank 0 alone prints and writes. There Ctrl-C ends the
+  whole job at once (the ranks cannot agree on a batch to stop after); ``last.npz`` holds
+  the last finished epoch.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from minialexnet import distributed
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
 from minialexnet.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from minialexnet.cli import (
@@ -74,6 +81,7 @@ from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, AlexNet, 
 from minialexnet.optim import SGD, ReduceOnPlateau, StepSchedule
 from minialexnet.parallel import ThreadSettingError, get_num_threads
 from minialexnet.plots import plot_curves, plot_filters
+from minialexnet.towers import Towers
 
 METRIC_FIELDS = [
     "epoch",
@@ -106,6 +114,8 @@ DEFAULTS: dict[str, Any] = {
     "val_fraction": 0.0,
     "progress_every": 20,
     "overwrite": False,
+    "distributed": False,
+    "towers": 1,
 }
 # Options that fix the data, the batches or the numerics: a resumed run must keep them.
 FIXED_ON_RESUME = ("config", "conv", "data", "limit", "val_fraction", "batch_size", "seed", "init", "augment", "scale", "mean")
@@ -212,6 +222,20 @@ def build_parser() -> Parser:
         type=non_negative_int,
         metavar="N",
         help=f"without a bar, print a progress line every N batches; 0: never (default: {D['progress_every']})",
+    )
+    add(
+        "--distributed",
+        action="store_true",
+        default=None,
+        help="data-parallel SGD over the ranks of an MPI job (mpiexec -n K python -m minialexnet.train --distributed); "
+        "--batch-size stays the global batch",
+    )
+    add(
+        "--towers",
+        type=int,
+        choices=(1, 2),
+        help="2: the paper's two towers (Section 3.2) on two ranks, with --config paper-2gpu (mpiexec -n 2; "
+        f"with --distributed, 2 x K ranks) (default: {D['towers']})",
     )
     return parser
 
@@ -339,12 +363,13 @@ class StopRequest:
     Installed only in the main thread (signals cannot be caught elsewhere).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
         self.requested = False
         self.previous: Any = None
 
     def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
+        if self.enabled and threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -359,21 +384,28 @@ class StopRequest:
             signal.signal(signal.SIGINT, self.previous)
 
 
-def train_epoch(model, loss_layer, optimizer, loader, state: EpochState, progress: Progress, stop: StopRequest) -> bool:
+def train_epoch(model, loss_layer, optimizer, loader, state: EpochState, progress: Progress, stop: StopRequest, parallel=None) -> bool:
     """Train on the batches of ``state.epoch`` from batch ``state.step`` on, updating ``state`` (dropout on).
 
     Returns False when Ctrl-C asked to stop (``state`` then says where), True at the end of the epoch.
+    ``parallel`` (distributed.DataParallel): this rank trains on its share of each batch, the
+    gradients are summed over the ranks before the update, and ``state`` counts this rank's share.
     """
     model.train()
     started = time.perf_counter() - state.seconds
     for x, y in loader.epoch(state.epoch, start=state.step):
         step = state.step + 1
+        global_count = len(y)
+        if parallel is not None:
+            x, y = parallel.local_batch(x, y)
         logits = model.forward(x, train=True)
         loss = loss_layer.forward(logits, y)
         advice = f"try a lower learning rate (--lr {optimizer.lr / 10:g})"
         if not math.isfinite(loss):
             raise TrainingDivergedError(f"the loss became {loss} at epoch {state.epoch}, step {step}; {advice}")
         model.backward(loss_layer.backward())
+        if parallel is not None:  # first, so that every rank sees the same gradients and stops together
+            parallel.allreduce_gradients(len(y), global_count)
         bad = first_non_finite(model.grads)
         if bad is not None:
             raise TrainingDivergedError(f"the gradient of {bad} became non-finite at epoch {state.epoch}, step {step}; {advice}")
@@ -397,9 +429,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     args = resume_options(args, checkpoint) if checkpoint else with_defaults(args)
     check_device(args.device)
     get_num_threads()  # a bad thread setting is reported here, not mid-run
+    comm = None
+    if args.distributed or args.towers > 1:
+        comm, args.device = distributed.setup(args.device)  # this rank's device; ranks other than 0 stop printing
+    writes = comm is None or comm.rank == 0  # rank 0 alone writes checkpoints, metrics and plots
     out = choose_out(args, Path(args.resume) if checkpoint else None)
     continuing = checkpoint is not None and out.resolve() == Path(args.resume).resolve().parent
-    prepare_out(out, replace=bool(args.overwrite) and not continuing)
+    if writes:
+        prepare_out(out, replace=bool(args.overwrite) and not continuing)
     use_device(args.device)
     dataset = load_dataset(args.data).limit(args.limit, args.seed)
     val_images, val_labels = dataset.test_images, dataset.test_labels
@@ -438,8 +475,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"resuming from {args.resume} {where}")
     else:
         preprocess = make_preprocess(model, dataset, args)
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
-    every = args.progress_every if args.progress is not False else 0
+    towers = None
+    if args.towers > 1:  # from here on, model is this rank's tower and comm joins the ranks that hold the same tower
+        towers = Towers(comm, args.towers, model, optimizer)
+        model, comm = towers.tower, towers.data_comm
+        if comm.size > 1 and not args.distributed:
+            ranks = args.towers * comm.size
+            raise distributed.DistributedError(f"--towers {args.towers} on {ranks} ranks: add --distributed, or launch {args.towers} ranks")
+    parallel = distributed.DataParallel(comm, model) if args.distributed else None
+    evaluate = parallel.evaluate if parallel is not None else evaluate_model
+    progress = (sys.stderr.isatty() if args.progress is None else args.progress) and writes
+    every = args.progress_every if args.progress is not False and writes else 0
     train_loader = BatchLoader(dataset.train_images, dataset.train_labels, preprocess, args.batch_size, seed=args.seed, device=args.device)
     loss_layer = SoftmaxCrossEntropy()
     print(
@@ -449,8 +495,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     options = {key: getattr(args, key) for key in (*FIXED_ON_RESUME, *TUNABLE_ON_RESUME)}
 
-    def save(name: str, epoch_done: int, state: EpochState | None = None) -> None:
-        bad = first_non_finite(model.params) or first_non_finite(optimizer.velocity)  # the same names: two checks
+    def save(name: str, epoch_done: int, state: EpochState | None = None) -> AlexNet:
+        """Write ``name``; returns the whole network (the towers joined; every rank takes part)."""
+        whole, velocity = towers.whole() if towers is not None else (model, optimizer.velocity)
+        if not writes:
+            return whole
+        bad = first_non_finite(whole.params) or first_non_finite(velocity)  # the same names: two checks
         if bad is not None:  # never replace a checkpoint by broken weights
             when = f"batch {state.step} of epoch {state.epoch}" if state is not None else f"epoch {epoch_done}"
             raise TrainingDivergedError(
@@ -470,16 +520,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "seed": args.seed,
             "options": options,
         }
-        save_checkpoint(out / name, model, meta, optimizer.velocity, preprocess)
+        save_checkpoint(out / name, whole, meta, velocity, preprocess)
+        return whole
 
     chance_loss = math.log(dataset.num_classes)
-    with StopRequest() as stop:
+    with StopRequest(enabled=comm is None) as stop:
         for epoch in range(start_epoch + 1, args.epochs + 1):
             state = partial if partial is not None and partial.epoch == epoch else EpochState(epoch)
             lr = optimizer.lr
             bar = Progress(len(train_loader), f"epoch {epoch}/{args.epochs}", progress, every, initial=state.step)
             try:
-                finished = train_epoch(model, loss_layer, optimizer, train_loader, state, bar, stop)
+                finished = train_epoch(model, loss_layer, optimizer, train_loader, state, bar, stop, parallel)
             finally:
                 bar.close()
             if not finished:
@@ -488,7 +539,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"\ninterrupted at batch {state.step} of epoch {epoch}: saved {last}; continue with --resume {last}", flush=True)
                 raise KeyboardInterrupt
             started = time.perf_counter()
-            val = evaluate_model(
+            if parallel is not None:  # the epoch's metrics over all ranks' shares
+                state.seen, state.loss_sum, state.top1, state.top5 = parallel.sum_values(state.seen, state.loss_sum, state.top1, state.top5)
+            val = evaluate(
                 model, val_images, val_labels, preprocess, args.device, eval_crops=args.eval_crops, progress=progress, progress_every=every
             )
             row = {
@@ -517,12 +570,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             improved = sane and val["top1_error"] < best_error
             if improved:
                 best_error = val["top1_error"]
-            save("last.npz", epoch)
+            whole = save("last.npz", epoch)
             if improved:
                 save("best.npz", epoch)
-            write_metrics(out / "metrics.csv", history)
-            plot_curves(history, out / "curves.png")
-            plot_filters(model["conv1"].params["W"], out / "filters.png", f"conv1 kernels after epoch {epoch}")
+            if writes:
+                write_metrics(out / "metrics.csv", history)
+                plot_curves(history, out / "curves.png")
+                plot_filters(whole["conv1"].params["W"], out / "filters.png", f"conv1 kernels after epoch {epoch}")
             if stop.requested:
                 print(f"\ninterrupted after epoch {epoch}: {out / 'last.npz'} holds it; continue with --resume {out / 'last.npz'}")
                 raise KeyboardInterrupt
@@ -534,9 +588,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.distributed or (args.towers or 1) > 1:  # a rank that fails ends the whole job (no rank left waiting)
+        return distributed.end_job_on_failure(distributed.MPICommunicator, lambda: run_and_report(args))
+    return run_and_report(args)
+
+
+def run_and_report(args: argparse.Namespace) -> int:
+    """``run(args)``, its errors printed as one line each; returns the exit code."""
     try:
         run(args)
-    except (DeviceUnavailableError, DataFileError, CheckpointError, ThreadSettingError, UsageError) as error:
+    except (DeviceUnavailableError, DataFileError, CheckpointError, ThreadSettingError, UsageError, distributed.DistributedError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except TrainingDivergedError as error:

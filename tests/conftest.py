@@ -1,4 +1,4 @@
-"""Shared fixtures: the device parameter, and the rule that CI must really run the PyTorch oracle."""
+"""Shared fixtures: the device parameter, and the rules that CI must really run the PyTorch oracle and the MPI tests."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # CI sets MINIALEXNET_REQUIRE_TORCH=1 so the PyTorch comparisons cannot silently skip.
     if os.environ.get("MINIALEXNET_REQUIRE_TORCH") == "1":
         import torch  # noqa: F401  (fails the run loudly when the oracle is missing)
+    # CI sets MINIALEXNET_REQUIRE_MPI=1 (and installs the [mpi] extra) so the multi-rank tests cannot silently skip.
+    if os.environ.get("MINIALEXNET_REQUIRE_MPI") == "1":
+        import mpi4py  # noqa: F401
+        from mpirun import mpiexec_path
+
+        assert mpiexec_path() is not None, "MINIALEXNET_REQUIRE_MPI=1 but no mpiexec was found next to Python or on PATH"
 
 
 @pytest.fixture(params=DEVICES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import time
@@ -12,19 +13,21 @@ import pytest
 from reference import rel_err
 
 from minialexnet.bench import main as bench_main
-from minialexnet.models import alexnet
+from minialexnet.models import alexnet, get_config
 
 torch = pytest.importorskip("torch")
 RECIPE = Path(__file__).resolve().parents[1] / "benchmarks" / "torch_fashion_recipe.py"
 
 
-def test_torch_copy_of_the_network_computes_the_same_function(rng):
+@pytest.mark.parametrize("config,size", [("mini", 28), ("paper-2gpu", 67)])
+def test_torch_copy_of_the_network_computes_the_same_function(config, size, rng):
+    """paper-2gpu at 67x67 (a smaller image): its grouped LRN becomes PyTorch's LRN on each half."""
     from minialexnet.bench import torch_sequential
 
-    model = alexnet("mini", seed=3).astype(np.float64)
+    model = alexnet(dataclasses.replace(get_config(config), input_size=size), seed=3).astype(np.float64)
     twin = torch_sequential(model)
     assert twin[0].weight.dtype == torch.float64
-    x = rng.standard_normal((4, 1, 28, 28))
+    x = rng.standard_normal((4, model.input_shape[0], size, size)) * (60 if config == "paper-2gpu" else 1)
     with torch.no_grad():
         theirs = twin.eval()(torch.from_numpy(x)).numpy()
     assert rel_err(model.forward(x, train=False), theirs) < 1e-10  # LRN's alpha convention included
@@ -94,3 +97,21 @@ def test_contention_competitor_stops_by_itself_after_its_seconds():
     started = time.monotonic()
     contention.competitor_loop("busy", 0.2)
     assert 0.2 <= time.monotonic() - started < 5
+
+
+def test_distributed_bench_reports_step_allreduce_share_and_efficiency(tmp_path):
+    """mpiexec -n 2 python -m minialexnet.bench --distributed --baseline one.json (a smoke run: no timing is asserted)."""
+    from mpirun import run_ranks
+
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    small = ["--config", "mini", "--batch-size", "16", "--steps", "2", "--warmup", "1"]
+    assert bench_main([*small, "--rounds", "1", "--no-memory", "--json", str(one)]) == 0
+    result = run_ranks(2, "minialexnet.bench", "--distributed", *small, "--baseline", str(one), "--json", str(two))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "allreduce of 2.0 MiB" in result.stdout and "scaling efficiency" in result.stdout
+    report = json.loads(two.read_text())
+    assert report["ranks"] == 2 and report["workers"] == 2  # one thread per rank
+    assert report["allreduce_bytes"] == 4 * 530_410  # every float32 gradient of mini, in one buffer
+    assert 0 < report["allreduce_s"] < report["step_s"]
+    baseline = json.loads(one.read_text())
+    assert report["efficiency"] == pytest.approx(baseline["minialexnet"]["step_s"] * baseline["workers"] / (report["step_s"] * 2))

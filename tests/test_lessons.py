@@ -11,8 +11,8 @@ LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 NOTEBOOKS = sorted(LESSONS.glob("*.ipynb"))
 
 
-def test_there_are_ten_lessons():
-    assert len(NOTEBOOKS) == 10, [n.name for n in NOTEBOOKS]
+def test_there_are_eleven_lessons():
+    assert len(NOTEBOOKS) == 11, [n.name for n in NOTEBOOKS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])

@@ -111,3 +111,25 @@ def test_window_sum_along_the_first_axis(rng):
     np.testing.assert_allclose(
         channel_window_sum(v, 2, 1, axis=0), channel_window_sum(v.transpose(1, 0, 2), 2, 1).transpose(1, 0, 2), rtol=1e-14
     )
+
+
+@pytest.mark.parametrize("layout", ["row-major", "batch-last"])
+def test_groups_normalise_each_block_of_channels_alone(layout, rng, device):
+    """groups=2 (paper-2gpu, Section 3.2): the naive formula on each half; dx against PyTorch on each half."""
+    torch = pytest.importorskip("torch")
+    setting = dict(size=5, alpha=0.3, beta=0.75, k=2.0)  # large alpha: windows that crossed the halves would show
+    a = np.abs(rng.standard_normal((2, 8, 3, 4))) * 3
+    x = np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2) if layout == "batch-last" else a
+    layer = LocalResponseNorm(**setting, groups=2)
+    out = asnumpy(layer.forward(to_device(x, device)))
+    expected = np.concatenate([lrn_naive(a[:, :4], **setting), lrn_naive(a[:, 4:], **setting)], axis=1)
+    assert rel_err(out, expected) < 1e-13
+    assert rel_err(out, lrn_naive(a, **setting)) > 1e-3  # one window over all eight channels differs
+    dout = rng.standard_normal(out.shape)
+    dx = asnumpy(layer.backward(to_device(dout, device)))
+    torch_lrn = torch.nn.LocalResponseNorm(5, alpha=5 * 0.3, beta=0.75, k=2.0)
+    halves = [torch_forward_backward(torch_lrn, [a[:, h]], dout[:, h])[1][0] for h in (slice(0, 4), slice(4, 8))]
+    assert rel_err(dx, np.concatenate(halves, axis=1)) < 1e-12
+    assert check_layer(LocalResponseNorm(**setting, groups=2).to(device), to_device(a * 10, device)).passed
+    with pytest.raises(ValueError, match="7 channels cannot form 2 equal groups"):
+        layer.forward(np.ones((1, 7, 2, 2)))

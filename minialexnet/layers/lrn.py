@@ -11,6 +11,11 @@ Notation::
     D[c]         k + alpha * S[c]                      (the denominator's base)
     b[c]         a[c] / D[c]**beta                     (the output, shape (N, C, H, W))
 
+Groups (``groups=G``, Section 3.2): the channels form G equal blocks and each window is
+clipped to its own block, as when each of the paper's two GPUs normalises its own kernel
+maps (``paper-2gpu`` uses G = 2, so that each tower of ``towers.py`` computes exactly its
+half of the single-process network).
+
 Alpha is NOT divided by n. PyTorch's ``nn.LocalResponseNorm`` and Caffe compute
 ``k + alpha/n * S``, so the paper's setting is ``LocalResponseNorm(5, alpha=5 * 1e-4,
 beta=0.75, k=2)`` there: their alpha = size * ours.
@@ -46,27 +51,30 @@ from minialexnet.layers.layout import is_batch_last
 from minialexnet.parallel import for_each_slice_along, slice_scratch
 
 
-def channel_window_sum(v: Any, before: int, after: int, out: Any = None, axis: int = 1) -> Any:
+def channel_window_sum(v: Any, before: int, after: int, out: Any = None, axis: int = 1, groups: int = 1) -> Any:
     """out[:, c] = sum of v[:, c'] for c' in [c - before, c + after] (clipped to valid channels).
 
     v has the channel axis at position ``axis`` (1, or 0 for a (C, H, W, N) view). The
     adjoint of this sum is the same sum with ``before`` and ``after`` swapped (used in
-    backward). ``out``: an array to write into.
+    backward). ``out``: an array to write into. ``groups``: the window is clipped to each
+    of ``groups`` equal blocks of channels instead of to all C.
     """
-    C = v.shape[axis]
+    C = v.shape[axis] // groups
     lead = (slice(None),) * axis
-
-    def channels(start: int, stop: int) -> tuple[slice, ...]:
-        return (*lead, slice(start, stop))
 
     if out is None:
         out = v.copy()
     else:
         out[...] = v
-    for shift in range(1, before + 1):
-        out[channels(shift, C)] += v[channels(0, C - shift)]
-    for shift in range(1, after + 1):
-        out[channels(0, C - shift)] += v[channels(shift, C)]
+    for first in range(0, groups * C, C):
+
+        def channels(start: int, stop: int, first: int = first) -> tuple[slice, ...]:
+            return (*lead, slice(first + start, first + stop))
+
+        for shift in range(1, before + 1):
+            out[channels(shift, C)] += v[channels(0, C - shift)]
+        for shift in range(1, after + 1):
+            out[channels(0, C - shift)] += v[channels(shift, C)]
     return out
 
 
@@ -92,23 +100,29 @@ class LocalResponseNorm(Layer):
     """b = a / (k + alpha * sum of a**2 over ``size`` adjacent channels) ** beta. Section 3.3.
 
     Shapes: a (N, C, H, W) -> b (N, C, H, W). No parameters. PyTorch equivalent:
-    ``torch.nn.LocalResponseNorm(size, alpha=size * alpha, beta=beta, k=k)``.
+    ``torch.nn.LocalResponseNorm(size, alpha=size * alpha, beta=beta, k=k)`` (on each of
+    the ``groups`` blocks of C / groups channels).
     """
 
-    def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0) -> None:
+    def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0, groups: int = 1) -> None:
         super().__init__()
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"LocalResponseNorm: size must be a positive int, got {size!r}")
+        if not isinstance(groups, int) or groups < 1:
+            raise ValueError(f"LocalResponseNorm: groups must be a positive int, got {groups!r}")
         if alpha < 0 or beta < 0 or k <= 0:
             raise ValueError(f"LocalResponseNorm: need alpha >= 0, beta >= 0 and k > 0, got alpha={alpha}, beta={beta}, k={k}")
-        self.size, self.alpha, self.beta, self.k = size, float(alpha), float(beta), float(k)
+        self.size, self.alpha, self.beta, self.k, self.groups = size, float(alpha), float(beta), float(k), groups
         self.before, self.after = size // 2, (size - 1) // 2
 
     def __repr__(self) -> str:
-        return f"LocalResponseNorm(size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k})"
+        groups = f", groups={self.groups}" if self.groups != 1 else ""
+        return f"LocalResponseNorm(size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}{groups})"
 
     def forward(self, x: Any, train: bool = True) -> Any:
         self._check_input(x, 4, layout="(N, C, H, W)")
+        if x.shape[1] % self.groups:
+            raise ValueError(f"{self.name}: {x.shape[1]} channels cannot form {self.groups} equal groups; use a divisor of the channels")
         xp = get_array_module(x)
         out = xp.empty_like(x)  # laid out as x is
         (a, axis), (b, _) = _channels_view(x), _channels_view(out)
@@ -116,7 +130,7 @@ class LocalResponseNorm(Layer):
 
         def part(s: tuple[slice, ...]) -> None:  # a few images, or a few rows h of (C, H, W, N)
             squares = xp.multiply(a[s], a[s], out=slice_scratch(0, a[s].shape, x))
-            D = channel_window_sum(squares, self.before, self.after, out=denominator[s], axis=axis)
+            D = channel_window_sum(squares, self.before, self.after, out=denominator[s], axis=axis, groups=self.groups)
             D *= self.alpha
             D += self.k
             xp.divide(a[s], _power(D, self.beta, out=slice_scratch(1, D.shape, x), work=squares), out=b[s])
@@ -137,7 +151,7 @@ class LocalResponseNorm(Layer):
             neighbour_term = xp.multiply(g[s], b[s], out=slice_scratch(0, D.shape, D))
             neighbour_term /= D  # g[c] * b[c] / D[c]
             # the window sum's adjoint: swap the window's sides
-            spread = channel_window_sum(neighbour_term, self.after, self.before, out=da[s], axis=axis)
+            spread = channel_window_sum(neighbour_term, self.after, self.before, out=da[s], axis=axis, groups=self.groups)
             spread *= a[s]
             spread *= -2.0 * self.alpha * self.beta
             direct = xp.divide(g[s], D_beta, out=neighbour_term)  # g[j] * D[j]**-beta
