@@ -1,4 +1,4 @@
-"""Shared fixtures: the device parameter, and the rule that CI must really run the PyTorch oracle."""
+"""Shared fixtures: the device parameter, and the rule that CI must really run the PyTorch and ONNX Runtime oracles."""
 
 from __future__ import annotations
 
@@ -16,9 +16,13 @@ FASHION_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # CI sets MINIALEXNET_REQUIRE_TORCH=1 so the PyTorch comparisons cannot silently skip.
+    # CI sets MINIALEXNET_REQUIRE_TORCH=1 and MINIALEXNET_REQUIRE_ONNX=1 so the PyTorch
+    # comparisons and the ONNX Runtime checks cannot silently skip.
     if os.environ.get("MINIALEXNET_REQUIRE_TORCH") == "1":
         import torch  # noqa: F401  (fails the run loudly when the oracle is missing)
+    if os.environ.get("MINIALEXNET_REQUIRE_ONNX") == "1":
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
 
 
 @pytest.fixture(params=DEVICES)
