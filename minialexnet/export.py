@@ -9,23 +9,27 @@ minialexnet names (``conv1.W``). ``onnx`` is an optional dependency
 
 The graph, opset ``OPSET`` (18, which ONNX Runtime runs), for inference:
 
-| minialexnet                          | ONNX node                                               |
-|--------------------------------------|---------------------------------------------------------|
-| Conv2d, WinogradConv2d (groups=G)    | Conv(kernel_shape, strides, pads, group=G)              |
-| ReLU                                 | Relu                                                    |
-| LocalResponseNorm(n, alpha, beta, k) | LRN(size=n, alpha=n * alpha, beta, bias=k): ONNX, like  |
-|                                      | PyTorch and Caffe, divides alpha by n; the paper does not|
-| MaxPool2d(3, 2)                      | MaxPool(kernel_shape, strides), no padding, floor       |
-| Dropout                              | left out: the identity at test time (inverted dropout)  |
-| Flatten                              | Flatten(axis=1): C-order, as minialexnet's              |
-| Linear (W is (out, in))              | Gemm(transB=1): x W^T + b                               |
+| minialexnet                          | ONNX node                                    |
+|--------------------------------------|----------------------------------------------|
+| Conv2d, WinogradConv2d (groups=G)    | Conv(kernel_shape, strides, pads, group=G)   |
+| ReLU                                 | Relu                                         |
+| LocalResponseNorm(n, alpha, beta, k) | LRN(size=n, alpha=n * alpha, beta, bias=k)   |
+| MaxPool2d(3, 2)                      | MaxPool(kernel_shape, strides): no padding   |
+| Dropout                              | left out: the identity at test time          |
+| Flatten                              | Flatten(axis=1): C-order, as minialexnet's   |
+| Linear (W is (out, in))              | Gemm(transB=1): x W^T + b                    |
+
+ONNX's LRN, like PyTorch's and Caffe's, divides alpha by n; the paper's (Section 3.3) does
+not, so the export multiplies by n. WinogradConv2d is another algorithm for the same
+convolution, and a batch-last output (``layers/layout.py``) another memory order for the
+same values: neither shows in the file.
 
 Input ``image``: float32 (N, C, s, s), already preprocessed; N is free. Output
 ``logits``: float32 (N, classes), before the softmax.
 
 The preprocessing the network was trained with travels in the model's ``metadata_props``
 (strings): ``preprocessing`` (the recipe in words), ``mean`` (JSON list: per channel, or
-the (C, h, w) mean image), ``scale``, ``input_size``, ``resize``, ``crop_from``,
+the (C, h, w) mean image), ``scale``, ``input_size``, ``crop_from``,
 ``class_names`` (JSON list), plus ``config`` and ``lrn`` (the alpha convention above). For
 uint8 pixels ``p`` of shape (N, C, h, w): ``x = (p - mean) * scale``, then a bilinear resize
 (half-pixel centres) to ``crop_from`` and the centre ``input_size`` crop, or straight to
@@ -44,6 +48,7 @@ import numpy as np
 
 import minialexnet
 from minialexnet.backend import asnumpy
+from minialexnet.checkpoint import Checkpoint, CheckpointError
 from minialexnet.data.transforms import Preprocess
 from minialexnet.layers import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU
 from minialexnet.models import AlexNet
@@ -62,8 +67,8 @@ def _onnx() -> Any:
     return onnx
 
 
-def _node(onnx: Any, name: str, layer: Any, source: str) -> tuple[list[Any], list[Any]]:
-    """The ONNX node(s) and initializers computing ``layer`` on the tensor named ``source``; output named ``name``."""
+def _node(onnx: Any, name: str, layer: Any, source: str) -> tuple[Any, list[Any]]:
+    """The ONNX node and initializers computing ``layer`` on the tensor named ``source``; output named ``name``."""
     make = onnx.helper.make_node
     if isinstance(layer, Conv2d):  # WinogradConv2d too: another algorithm, the same convolution
         (PH, PW) = layer.padding
@@ -97,7 +102,7 @@ def _node(onnx: Any, name: str, layer: Any, source: str) -> tuple[list[Any], lis
         onnx.numpy_helper.from_array(np.ascontiguousarray(asnumpy(value), dtype=np.float32), f"{name}.{key}")
         for key, value in layer.params.items()
     ]
-    return [node], weights
+    return node, weights
 
 
 def preprocessing_metadata(preprocess: Preprocess) -> dict[str, str]:
@@ -111,7 +116,6 @@ def preprocessing_metadata(preprocess: Preprocess) -> dict[str, str]:
         f"mean: the training set's mean {preprocess.mean}, scale: {preprocess.scale}",
         "mean": json.dumps(mean.tolist()),
         "scale": repr(float(scale)),
-        "resize": "bilinear, half-pixel centres",
         "crop_from": str(crop_from),
     }
 
@@ -124,8 +128,8 @@ def onnx_model(model: AlexNet, preprocess: Preprocess | None = None, class_names
     for name, layer in model:
         if isinstance(layer, Dropout):
             continue
-        layer_nodes, layer_weights = _node(onnx, name, layer, source)
-        nodes += layer_nodes
+        node, layer_weights = _node(onnx, name, layer, source)
+        nodes.append(node)
         weights += layer_weights
         source = name
     nodes[-1].output[0] = OUTPUT_NAME  # fc8's output is the graph's
@@ -166,8 +170,6 @@ def export_onnx(model: AlexNet, path: str | Path, preprocess: Preprocess | None 
 
 def export_checkpoint(checkpoint_path: str | Path, onnx_path: str | Path) -> Path:
     """Export a training checkpoint (``best.npz``) with its preprocessing and class names."""
-    from minialexnet.checkpoint import Checkpoint
-
     checkpoint = Checkpoint(checkpoint_path)
     preprocess = checkpoint.preprocess() if "preprocess" in checkpoint.meta else None
     return export_onnx(checkpoint.build_model(), onnx_path, preprocess, checkpoint.class_names)
@@ -178,8 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint", help="a .npz written by minialexnet.train (e.g. runs/mini-sample/best.npz)")
     parser.add_argument("--onnx", required=True, metavar="FILE", help="the ONNX file to write (e.g. model.onnx)")
     args = parser.parse_args(argv)
-    from minialexnet.checkpoint import CheckpointError
-
     try:
         path = export_checkpoint(args.checkpoint, args.onnx)
     except (CheckpointError, ImportError, OSError, ValueError) as error:
