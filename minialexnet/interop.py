@@ -142,15 +142,15 @@ def load_state_dict(model: AlexNet, state: Mapping[str, Any]) -> None:
         array = _as_numpy(state[key])
         if tuple(array.shape) != tuple(current[name].shape):
             raise ValueError(
-                f"state_dict entry {key} has shape {tuple(array.shape)} but the model's {name} has shape {tuple(current[name].shape)}: "
-                f"the weights were made for another network than config '{model.config.name}': build the model of their config "
+                f"state_dict entry {key} has shape {tuple(array.shape)} but the model's {name} has shape {tuple(current[name].shape)}; "
+                f"the weights were made for another config than '{model.config.name}': build a model of theirs "
                 "(from_state_dict(state, config=...))"
             )
         arrays[name] = to_device(array.astype(current[name].dtype, copy=True), device_of(current[name]))
     model.set_params(arrays)
 
 
-def from_state_dict(state: Mapping[str, Any] | Any, config: str = "mini", **alexnet_options: Any) -> AlexNet:
+def from_state_dict(state: Mapping[str, Any] | Any, config: str, **alexnet_options: Any) -> AlexNet:
     """A new minialexnet model of ``config`` holding the weights of a PyTorch module or state_dict.
 
     ``state``: an ``nn.Module`` (its ``state_dict()`` is read) or a state_dict. The input
