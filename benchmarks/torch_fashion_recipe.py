@@ -47,8 +47,8 @@ def _evaluate(model: Any, images: np.ndarray, labels: np.ndarray, preprocess: An
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from minialexnet.bench import torch_sequential
     from minialexnet.data import BatchLoader, load_dataset
+    from minialexnet.interop import to_torch
     from minialexnet.models import alexnet
     from minialexnet.optim import ReduceOnPlateau, StepSchedule
     from minialexnet.train import build_parser, make_preprocess, with_defaults
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     dataset = load_dataset(args.data).limit(args.limit, args.seed)
     ours = alexnet(args.config, num_classes=dataset.num_classes, in_channels=dataset.image_shape[0], init=args.init, seed=args.seed)
-    model = torch_sequential(ours, device)
+    model = to_torch(ours, device)
     preprocess = make_preprocess(ours, dataset, args)
     loader = BatchLoader(dataset.train_images, dataset.train_labels, preprocess, args.batch_size, seed=args.seed, device=args.device)
     lr = args.lr or ours.config.default_lr

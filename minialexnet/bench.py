@@ -2,9 +2,10 @@
 
 Times a full training step (forward, loss, backward, the paper's SGD update) and the
 forward pass alone, as the median of ``--steps`` steps after ``--warmup`` steps. With
-``--compare torch`` the same network is built in PyTorch (same weights, LRN with
-alpha = size * alpha, same batch) in the same process and timed in alternating rounds, so
-both see the same machine load; the table gives the ratio minialexnet / PyTorch.
+``--compare torch`` the same network is built in PyTorch (``minialexnet.interop.to_torch``:
+same weights, LRN with alpha = size * alpha, same batch) in the same process and timed in
+alternating rounds, so both see the same machine load; the table gives the ratio
+minialexnet / PyTorch.
 
 Peak memory is measured in a fresh child process per framework (one step, then the
 process's peak resident set size on the CPU, or the memory pool's peak on a GPU), so
@@ -134,56 +135,6 @@ class MiniAlexNetRunner:
         return rows
 
 
-def torch_sequential(model: Any, device: str = "cpu") -> Any:
-    """The same network in PyTorch (``torch.nn.Sequential``), with a copy of ``model``'s parameters.
-
-    LRN becomes ``nn.LocalResponseNorm(size, alpha=size * alpha, ...)``: PyTorch divides alpha
-    by the size, the paper does not. ``device``: "cpu" or "cuda".
-    """
-    from collections import OrderedDict
-
-    import torch
-    from torch import nn
-
-    class GroupedLRN(nn.Module):
-        """PyTorch's LRN on each of ``groups`` blocks of channels (paper-2gpu's norm1 and norm2)."""
-
-        def __init__(self, lrn: Any, groups: int) -> None:
-            super().__init__()
-            self.lrn, self.groups = lrn, groups
-
-        def forward(self, x: Any) -> Any:
-            return torch.cat([self.lrn(part) for part in x.chunk(self.groups, dim=1)], dim=1)
-
-    layers = []
-    for name, layer in model:
-        kind = "Conv2d" if isinstance(layer, Conv2d) else type(layer).__name__  # WinogradConv2d too
-        if kind == "Conv2d":
-            module = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding, groups=layer.groups)
-        elif kind == "Linear":
-            module = nn.Linear(layer.in_features, layer.out_features)
-        elif kind == "ReLU":
-            module = nn.ReLU()
-        elif kind == "LocalResponseNorm":
-            module = nn.LocalResponseNorm(layer.size, alpha=layer.size * layer.alpha, beta=layer.beta, k=layer.k)
-            module = GroupedLRN(module, layer.groups) if layer.groups > 1 else module
-        elif kind == "MaxPool2d":
-            module = nn.MaxPool2d(layer.kernel_size, layer.stride)
-        elif kind == "Dropout":
-            module = nn.Dropout(layer.p)
-        elif kind == "Flatten":
-            module = nn.Flatten()
-        else:
-            raise ValueError(f"no PyTorch equivalent for {kind}")
-        if layer.params:
-            with torch.no_grad():
-                module.weight.copy_(torch.from_numpy(np.asarray(_host(layer.params["W"]))))
-                module.bias.copy_(torch.from_numpy(np.asarray(_host(layer.params["b"]))))
-        layers.append((name, module))
-    dtype = torch.float64 if next(iter(model.params.values())).dtype == np.float64 else torch.float32
-    return nn.Sequential(OrderedDict(layers)).to(device, dtype)
-
-
 class TorchRunner:
     """The same network, weights and batch in PyTorch (CPU, or CUDA for --device gpu)."""
 
@@ -193,9 +144,11 @@ class TorchRunner:
         import torch
         from torch import nn
 
+        from minialexnet.interop import to_torch
+
         self.torch = torch
         self.device = "cuda" if device.startswith("gpu") else "cpu"
-        self.model = torch_sequential(source.model, self.device)
+        self.model = to_torch(source.model, self.device)
         self.x = torch.from_numpy(np.asarray(_host(source.x))).to(self.device)
         self.y = torch.from_numpy(np.asarray(_host(source.y))).to(self.device)
         self.loss = nn.CrossEntropyLoss()

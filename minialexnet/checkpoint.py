@@ -73,6 +73,13 @@ REMEDY = "use another checkpoint (best.npz and last.npz of a run are independent
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of an .npz file, with pickles refused; CheckpointError for anything unreadable."""
     try:
+        with open(path, "rb") as file:
+            magic = file.read(6)
+    except OSError:
+        magic = b""  # np.load below reports it
+    if magic and not magic.startswith((b"PK", b"\x93NUMPY")):  # neither a zip (.npz) nor .npy data: NumPy would try a pickle
+        raise CheckpointError(f"{path}: not a minialexnet checkpoint (not an .npz file); {REMEDY}")
+    try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):
             with loaded as data:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the device parameter, and the rules that CI must really run the PyTorch oracle and the MPI tests."""
+"""Shared fixtures: the device parameter, and the rules that CI must really run the PyTorch and ONNX Runtime oracles and the MPI tests."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ FASHION_DIR = _fashion_dir()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # CI sets MINIALEXNET_REQUIRE_TORCH=1 so the PyTorch comparisons cannot silently skip.
+    # CI sets MINIALEXNET_REQUIRE_TORCH=1 and MINIALEXNET_REQUIRE_ONNX=1 so the PyTorch
+    # comparisons and the ONNX Runtime checks cannot silently skip.
     if os.environ.get("MINIALEXNET_REQUIRE_TORCH") == "1":
         import torch  # noqa: F401  (fails the run loudly when the oracle is missing)
     # CI sets MINIALEXNET_REQUIRE_MPI=1 (and installs the [mpi] extra) so the multi-rank tests cannot silently skip.
@@ -35,6 +36,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from mpirun import mpiexec_path
 
         assert mpiexec_path() is not None, "MINIALEXNET_REQUIRE_MPI=1 but no mpiexec was found next to Python or on PATH"
+    if os.environ.get("MINIALEXNET_REQUIRE_ONNX") == "1":
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
 
 
 @pytest.fixture(params=DEVICES)
