@@ -12,6 +12,9 @@ neither framework's allocations count against the other.
 
 The step's effective GFLOP/s (multiply-add = 2 FLOPs; forward, dW and dX, no dX for conv1)
 is printed beside the machine's measured float32 GEMM rate.
+
+``--smoke`` only checks that the benchmark runs (one step, a small GEMM, no memory
+children), as the tests do on every device; its figures are not measurements.
 """
 
 from __future__ import annotations
@@ -342,8 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", choices=("torch",), default=None, help="also time PyTorch on the same network")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
+    parser.add_argument(
+        "--smoke", action="store_true", help="only check that it runs: 1 step, no warm-up or memory, a small GEMM (the times mean nothing)"
+    )
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.steps, args.warmup, args.rounds, args.no_memory = 1, 0, 1, True
     dtype = np.dtype(args.dtype)
     try:
         check_device(args.device)
@@ -364,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             print("PyTorch is not installed: timing minialexnet alone (pip install torch==2.13.0 to compare)", file=sys.stderr)
     xp = ours.xp
     device_name = "CPU" if xp is np else xp.cuda.runtime.getDeviceProperties(xp.cuda.Device().id)["name"].decode()
-    gemm_size = 2048 if xp is np else 8192
+    gemm_size = 256 if args.smoke else 2048 if xp is np else 8192
     result: dict[str, Any] = {
         "config": args.config,
         "batch_size": args.batch_size,
@@ -384,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_layer:
         result["per_layer"] = ours.per_layer()
     print(format_table(result))
+    if args.smoke:
+        print("(smoke run: a single step without warm-up; the figures above are not measurements)")
     if args.json:
         with open(args.json, "w") as file:
             json.dump(result, file, indent=2)
