@@ -186,7 +186,7 @@ def test_input_smaller_than_kernel_is_explained(rng):
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("need_input_grad", [True, False])
-def test_recomputing_columns_in_chunks_gives_the_same_results(case, need_input_grad, rng, monkeypatch):
+def test_recomputing_columns_in_chunks_gives_the_same_results(case, need_input_grad, rng, monkeypatch, device):
     import minialexnet.layers.conv as conv_module
 
     kept, x = make_conv(case, rng)
@@ -194,9 +194,12 @@ def test_recomputing_columns_in_chunks_gives_the_same_results(case, need_input_g
     rebuilt = Conv2d(kept.in_channels, kept.out_channels, kept.kernel_size, kept.stride, kept.padding, kept.groups, dtype=np.float64)
     rebuilt.keep_columns, rebuilt.need_input_grad = False, need_input_grad
     rebuilt.params = {key: value.copy() for key, value in kept.params.items()}
+    kept.to(device), rebuilt.to(device)
     # one image per chunk, so every case (N up to 3) runs the accumulation over several chunks
     monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)
-    dout = rng.standard_normal(kept.output_shape(x.shape))
+    monkeypatch.setattr(conv_module, "GPU_CHUNK_BYTES", 1)
+    dout = to_device(rng.standard_normal(kept.output_shape(x.shape)), device)
+    x = to_device(x, device)
     out_kept, out_rebuilt = kept.forward(x), rebuilt.forward(x)
     dx_kept, dx_rebuilt = kept.backward(dout), rebuilt.backward(dout)
     assert rel_err(out_rebuilt, out_kept) < 1e-13
