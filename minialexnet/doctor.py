@@ -202,7 +202,8 @@ def run_checks() -> list[Check]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    argparse.ArgumentParser(prog="python -m minialexnet.doctor", description=__doc__.split("\n\n")[0]).parse_args(argv)
+    description = "What this machine offers minialexnet and whether it works; exit status 0 when everything present works, else 1."
+    argparse.ArgumentParser(prog="python -m minialexnet.doctor", description=description).parse_args(argv)
     checks = run_checks()
     print("minialexnet doctor")
     for check in checks:
