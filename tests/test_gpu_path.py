@@ -44,7 +44,8 @@ def test_train_save_evaluate_and_predict_on_the_gpu_as_on_the_cpu(device, tmp_pa
         where: evaluate.evaluate_model(net, sample.test_images[:100], sample.test_labels[:100], pre, where, eval_crops=10)
         for where, net, pre in ((device, model, preprocess), ("cpu", restored.build_model("cpu"), restored.preprocess()))
     }
-    assert results[device]["top1_error"] == results["cpu"]["top1_error"] and results[device]["top5_error"] == results["cpu"]["top5_error"]
+    for error in ("top1_error", "top5_error"):  # equal on the strict device; a real GPU's rounding may flip a near tie
+        assert abs(results[device][error] - results["cpu"][error]) <= 0.02
     assert results[device]["loss"] == pytest.approx(results["cpu"]["loss"], rel=1e-4)
     capsys.readouterr()
     assert evaluate.main(["--checkpoint", str(saved), "--device", device]) == 0
