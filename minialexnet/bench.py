@@ -20,6 +20,9 @@ then the flat allreduce, then SGD), the share of it spent in the allreduce, and 
 efficiency against a one-process run saved with ``--json one.json``: (T1 x W1) / (TK x WK),
 where W is the workers used (threads on the CPU, GPUs on GPUs), so 1.0 means the K ranks
 used their cores or GPUs as well as one process did.
+
+``--smoke`` only checks that the benchmark runs (one step, a small GEMM, no memory
+children), as the tests do on every device; its figures are not measurements.
 """
 
 from __future__ import annotations
@@ -382,8 +385,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--distributed", action="store_true", help="time data-parallel steps over the ranks of an MPI job (mpiexec)")
     parser.add_argument("--baseline", default=None, metavar="FILE", help="with --distributed: a one-process --json result to compare with")
+    parser.add_argument(
+        "--smoke", action="store_true", help="only check that it runs: 1 step, no warm-up or memory, a small GEMM (the times mean nothing)"
+    )
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.steps, args.warmup, args.rounds, args.no_memory = 1, 0, 1, True
     dtype = np.dtype(args.dtype)
     try:
         check_device(args.device)
@@ -406,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             print("PyTorch is not installed: timing minialexnet alone (pip install torch==2.13.0 to compare)", file=sys.stderr)
     xp = ours.xp
     device_name = "CPU" if xp is np else xp.cuda.runtime.getDeviceProperties(xp.cuda.Device().id)["name"].decode()
-    gemm_size = 2048 if xp is np else 8192
+    gemm_size = 256 if args.smoke else 2048 if xp is np else 8192
     result: dict[str, Any] = {
         "config": args.config,
         "batch_size": args.batch_size,
@@ -427,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_layer:
         result["per_layer"] = ours.per_layer()
     print(format_table(result))
+    if args.smoke:
+        print("(smoke run: a single step without warm-up; the figures above are not measurements)")
     if args.json:
         with open(args.json, "w") as file:
             json.dump(result, file, indent=2)

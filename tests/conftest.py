@@ -1,4 +1,10 @@
-"""Shared fixtures: the device parameter, and the rules that CI must really run the PyTorch and ONNX Runtime oracles and the MPI tests."""
+"""Shared fixtures: the device parameter, and the rules that CI must really run the PyTorch and ONNX Runtime oracles,
+the MPI tests and the CUDA compile tests.
+
+``device`` is "cpu", then "gpu": on a machine with CuPy and a CUDA device that is the real
+GPU; anywhere else it is the strict device (``strict_device.py``, installed as ``cupy`` for
+the test), so the GPU path runs in every CI run instead of being skipped.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import strict_device
 
 from minialexnet.backend import gpu_available
 
-GPU = gpu_available()
-DEVICES = ["cpu", pytest.param("gpu", marks=[pytest.mark.gpu, pytest.mark.skipif(not GPU, reason="needs CuPy and a CUDA device")])]
+REAL_GPU = gpu_available()
+DEVICES = ["cpu", pytest.param("gpu", marks=pytest.mark.gpu)]
 
 
 def _fashion_dir() -> Path:
@@ -41,9 +48,21 @@ def pytest_configure(config: pytest.Config) -> None:
         import onnxruntime  # noqa: F401
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"device 'gpu': {'CuPy on a CUDA device' if REAL_GPU else 'the strict device (tests/strict_device.py)'}"
+
+
 @pytest.fixture(params=DEVICES)
-def device(request: pytest.FixtureRequest) -> str:
+def device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "gpu" and not REAL_GPU:
+        strict_device.install(monkeypatch)
     return request.param
+
+
+@pytest.fixture
+def strict_cupy(monkeypatch: pytest.MonkeyPatch):
+    """The strict device as ``cupy``, even on a machine with a GPU (for what only it can see: transfers, refusals)."""
+    return strict_device.install(monkeypatch)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from minialexnet.backend import asnumpy
+
 
 def conv2d_naive(x, W, b, stride=(1, 1), padding=(0, 0), groups=1):
     """Loop over every output position; each output is a sum over its window."""
@@ -84,8 +86,8 @@ def torch_forward_backward(function, inputs, dout):
 
 
 def rel_err(a, b):
-    """Largest absolute difference over the largest magnitude (the gradcheck's measure)."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    """Largest absolute difference over the largest magnitude (the gradcheck's measure); device arrays are copied to the host."""
+    a = asnumpy(a).astype(np.float64)
+    b = asnumpy(b).astype(np.float64)
     scale = max(np.abs(a).max(), np.abs(b).max())
     return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)

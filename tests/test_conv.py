@@ -186,7 +186,7 @@ def test_input_smaller_than_kernel_is_explained(rng):
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("need_input_grad", [True, False])
-def test_recomputing_columns_in_chunks_gives_the_same_results(case, need_input_grad, rng, monkeypatch):
+def test_recomputing_columns_in_chunks_gives_the_same_results(case, need_input_grad, rng, monkeypatch, device):
     import minialexnet.layers.conv as conv_module
 
     kept, x = make_conv(case, rng)
@@ -194,9 +194,12 @@ def test_recomputing_columns_in_chunks_gives_the_same_results(case, need_input_g
     rebuilt = Conv2d(kept.in_channels, kept.out_channels, kept.kernel_size, kept.stride, kept.padding, kept.groups, dtype=np.float64)
     rebuilt.keep_columns, rebuilt.need_input_grad = False, need_input_grad
     rebuilt.params = {key: value.copy() for key, value in kept.params.items()}
+    kept.to(device), rebuilt.to(device)
     # one image per chunk, so every case (N up to 3) runs the accumulation over several chunks
     monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)
-    dout = rng.standard_normal(kept.output_shape(x.shape))
+    monkeypatch.setattr(conv_module, "GPU_CHUNK_BYTES", 1)
+    dout = to_device(rng.standard_normal(kept.output_shape(x.shape)), device)
+    x = to_device(x, device)
     out_kept, out_rebuilt = kept.forward(x), rebuilt.forward(x)
     dx_kept, dx_rebuilt = kept.backward(dout), rebuilt.backward(dout)
     assert rel_err(out_rebuilt, out_kept) < 1e-13
@@ -249,9 +252,9 @@ def test_batch_last_output_has_the_same_values_stored_batch_last(algorithm, inpu
     dout = rng.standard_normal((N, F, H, H))
     x_in = to_device(to_batch_last(x) if input_batch_last else x, device)
     out = batch_last.forward(x_in)
-    assert out.shape == (N, F, H, H) and is_batch_last(asnumpy(out))
+    assert out.shape == (N, F, H, H) and is_batch_last(out)
     assert rel_err(asnumpy(out), asnumpy(standard.forward(to_device(x, device)))) < 1e-13
     dx = batch_last.backward(to_device(to_batch_last(dout), device))
-    assert is_batch_last(asnumpy(dx)) == input_batch_last  # dx is laid out as x was
+    assert is_batch_last(dx) == input_batch_last  # dx is laid out as x was
     assert rel_err(asnumpy(dx), asnumpy(standard.backward(to_device(dout, device)))) < 1e-13
     assert rel_err(asnumpy(batch_last.grads["W"]), asnumpy(standard.grads["W"])) < 1e-13

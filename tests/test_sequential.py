@@ -60,24 +60,18 @@ def test_errors_name_the_layer_inside_a_model():
         model.forward(np.zeros((1, 1, 23, 23), np.float32))
 
 
-@pytest.mark.gpu
-def test_same_seed_same_parameters_on_cpu_and_gpu_and_float32_parity():
-    pytest.importorskip("cupy")
-    from minialexnet.backend import gpu_available
-
-    if not gpu_available():
-        pytest.skip("needs a CUDA device")
+def test_same_seed_same_parameters_on_cpu_and_gpu_and_float32_parity(device):
     cpu_model = demo_network(5)
-    gpu_model = demo_network(5).to("gpu")
+    gpu_model = demo_network(5).to(device)
     for key, value in cpu_model.params.items():
         np.testing.assert_array_equal(asnumpy(gpu_model.params[key]), value)
     x = np.random.default_rng(1).standard_normal((4, 3, 23, 23)).astype(np.float32)
     cpu_out = cpu_model.forward(x, train=True)
-    gpu_out = gpu_model.forward(to_device(x, "gpu"), train=True)
+    gpu_out = gpu_model.forward(to_device(x, device), train=True)
     np.testing.assert_allclose(asnumpy(gpu_out), cpu_out, rtol=1e-5, atol=1e-5)
     dout = np.random.default_rng(2).standard_normal(cpu_out.shape).astype(np.float32)
     cpu_dx = cpu_model.backward(dout)
-    gpu_dx = gpu_model.backward(to_device(dout, "gpu"))
+    gpu_dx = gpu_model.backward(to_device(dout, device))
     np.testing.assert_allclose(asnumpy(gpu_dx), cpu_dx, rtol=1e-5, atol=1e-5)
     for key in cpu_model.grads:
         np.testing.assert_allclose(asnumpy(gpu_model.grads[key]), cpu_model.grads[key], rtol=1e-4, atol=1e-5)

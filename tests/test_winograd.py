@@ -89,13 +89,16 @@ def test_gradients_match_the_im2col_convolution(case, rng):
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("need_input_grad", [True, False])
-def test_products_in_chunks_give_the_same_results(case, need_input_grad, rng, monkeypatch):
+def test_products_in_chunks_give_the_same_results(case, need_input_grad, rng, monkeypatch, device):
     import minialexnet.layers.conv as conv_module
 
     whole, direct, x = make_pair(case, rng)
     whole.need_input_grad = direct.need_input_grad = need_input_grad
+    whole.to(device), direct.to(device)
     monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # one filter, or one tile position, per chunk
-    dout = rng.standard_normal(direct.output_shape(x.shape))
+    monkeypatch.setattr(conv_module, "GPU_CHUNK_BYTES", 1)
+    dout = to_device(rng.standard_normal(direct.output_shape(x.shape)), device)
+    x = to_device(x, device)
     assert rel_err(whole.forward(x), direct.forward(x)) < 1e-11
     dx, direct_dx = whole.backward(dout), direct.backward(dout)
     assert (dx is None) == (direct_dx is None) == (not need_input_grad)

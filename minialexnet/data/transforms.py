@@ -60,33 +60,33 @@ def resize_matrix(size_out: int, size_in: int) -> np.ndarray:
     return matrix
 
 
-def resize_bilinear(x: Any, size: int) -> Any:
-    """Bilinear resize of a float batch (N, C, h, w) -> (N, C, size, size) by two matrix products."""
+def resize_bilinear(x: Any, size: int, matrices: tuple[Any, Any] | None = None) -> Any:
+    """Bilinear resize of a float batch (N, C, h, w) -> (N, C, size, size) by two matrix products.
+
+    ``matrices``: the (size, h) and (size, w) ``resize_matrix`` already on x's device (``Preprocess``
+    keeps them there); made here and copied to the device otherwise.
+    """
     xp = get_array_module(x)
     _, _, h, w = x.shape
     if (h, w) == (size, size):
         return x
-    rows = xp.asarray(resize_matrix(size, h).astype(x.dtype))
-    cols = xp.asarray(resize_matrix(size, w).astype(x.dtype))
+    rows, cols = matrices or (xp.asarray(resize_matrix(size, n).astype(x.dtype)) for n in (h, w))
     return matmul(matmul(rows, x), cols.T)
 
 
 def crop_and_flip(x: Any, tops: np.ndarray, lefts: np.ndarray, flips: np.ndarray, size: int) -> Any:
     """Cut a size x size patch at (tops[n], lefts[n]) from each image, mirrored where flips[n].
 
-    One vectorised gather for the whole batch: x (N, C, S, S) -> (N, C, size, size).
+    One vectorised gather for the whole batch: x (N, C, S, S) -> (N, C, size, size). The index
+    is built on x's device from the 3N numbers (one small copy to a GPU), not sent whole.
     """
     xp = get_array_module(x)
     N, C = x.shape[:2]
-    offsets = np.arange(size)
+    tops, lefts, flips = xp.asarray(np.stack([tops, lefts, flips]).astype(np.int32))
+    offsets = xp.arange(size, dtype=np.int32)
     rows = tops[:, None] + offsets
-    cols = np.where(flips[:, None], lefts[:, None] + size - 1 - offsets, lefts[:, None] + offsets)
-    index = (
-        xp.asarray(np.arange(N)[:, None, None, None]),
-        xp.asarray(np.arange(C)[None, :, None, None]),
-        xp.asarray(rows[:, None, :, None]),
-        xp.asarray(cols[:, None, None, :]),
-    )
+    cols = xp.where(flips[:, None] != 0, lefts[:, None] + size - 1 - offsets, lefts[:, None] + offsets)
+    index = (xp.arange(N)[:, None, None, None], xp.arange(C)[None, :, None, None], rows[:, None, :, None], cols[:, None, None, :])
     return x[index]
 
 
@@ -185,6 +185,13 @@ class Preprocess:
             self._device_cache[device] = to_device(mean, device)
         return self._device_cache[device]
 
+    def _resize(self, x: Any, size: int, device: str) -> Any:
+        """``resize_bilinear`` with the interpolation matrices kept on each device, as the mean is."""
+        key = (device, size, x.shape[2:])
+        if key not in self._device_cache and x.shape[2:] != (size, size):
+            self._device_cache[key] = tuple(to_device(resize_matrix(size, n).astype(np.float32), device) for n in x.shape[2:])
+        return resize_bilinear(x, size, self._device_cache.get(key))
+
     def _normalise(self, batch: np.ndarray, device: str, train: bool, rng: np.random.Generator | None) -> Any:
         if self.mean_values is None:
             raise ValueError("Preprocess.fit(train_images) must run before batches are transformed")
@@ -207,8 +214,8 @@ class Preprocess:
         x = self._normalise(batch, device, train, rng)
         s = self.input_size
         if not self.crop_from:
-            return resize_bilinear(x, s)
-        x = resize_bilinear(x, self.crop_from)
+            return self._resize(x, s, device)
+        x = self._resize(x, self.crop_from, device)
         N, far = x.shape[0], self.crop_from - s
         if train and self.augment:
             tops, lefts = rng.integers(0, far + 1, size=N), rng.integers(0, far + 1, size=N)
@@ -220,7 +227,7 @@ class Preprocess:
         """The paper's ten test patches of each image: a list of 10 float32 (N, C, s, s) batches."""
         x = self._normalise(batch, device, False, None)
         full = self.crop_from or crop_source_size(self.input_size)
-        x = resize_bilinear(x, full)
+        x = self._resize(x, full, device)
         N = x.shape[0]
         return [
             crop_and_flip(x, np.full(N, top), np.full(N, left), np.full(N, flip), self.input_size)

@@ -180,8 +180,13 @@ class WinogradConv2d(Conv2d):
         return OH, OW, -(-OH // m), -(-OW // m), m + KH - 1, m + KW - 1
 
     def _transforms(self, like: Any) -> tuple[Any, Any, Any]:
+        """(Ak, Gk, Bk) with ``like``'s dtype on its device, made once: a GPU then gets them in the first step only."""
         xp = get_array_module(like)
-        return tuple(xp.asarray(matrix, dtype=like.dtype) for matrix in kron_matrices(self.tile, *self.kernel_size))
+        cached = self.workspace.get("transforms")
+        if cached is None or cached[0].dtype != like.dtype or get_array_module(cached[0]) is not xp:
+            matrices = kron_matrices(self.tile, *self.kernel_size)
+            cached = self.workspace["transforms"] = tuple(xp.asarray(matrix, dtype=like.dtype) for matrix in matrices)
+        return cached
 
     def forward(self, x: Any, train: bool = True) -> Any:
         self._check_input(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
