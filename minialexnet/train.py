@@ -62,6 +62,7 @@ from minialexnet.cli import (
     fraction,
     non_negative_float,
     non_negative_int,
+    one_line_warnings,
     positive_float,
     positive_int,
 )
@@ -534,6 +535,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    one_line_warnings()
     try:
         run(args)
     except (DeviceUnavailableError, DataFileError, CheckpointError, ThreadSettingError, UsageError) as error:
