@@ -7,6 +7,8 @@
   reported at once, not after the data has loaded.
 - ``UsageError``: a problem with the options found later (an output folder that cannot be
   written, an option that cannot change on resume); the tools print it as one line, exit 2.
+- ``one_line_warnings``: warnings (a skipped unreadable image) print as ``warning: ...``
+  lines, without the file and source line Python adds for programmers.
 - ``Progress``: a tqdm bar on a terminal; else (a log file, a notebook, a pipe) one line
   every N steps, so a long run is never silent.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import warnings
 from typing import Any, NoReturn
 
 from tqdm import tqdm
@@ -32,6 +35,11 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {message}; see {self.prog} --help\n")
+
+
+def one_line_warnings() -> None:
+    """Print warnings as ``warning: <message>`` lines, like the errors (the command-line tools call this)."""
+    warnings.formatwarning = lambda message, category, filename, lineno, line=None: f"warning: {message}\n"
 
 
 def _number(text: str, kind: type, ok: Any, requirement: str) -> Any:

@@ -20,7 +20,7 @@ import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
 from minialexnet.checkpoint import Checkpoint, CheckpointError
-from minialexnet.cli import Parser, Progress, device_name, positive_int
+from minialexnet.cli import Parser, Progress, device_name, one_line_warnings, positive_int
 from minialexnet.data import DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
 from minialexnet.layers import Sequential, SoftmaxCrossEntropy
@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, help="a progress bar (default: when stderr is a terminal)")
     parser.add_argument("--progress-every", type=int, default=20, metavar="N", help="without a bar, a line every N batches (default: 20)")
     args = parser.parse_args(argv)
+    one_line_warnings()
     try:
         check_device(args.device)
         get_num_threads()  # a bad thread setting is reported here, not mid-run

@@ -18,7 +18,7 @@ import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, use_device
 from minialexnet.checkpoint import Checkpoint, CheckpointError
-from minialexnet.cli import Parser, device_name
+from minialexnet.cli import Parser, device_name, one_line_warnings
 from minialexnet.data import DataFileError
 from minialexnet.data.folder import load_image
 from minialexnet.layers import SoftmaxCrossEntropy
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", type=device_name, default="cpu", help="cpu, gpu or gpu:N (default: cpu)")
     parser.add_argument("images", nargs="+", help="image files (any format Pillow reads)")
     args = parser.parse_args(argv)
+    one_line_warnings()
     try:
         check_device(args.device)
         get_num_threads()  # a bad thread setting is reported here, not mid-run

@@ -69,6 +69,7 @@ from minialexnet.cli import (
     fraction,
     non_negative_float,
     non_negative_int,
+    one_line_warnings,
     positive_float,
     positive_int,
 )
@@ -588,6 +589,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    one_line_warnings()
     if args.distributed or (args.towers or 1) > 1:  # a rank that fails ends the whole job (no rank left waiting)
         return distributed.end_job_on_failure(distributed.MPICommunicator, lambda: run_and_report(args))
     return run_and_report(args)
