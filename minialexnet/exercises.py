@@ -265,6 +265,8 @@ class _Watch:
         self.forward_calls = 0
         try:
             with self._patched(count_forwards=in_backward), np.errstate(all="ignore"):
+                if inspect.ismethod(function):  # looked up again: an inherited library method is poisoned now
+                    function = getattr(function.__self__, function.__name__)
                 result = function(*args, **kwargs)
         except _LibraryCall:
             result = None
@@ -303,6 +305,8 @@ def _build(what: str, factory: Callable[[], Any]) -> Any:
     try:
         with np.errstate(all="ignore"):
             return factory()
+    except _Reject:
+        raise
     except NotImplementedError as error:
         raise _NotWritten(str(error) or f"{what} raises NotImplementedError") from None
     except Exception as error:
@@ -362,6 +366,7 @@ class LayerExercise:
     label: Callable[[str], str] = lambda key: "dx" if key == "dx" else f'self.grads["{key}"]'
     factor_hint: Callable[[str, float, dict[str, int]], str | None] = lambda key, c, sizes: None
     extra: Callable[[ModuleType, _Watch], None] | None = None  # further checks (ties, defaults)
+    forward_hint: Callable[[np.ndarray, np.ndarray, Layer], str | None] | None = None  # a diagnosis of a wrong forward
 
 
 def _grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float:
@@ -400,7 +405,8 @@ def _grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> floa
         error = relative_error(out, expected)
     if error > FORWARD_TOLERANCE:
         raise _Reject(
-            f"{exercise.title}.forward differs from the library's {exercise.title} on the same input (relative error {error:.1e})"
+            (exercise.forward_hint(out, x, library) if exercise.forward_hint else None)
+            or f"{exercise.title}.forward differs from the library's {exercise.title} on the same input (relative error {error:.1e})"
         )
     dout = None if exercise.loss else rng.standard_normal(expected.shape)
     weight = 1.0 if exercise.loss else dout  # the numerical gradient of <forward, weight>
@@ -417,8 +423,8 @@ def _grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> floa
             if not np.array_equal(given, upstream):
                 zeroed = not np.any(given)
                 raise _Reject(
-                    f"{exercise.title}.backward {'zeroed' if zeroed else 'changed'} dout in place"
-                    f"{' (and the gradients with it)' if zeroed else ''}: dout belongs to the caller, compute a new array"
+                    f"{exercise.title}.backward {'zeroed' if zeroed else 'changed'} dout in place: "
+                    "dout belongs to the caller (it was given a copy), compute a new array"
                 )
         grads = getattr(student, "grads", None)
         if not isinstance(grads, dict):
@@ -427,11 +433,11 @@ def _grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> floa
 
     got = student_backward(dout)
     missing = [key for key in library.params if key not in got]
+    others = sorted(set(got) - {"dx"} - set(library.params))
+    if others and (missing or not all(np.any(np.asarray(got[key], dtype=np.float64)) for key in library.params)):
+        raise _Reject(f"self.grads has {others}: store each gradient under its parameter's name, {sorted(library.params)}")
     if missing:
-        others = sorted(set(got) - {"dx"} - set(library.params))
-        if others:
-            raise _Reject(f"self.grads has {others} but no {missing}: store each gradient under its parameter's name")
-        raise _Reject(f"self.grads[{missing[0]!r}] was never written: backward must store it")
+        raise _Reject(f"{exercise.label(missing[0])} was never written: backward must store it")
     sizes = {"N": x.shape[0], "positions": int(np.prod(expected.shape)) // (expected.shape[1] if expected.ndim > 1 else 1)}
     worst = 0.0
     for key, reference in numeric.items():
@@ -547,16 +553,25 @@ def _maxpool_ties(module: ModuleType, watch: _Watch) -> None:
     )
 
 
-def _lrn_conventions(module: ModuleType, watch: _Watch) -> None:
-    """The paper's defaults, and alpha not divided by size."""
+def _lrn_alpha_hint(out: np.ndarray, x: np.ndarray, library: Layer) -> str | None:
+    """The usual LRN mistake: PyTorch's alpha / size."""
+    divided = LocalResponseNorm(library.size, alpha=library.alpha / library.size, beta=library.beta, k=library.k).forward(x)
+    if relative_error(out, divided) < FORWARD_TOLERANCE:
+        return "you divided alpha by size (PyTorch's and Caffe's convention): the paper's alpha is used as it is"
+    return None
+
+
+def _lrn_defaults(module: ModuleType, watch: _Watch) -> None:
+    """LocalResponseNorm() is the paper's: size 5, alpha 1e-4, beta 0.75, k 2."""
     x = np.random.default_rng(3).standard_normal((2, 7, 3, 3)) * 30
     student = _build("LocalResponseNorm()", lambda: module.LocalResponseNorm())
     out = _as_array("LocalResponseNorm().forward's output", watch.call("LocalResponseNorm.forward", student.forward, x.copy()), x.shape)
-    if relative_error(out, LocalResponseNorm().forward(x)) > FORWARD_TOLERANCE:
-        divided = LocalResponseNorm(5, alpha=1e-4 / 5, beta=0.75, k=2.0).forward(x)
-        if relative_error(out, divided) < FORWARD_TOLERANCE:
-            raise _Reject("you divided alpha by size (PyTorch's and Caffe's convention): the paper's alpha is used as it is")
-        raise _Reject("LocalResponseNorm() differs from the paper's LRN: the defaults are size 5, alpha 1e-4, beta 0.75, k 2")
+    library = LocalResponseNorm()
+    if relative_error(out, library.forward(x)) > FORWARD_TOLERANCE:
+        raise _Reject(
+            _lrn_alpha_hint(out, x, library)
+            or "LocalResponseNorm() differs from the paper's: the defaults are size 5, alpha 1e-4, beta 0.75, k 2"
+        )
 
 
 def _softmax_overflow(module: ModuleType, watch: _Watch) -> None:
@@ -646,7 +661,8 @@ LAYERS: dict[str, LayerExercise] = {
         lambda: LocalResponseNorm(5, alpha=0.5, beta=0.75, k=2.0),
         lambda rng: rng.standard_normal((BATCH, 7, 3, 3)),
         "LocalResponseNorm",
-        extra=_lrn_conventions,
+        extra=_lrn_defaults,
+        forward_hint=_lrn_alpha_hint,
     ),
 }
 
