@@ -5,7 +5,6 @@ solution with one edit) and asserts the grade is a FAIL whose hint names the mis
 """
 
 import shutil
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -73,44 +72,139 @@ MISTAKES = [
     # the library's layer, minialexnet.gradcheck, finite differences
     (
         "relu",
-        {**KEEP_X, RELU_DX: "import minialexnet.layers\n\n        layer = minialexnet.layers.ReLU()\n        layer.forward(self.x)\n        return layer.backward(dout)"},
+        {
+            **KEEP_X,
+            RELU_DX: (
+                "import minialexnet.layers\n"
+                "\n"
+                "        layer = minialexnet.layers.ReLU()\n"
+                "        layer.forward(self.x)\n"
+                "        return layer.backward(dout)"
+            ),
+        },
         "you called the library's ReLU.forward",
     ),
-    ("linear", {"return dout @ self.params[\"W\"]": "from minialexnet.layers import Linear as Fast\n\n        return Fast.backward(self, dout)"}, "you called the library's Linear.backward"),
+    (
+        "linear",
+        {'return dout @ self.params["W"]': "from minialexnet.layers import Linear as Fast\n\n        return Fast.backward(self, dout)"},
+        "you called the library's Linear.backward",
+    ),
     (
         "relu",
-        {**KEEP_X, RELU_DX: "from minialexnet.gradcheck import numerical_gradient\n\n        return numerical_gradient(self.forward, self.x.copy(), dout)"},
+        {
+            **KEEP_X,
+            RELU_DX: (
+                "from minialexnet.gradcheck import numerical_gradient\n"
+                "\n"
+                "        return numerical_gradient(self.forward, self.x.copy(), dout)"
+            ),
+        },
         "you called the library's minialexnet.gradcheck.numerical_gradient",
     ),
     (
         "relu",
-        {**KEEP_X, RELU_DX: "try:\n            return minialexnet.gradcheck.numerical_gradient(self.forward, self.x.copy(), dout)\n        except BaseException:\n            return dout * self.cache", "import numpy as np": "import numpy as np\n\nimport minialexnet.gradcheck"},
+        {
+            **KEEP_X,
+            RELU_DX: (
+                "try:\n"
+                "            return minialexnet.gradcheck.numerical_gradient(self.forward, self.x.copy(), dout)\n"
+                "        except BaseException:\n"
+                "            return dout * self.cache"
+            ),
+            "import numpy as np": "import numpy as np\n\nimport minialexnet.gradcheck",
+        },
         "you called the library's minialexnet.gradcheck.numerical_gradient",
     ),
     ("relu", {**KEEP_X, RELU_DX: RELU_FINITE_DIFFERENCES}, "called forward 144 time(s): that is finite differences"),
     (
         "im2col",
-        {"def im2col(x, KH, KW, stride, padding):\n": "def im2col(x, KH, KW, stride, padding):\n    from minialexnet.layers.conv import im2col as fast\n\n    return fast(x, KH, KW, stride, stride, padding, padding)\n"},
+        {
+            "def im2col(x, KH, KW, stride, padding):\n": (
+                "def im2col(x, KH, KW, stride, padding):\n"
+                "    from minialexnet.layers.conv import im2col as fast\n"
+                "\n"
+                "    return fast(x, KH, KW, stride, stride, padding, padding)\n"
+            )
+        },
         "you called the library's minialexnet.layers.conv.im2col",
     ),
+    (
+        "im2col",
+        {
+            "def im2col(x, KH, KW, stride, padding):\n": (
+                "def im2col(x, KH, KW, stride, padding):\n"
+                "    import minialexnet.layers\n"
+                "\n"
+                "    return minialexnet.layers.im2col(x, KH, KW, stride, stride, padding, padding)\n"
+            )
+        },
+        "you called the library's minialexnet.layers.conv.im2col",
+    ),
+    (
+        "linear",
+        {
+            "import numpy as np": "import numpy as np\n\nfrom minialexnet.layers import Linear as Fast\n\nfast_backward = Fast.backward",
+            'return dout @ self.params["W"]': "return fast_backward(self, dout)",
+        },
+        "you called the library's Linear.backward",
+    ),
+    (
+        "conv_naive",
+        {"db = dout.sum(axis=(0, 2, 3))": "db = dout.sum(axis=(0, 2, 3))\n    conv_forward_naive(x, W, db, stride, padding)"},
+        "conv_naive.backward called forward 1 time(s)",
+    ),
     # a forward changed together with a matching backward
-    ("relu", {"return np.maximum(x, 0)": "return 2 * np.maximum(x, 0)", RELU_DX: "return 2 * dout * self.cache"}, "ReLU.forward differs from the library's ReLU"),
+    (
+        "relu",
+        {"return np.maximum(x, 0)": "return 2 * np.maximum(x, 0)", RELU_DX: "return 2 * dout * self.cache"},
+        "ReLU.forward differs from the library's ReLU",
+    ),
     # gradients missing, under other names, never written, accumulated, divided by N
-    ("linear", {'self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}': "self.grads = {}", '        self.grads["b"] = dout.sum(axis=0)\n': ""}, 'self.grads["b"] was never written'),
+    (
+        "linear",
+        {
+            "self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}": "self.grads = {}",
+            '        self.grads["b"] = dout.sum(axis=0)\n': "",
+        },
+        'self.grads["b"] was never written',
+    ),
     ("linear", {'        self.grads["b"] = dout.sum(axis=0)\n': ""}, 'self.grads["b"] is all zeros: never written'),
     ("linear", {LINEAR_DW: 'self.grads["dW"] = dout.T @ x'}, "self.grads has ['dW']: store each gradient under its parameter's name"),
-    ("linear", {LINEAR_DW: 'self.grads["weight"] = dout.T @ x', "self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}": "self.grads = {}"}, "self.grads has ['weight']: store each"),
+    (
+        "linear",
+        {
+            LINEAR_DW: 'self.grads["weight"] = dout.T @ x',
+            "self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}": "self.grads = {}",
+        },
+        "self.grads has ['weight']: store each",
+    ),
     ("linear", {LINEAR_DW: 'self.grads["W"] += dout.T @ x'}, 'self.grads["W"] doubled on a second backward: you accumulate with +='),
     ("linear", {LINEAR_DW: 'self.grads["W"] = dout.T @ x / len(x)'}, "N = 3 times too small: a layer's gradients sum over the batch"),
     ("linear", {LINEAR_DW: 'self.grads["W"] = x.T @ dout'}, "has shape (5, 4), expected (4, 5): transposed?"),
-    ("conv", {'self.grads["b"] = dout_mat.sum(axis=1)': 'self.grads["b"] = dout_mat.mean(axis=1)'}, "you averaged over N * OH * OW = 48 positions"),
-    ("conv", {'self.grads["W"] = (dout_mat @ col.T)': 'self.grads["W"] = 2 * (dout_mat @ col.T)'}, 'self.grads["W"] is off by a constant factor of 2'),
+    (
+        "conv",
+        {'self.grads["b"] = dout_mat.sum(axis=1)': 'self.grads["b"] = dout_mat.mean(axis=1)'},
+        "you averaged over N * OH * OW = 48 positions",
+    ),
+    (
+        "conv",
+        {'self.grads["W"] = (dout_mat @ col.T)': 'self.grads["W"] = 2 * (dout_mat @ col.T)'},
+        'self.grads["W"] is off by a constant factor of 2',
+    ),
     ("conv_naive", {"db = dout.sum(axis=(0, 2, 3))": "db = dout.mean(axis=(0, 2, 3))"}, "db: you averaged over N * OH * OW = 27 positions"),
-    ("conv_naive", {"return dxp[:, :, padding : padding + H, padding : padding + Wd], dW, db": "return [dxp, dW, db]"}, "return the tuple (dx, dW, db)"),
+    (
+        "conv_naive",
+        {"return dxp[:, :, padding : padding + H, padding : padding + Wd], dW, db": "return [dxp, dW, db]"},
+        "return the tuple (dx, dW, db)",
+    ),
     # max-pool ties
     ("maxpool", pool_route("hit"), "the gradient went to every tied maximum"),
     ("maxpool", pool_route("hit / hit.sum(axis=(2, 3), keepdims=True)"), "the gradient was split among them"),
-    ("maxpool", {"winners[:, :, oh, ow] = window.argmax(axis=2)": "winners[:, :, oh, ow] = K * K - 1 - window[:, :, ::-1].argmax(axis=2)"}, "the gradient went to another maximum"),
+    (
+        "maxpool",
+        {"winners[:, :, oh, ow] = window.argmax(axis=2)": "winners[:, :, oh, ow] = K * K - 1 - window[:, :, ::-1].argmax(axis=2)"},
+        "the gradient went to another maximum",
+    ),
     # wrong sign, ignores dout, NaN, dtype, list, shape, in place, None, syntax and import errors, missing class
     ("relu", {RELU_DX: "return -dout * self.cache"}, "dx has the wrong sign"),
     ("relu", {RELU_DX: "return 1.0 * self.cache"}, "dx does not change when dout does"),
@@ -123,28 +217,48 @@ MISTAKES = [
     ("relu", {"def backward(self, dout):": "def backward(self, dout)"}, "relu.py line 16: SyntaxError"),
     ("relu", {"import numpy as np": "import numpy as np\nimport numpyy"}, "No module named 'numpyy'"),
     ("relu", {"class ReLU(Layer):": "class Relu(Layer):"}, "relu.py has no ReLU"),
+    ("relu", {"import numpy as np": "import sys\n\nimport numpy as np\n\nsys.exit(3)"}, "importing relu.py raised SystemExit: 3"),
+    ("relu", {RELU_DX: "raise SystemExit(4)"}, "ReLU.backward raised SystemExit: 4"),
     ("relu", {RELU_DX: "return dout @ self.cache"}, "ReLU.backward raised ValueError: matmul"),
     # softmax cross-entropy
     ("softmax_cross_entropy", {"return dlogits / N": "return dlogits"}, "N = 3 times too large"),
     ("softmax_cross_entropy", {"return dlogits / N": "return dlogits / N / N"}, "divide by N once"),
-    ("softmax_cross_entropy", {"return float(-log_probs[np.arange(N), labels].mean())": "return -log_probs[np.arange(N), labels]"}, "per-example losses"),
+    (
+        "softmax_cross_entropy",
+        {"return float(-log_probs[np.arange(N), labels].mean())": "return -log_probs[np.arange(N), labels]"},
+        "per-example losses",
+    ),
     ("softmax_cross_entropy", {"shifted = logits - logits.max(axis=1, keepdims=True)": "shifted = logits"}, "subtract each row's maximum"),
     # im2col and col2im
     ("im2col", {"stride * OW : stride] += col": "stride * OW : stride] = col"}, "the SUM of their entries"),
-    ("im2col", {"return col.reshape(C * KH * KW, N * OH * OW)": "return col.transpose(0, 1, 2, 4, 5, 3).reshape(C * KH * KW, N * OH * OW)"}, "(oh, ow, n) order"),
+    (
+        "im2col",
+        {"return col.reshape(C * KH * KW, N * OH * OW)": "return col.transpose(0, 1, 2, 4, 5, 3).reshape(C * KH * KW, N * OH * OW)"},
+        "(oh, ow, n) order",
+    ),
     ("im2col", {"return col.reshape(C * KH * KW, N * OH * OW)": "return col.reshape(C * KH * KW, N * OH * OW).T"}, "transposed?"),
     ("im2col", {"return xp[:, :, padding : padding + H, padding : padding + W]": "return xp"}, "drop the padding"),
-    ("conv", {"cols = load(\"im2col\")": "cols = load(\"im2col\")\ncols.im2col = lambda *args: 1 / 0"}, "raised ZeroDivisionError"),
+    ("conv", {'cols = load("im2col")': 'cols = load("im2col")\ncols.im2col = lambda *args: 1 / 0'}, "raised ZeroDivisionError"),
     # LRN
-    ("lrn", {"D = self.k + self.alpha * self._window_sum(a * a)": "D = self.k + self.alpha / self.size * self._window_sum(a * a)"}, "you divided alpha by size"),
+    (
+        "lrn",
+        {"D = self.k + self.alpha * self._window_sum(a * a)": "D = self.k + self.alpha / self.size * self._window_sum(a * a)"},
+        "you divided alpha by size",
+    ),
     ("lrn", {"return dout * D ** (-self.beta) - 2": "return dout * D ** (-self.beta) + 0 * 2"}, "dx differs from the numerical gradient"),
     ("lrn", {"alpha=1e-4, beta=0.75, k=2.0):": "alpha=1e-4, beta=0.75, k=1.0):"}, "the defaults are size 5, alpha 1e-4"),
     # dropout
     ("dropout", {"self.rng.random(x.shape) >= self.p": "self.rng.random(x.shape) < self.p"}, "p is the probability of DROPPING"),
-    ("dropout", {"(self.rng.random(x.shape) >= self.p) / (1.0 - self.p)": "(self.rng.random(x.shape) >= self.p) * 1.0"}, "the kept units are not scaled"),
+    (
+        "dropout",
+        {"(self.rng.random(x.shape) >= self.p) / (1.0 - self.p)": "(self.rng.random(x.shape) >= self.p) * 1.0"},
+        "the kept units are not scaled",
+    ),
     ("dropout", {"return x.copy()": "return x * (1 - self.p)"}, "inverted dropout does not scale at test time"),
     ("dropout", {"return dout.copy() if self.cache is None else dout * self.cache": "return dout.copy()"}, "ignores the mask"),
     ("dropout", {"self.rng.random(x.shape)": "np.random.default_rng(0).random(x.shape)"}, "draw a new mask in every forward"),
+    ("dropout", {"self.rng.random(x.shape)": "np.random.default_rng().random(x.shape)"}, "two Dropout(seed=3) dropped different units"),
+    ("dropout", {"/ (1.0 - self.p)": "/ self.p"}, "the kept units are scaled by 3.333, expected 1 / (1 - p) = 1.429"),
     # sequential
     ("sequential", {"for _, layer in reversed(self.layers):": "for _, layer in self.layers:"}, "in reverse order"),
     ("sequential", {"dout = layer.backward(dout)\n        return dout": "layer.backward(dout)\n        return dout"}, "got the wrong dout"),
@@ -154,17 +268,45 @@ MISTAKES = [
     ("sgd", {SGD_UPDATE: "v -= self.weight_decay * w + self.lr * grads[name]"}, "multiplied by lr as well"),
     ("sgd", {"v = self.velocity.setdefault(name, np.zeros_like(w))": "v = np.zeros_like(w)"}, "the velocity must persist between steps"),
     ("sgd", {"w += v": "params[name] = w + v"}, "update it in place"),
+    ("sgd", {"w += v": "w -= v"}, "w <- w + v (v already holds the minus sign)"),
+    ("sgd", {"v *= self.momentum": "v *= 0.5"}, "step 2 differs from v <- m v - wd lr w - lr g"),
     ("sgd", {"v *= self.momentum": "v *= self.momentum\n            grads[name][...] = 0"}, "changed the gradients"),
     # the training loop
-    ("train_loop", {"for start in range(0, len(images), batch_size):\n        batch": "for start in range(0, len(images) - batch_size + 1, batch_size):\n        batch"}, "never used in the epoch"),
+    (
+        "train_loop",
+        {
+            "for start in range(0, len(images), batch_size):\n        batch": (
+                "for start in range(0, len(images) - batch_size + 1, batch_size):\n        batch"
+            )
+        },
+        "never used in the epoch",
+    ),
     ("train_loop", {ORDER: "order = np.arange(len(images))"}, "shuffle them each epoch"),
     ("train_loop", {ORDER: "order = np.random.default_rng(0).permutation(len(images))"}, "every epoch used the same order"),
-    ("train_loop", {"optimizer.step(model.params, model.grads)": "optimizer.step(model.params, model.grads)\n        optimizer.step(model.params, model.grads)"}, "once per batch"),
-    ("train_loop", {"logits = model.forward(images[start : start + batch_size], train=False)": "logits = model.forward(images[start : start + batch_size])"}, "model.forward(x, train=False)"),
+    (
+        "train_loop",
+        {
+            "optimizer.step(model.params, model.grads)": (
+                "optimizer.step(model.params, model.grads)\n        optimizer.step(model.params, model.grads)"
+            )
+        },
+        "once per batch",
+    ),
+    (
+        "train_loop",
+        {
+            (
+                "logits = model.forward(images[start : start + batch_size], train=False)"
+            ): "logits = model.forward(images[start : start + batch_size])"
+        },
+        "model.forward(x, train=False)",
+    ),
     ("train_loop", {"return correct / len(images)": "return 100 * correct / len(images)"}, "return the fraction in [0, 1]"),
     ("train_loop", {"labels[batch])": "labels[start : start + batch_size])"}, "index both with the same permutation"),
     ("train_loop", {"        model.backward(loss_layer.backward())\n": ""}, "losses and 0 backward passes"),
     ("train_loop", {"        optimizer.step(model.params, model.grads)\n": ""}, "optimizer.step was called 0 times"),
+    ("train_loop", {"return total / len(images)": "return loss"}, "but the epoch's mean loss was"),
+    ("train_loop", {"model.backward(loss_layer.backward())": "model.backward(-loss_layer.backward())"}, "the loss did not go down"),
 ]
 
 
@@ -204,7 +346,9 @@ def test_untouched_skeletons_are_not_written_yet(capsys):
 def test_every_exercise_has_a_skeleton_and_a_solution_with_the_same_names():
     for name in exercises.NAMES:
         skeleton, solution = exercises.load(name, SKELETONS), exercises.load(name, SOLUTIONS)
-        public = {key for key in vars(skeleton) if not key.startswith("_") and getattr(vars(skeleton)[key], "__module__", "") == skeleton.__name__}
+        public = {
+            key for key in vars(skeleton) if not key.startswith("_") and getattr(vars(skeleton)[key], "__module__", "") == skeleton.__name__
+        }
         assert public, name
         assert public <= set(vars(solution)), (name, public - set(vars(solution)))
         assert "raise NotImplementedError" in Path(skeleton.__file__).read_text()
@@ -233,7 +377,9 @@ def test_a_forward_without_its_backward_is_not_written_yet(tmp_path, capsys):
 
 
 def test_conv_waits_for_the_students_im2col(tmp_path):
-    folder = student_folder(tmp_path, "im2col", {"    return col.reshape(C * KH * KW, N * OH * OW)": '    raise NotImplementedError("write im2col")'})
+    folder = student_folder(
+        tmp_path, "im2col", {"    return col.reshape(C * KH * KW, N * OH * OW)": '    raise NotImplementedError("write im2col")'}
+    )
     assert exercises.check("conv", folder, quiet=True).status == "not written"
     folder = student_folder(tmp_path / "again", "im2col", {"stride * OW : stride] += col": "stride * OW : stride] = col"})
     grade = exercises.check("conv", folder, quiet=True)
@@ -285,7 +431,12 @@ def test_plain_layers_equal_the_library_layers(rng):
     solution = {name: exercises.load(name, SOLUTIONS) for name in ("relu", "linear", "conv", "maxpool", "lrn")}
     same_layer(solution["relu"].ReLU(), ReLU(), rng.standard_normal((4, 3, 5, 6)), rng)
     same_layer(solution["linear"].Linear(7, 5), Linear(7, 5, dtype=np.float64), rng.standard_normal((4, 7)), rng)
-    same_layer(solution["conv"].Conv2d(3, 4, 5, stride=2, padding=2), Conv2d(3, 4, 5, 2, 2, dtype=np.float64), rng.standard_normal((2, 3, 11, 9)), rng)
+    same_layer(
+        solution["conv"].Conv2d(3, 4, 5, stride=2, padding=2),
+        Conv2d(3, 4, 5, 2, 2, dtype=np.float64),
+        rng.standard_normal((2, 3, 11, 9)),
+        rng,
+    )
     same_layer(solution["maxpool"].MaxPool2d(3, 2), MaxPool2d(3, 2), rng.integers(0, 4, (2, 3, 9, 11)).astype(np.float64), rng)  # ties too
     same_layer(solution["lrn"].LocalResponseNorm(), LocalResponseNorm(), rng.standard_normal((2, 8, 3, 4)) * 30, rng)
 
@@ -324,7 +475,10 @@ def test_plain_loss_sequential_sgd_and_dropout_equal_the_library(rng):
         equal(plain.grads[key], library.grads[key])
     params = {"w": rng.standard_normal((3, 4))}
     plain_params, fast_params = {"w": params["w"].copy()}, {"w": params["w"].copy()}
-    plain_sgd, fast_sgd = exercises.load("sgd", SOLUTIONS).SGD(lr=0.1, momentum=0.8, weight_decay=0.05), SGD(lr=0.1, momentum=0.8, weight_decay=0.05)
+    plain_sgd, fast_sgd = (
+        exercises.load("sgd", SOLUTIONS).SGD(lr=0.1, momentum=0.8, weight_decay=0.05),
+        SGD(lr=0.1, momentum=0.8, weight_decay=0.05),
+    )
     for _ in range(3):
         grads = {"w": rng.standard_normal((3, 4))}
         plain_sgd.step(plain_params, grads)

@@ -12,29 +12,43 @@ What is checked (float64, small inputs, fixed seeds):
 - backward passes against central differences of the library's forward
   (``minialexnet.gradcheck``), every tensor: dx and each parameter gradient;
 - max-pool on a deterministic case full of ties (one maximum per window, the first in
-  row-major order, total gradient conserved), LRN's defaults and the paper's alpha,
-  softmax on logits of 1e3 (overflow), dropout by its statistics and its mask;
+  row-major order, the total gradient conserved), LRN's defaults and the paper's alpha,
+  softmax on logits of about 3000 (overflow), dropout by its statistics and its mask;
 - the chain rule through ``Sequential`` with probe layers that log every call;
-- SGD against the paper's formula over three steps; the training loop on a small problem.
+- SGD against the paper's formula over three steps; the training loop on a small problem
+  (every image once per epoch, shuffled anew, one step per batch, the loss going down,
+  evaluate in eval mode).
 
-What it rejects, each with a hint naming the mistake: not written yet; a syntax or import
-error, a missing class or function; a forward that returns a list, the wrong dtype or
-shape, NaN/inf, changes its input, or disagrees with the library (with its matching
-backward, a consistently wrong pair still fails on forward); a backward that writes into
-``dout`` (it receives a copy, compared afterwards; zeroing it and returning zeros too), calls
-the library's layers or ``minialexnet.gradcheck`` (they are replaced by functions that
-raise and record while the student's code runs, so even ``except BaseException`` does not
-hide the call), or calls forward again (finite differences); gradients that are missing,
-stored under other names, never written (all zeros), accumulated across calls (backward
-twice on one forward), divided by N, averaged over the N * OH * OW positions (conv db), of
-the wrong sign or shape (transposed?), ignoring ``dout``, or plainly wrong; max-pool ties
-given to every maximum, split, or to another one; an infinite loop (a time limit, where the
-grader runs in the main thread).
+What it rejects, each with a hint naming the mistake (tests/test_exercises.py has one
+deliberately wrong file per case):
+- not written yet; a syntax or import error, ``sys.exit``, a missing class or function;
+  an endless loop (a time limit, where the grader runs in the main thread);
+- a forward that returns a list, the wrong dtype or shape, NaN/inf, changes its input, or
+  disagrees with the library: a forward changed together with a matching backward fails here;
+- a backward that writes into ``dout`` (it receives a copy, compared afterwards; zeroing
+  it and returning zeros too); that calls the library's layers, their functions or
+  ``minialexnet.gradcheck`` (while the student's code runs, every function and method of
+  those modules, and every reference to one in a minialexnet module or the student's
+  globals, is replaced by one that records the call and raises a BaseException, so even
+  ``except BaseException`` does not hide it); that calls forward (finite differences);
+- gradients missing, stored under other names, never written (all zeros), accumulated
+  across calls (backward twice on one forward), divided by N (they sum over the batch),
+  averaged over the N * OH * OW positions (conv db), of the wrong sign or shape
+  (transposed?), ignoring ``dout``, or plainly wrong;
+- max-pool ties given to every maximum, split among them, or to another one; LRN's alpha
+  divided by size; softmax without the row maximum; im2col's row or column order, col2im
+  assigning instead of adding; dropout's p as the keep probability, without or with the
+  wrong scale, one mask for every call, not seeded by ``self.rng``, scaling at test time;
+  Sequential's order, its dout hand-over and train flag; SGD's weight decay, velocity and
+  in-place update; the loop's dropped last batch, missing shuffle, labels out of step
+  with their images, extra or missing steps, percentages.
 
-What it cannot detect: finite differences computed with a copy of the forward maths written
-inside backward (no forward call to count), or gradients from another autodiff library
-(PyTorch, JAX); code that behaves differently on inputs other than the checker's; a
-student who edits the grader. It judges results, not style or speed.
+What it cannot detect: finite differences written with a private copy of the forward
+maths inside backward (no forward call to count); gradients from another autodiff library
+(PyTorch, JAX); a library function reached through a reference kept outside module globals
+(a default argument, a closure, a container) made before the check; code that behaves
+differently on inputs other than the checker's; a student who edits the grader. It judges
+results, not style or speed.
 """
 
 from __future__ import annotations
@@ -42,7 +56,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -66,6 +80,7 @@ class Grade:
     status: str
     hint: str = ""
     error: float = float("nan")
+    printed: bool = field(default=False, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -77,6 +92,11 @@ class Grade:
         if self.status == "not written":
             return f"{self.name}: not written yet" + (f" ({self.hint})" if self.hint else "")
         return f"{self.name}: FAIL - {self.hint}"
+
+    def _ipython_display_(self) -> None:
+        """A notebook cell ending in ``check(...)`` shows the line once: check has printed it."""
+        if not self.printed:
+            print(self)
 
 
 GRADERS: dict[str, Callable[[ModuleType, int], float]] = {  # in the course's order
@@ -118,7 +138,7 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
                 return Grade(name, "fail", f"{Path(error.filename or name).name} line {error.lineno}: SyntaxError: {error.msg}")
             except NotImplementedError as error:
                 return Grade(name, "not written", str(error))
-            except Exception as error:
+            except (Exception, SystemExit) as error:
                 return Grade(name, "fail", f"importing {name}.py raised {type(error).__name__}: {error}{where(error)}")
             return Grade(name, "pass", error=GRADERS[name](module, seed))
     except NotWrittenError as error:
@@ -127,7 +147,7 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
         return Grade(name, "fail", str(error))
     except TimeUpError:
         return Grade(name, "fail", f"the check took longer than {time_limit:g} s: an endless loop? (or a very slow one)")
-    except Exception as error:  # the student's code failed somewhere the grader did not expect
+    except (Exception, SystemExit) as error:  # the student's code failed somewhere the grader did not expect
         return Grade(name, "fail", f"{type(error).__name__}: {error}{where(error)}")
     finally:
         loaded.clear()
@@ -140,6 +160,7 @@ def check(
     grade = _grade(name, Path(directory) if directory is not None else exercise_dir(), seed, time_limit)
     if not quiet:
         print(grade)
+        grade.printed = True
     return grade
 
 
