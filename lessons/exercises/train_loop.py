@@ -1,16 +1,18 @@
 """Exercise: the training loop and the evaluation (Section 5).
 
-One epoch of minibatch SGD:
-  1. shuffle: a new order of the N images each epoch, rng.permutation(N);
-  2. for each batch of at most batch_size images in that order (every image once per epoch):
-       logits = model.forward(x, train=True)          (dropout on)
-       loss   = loss_layer.forward(logits, y)          (the mean over the batch)
-       model.backward(loss_layer.backward())           (fills model.grads)
-       optimizer.step(model.params, model.grads)       (once per batch)
-  3. return the mean loss over the epoch, each batch weighted by its size.
+One epoch of minibatch SGD (Section 5: batches of 128 in the paper):
+  1. shuffle: a new random order of the N images every epoch, drawn from ``rng``;
+  2. walk through that order in batches of at most batch_size images (every image exactly
+     once per epoch, the last batch may be smaller); for each batch: the model's forward
+     in training mode (dropout on), the loss layer's forward on the logits and the batch's
+     labels (the batch's mean loss), the loss layer's backward, the model's backward with
+     that gradient (it fills model.grads), and one optimizer step on model.params and
+     model.grads;
+  3. return the epoch's mean loss: each batch's mean loss weighted by its size.
 
-evaluate: the accuracy (a fraction in [0, 1]) of argmax(logits) against the labels, in
-batches, with model.forward(x, train=False) (dropout off; no backward, no update).
+evaluate: the accuracy, a fraction in [0, 1]: how often the largest logit is the label's,
+measured in batches with the model in evaluation mode (train=False: dropout off), without
+backward passes or updates.
 
 model: a Sequential (forward, backward, params, grads); images (N, ...) and labels (N,)
 NumPy arrays; rng a np.random.Generator.

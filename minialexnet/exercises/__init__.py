@@ -46,7 +46,7 @@ deliberately wrong file per case):
 What it cannot detect: finite differences written with a private copy of the forward
 maths inside backward (no forward call to count); gradients from another autodiff library
 (PyTorch, JAX); a library function reached through a reference kept outside module globals
-(a default argument, a closure, a container) made before the check; code that behaves
+(a default argument, a closure, a class attribute, a container) made before the check; code that behaves
 differently on inputs other than the checker's; a student who edits the grader. It judges
 results, not style or speed.
 """
