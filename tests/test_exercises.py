@@ -214,6 +214,8 @@ MISTAKES = [
     ("relu", {"return np.maximum(x, 0)": "return np.maximum(x, 0).reshape(len(x), -1)"}, "has shape (3, 24), expected (3, 2, 3, 4)"),
     ("relu", {"return np.maximum(x, 0)": "np.maximum(x, 0, out=x)\n        return x"}, "changed its input x in place"),
     ("relu", {RELU_DX: "dout * self.cache"}, "dx is None"),
+    ("relu", {RELU_DX: "return (dout * self.cache).tolist()"}, "dx is a list: return a NumPy array"),
+    ("linear", {'self.grads["b"] = dout.sum(axis=0)': 'self.grads["b"] = list(dout.sum(axis=0))'}, 'self.grads["b"] is a list'),
     ("relu", {"def backward(self, dout):": "def backward(self, dout)"}, "relu.py line 16: SyntaxError"),
     ("relu", {"import numpy as np": "import numpy as np\nimport numpyy"}, "No module named 'numpyy'"),
     ("relu", {"class ReLU(Layer):": "class Relu(Layer):"}, "relu.py has no ReLU"),
@@ -367,6 +369,15 @@ def test_each_reference_solution_passes(name):
     grade = exercises.check(name, SOLUTIONS, quiet=True)
     assert grade.passed, grade
     assert np.isnan(grade.error) or grade.error < 1e-7
+
+
+def test_a_grade_prints_once_in_a_notebook(capsys):
+    grade = exercises.check("relu", SOLUTIONS)
+    grade._ipython_display_()  # what Jupyter calls for a cell ending in check(...)
+    quiet = exercises.check("relu", SOLUTIONS, quiet=True)
+    quiet._ipython_display_()
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1] == str(grade) and lines[0].startswith("relu: pass (relative error")
 
 
 def test_a_forward_without_its_backward_is_not_written_yet(tmp_path, capsys):

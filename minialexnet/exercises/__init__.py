@@ -63,13 +63,13 @@ from types import ModuleType
 
 import numpy as np
 
-from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, loaded, show, solutions_dir, where
+from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, loaded, solutions_dir, where
 from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, deadline
 from minialexnet.exercises.layers import LAYERS, grade_dropout, grade_im2col, grade_layer
 from minialexnet.exercises.training import grade_sequential, grade_sgd, grade_train_loop
 
 TIME_LIMIT = 60.0  # seconds per exercise
-__all__ = ["ENVIRONMENT", "NAMES", "Grade", "check", "exercise_dir", "load", "main", "show", "solutions_dir"]
+__all__ = ["ENVIRONMENT", "NAMES", "Grade", "check", "exercise_dir", "load", "main", "solutions_dir"]
 
 
 @dataclass

@@ -61,13 +61,6 @@ def load(name: str, directory: str | Path | None = None) -> ModuleType:
     return module
 
 
-def show(name: str, directory: str | Path | None = None) -> None:
-    """Print the student's file ``<name>.py`` (the regions to write are marked ``# ---- your code ----``)."""
-    folder = Path(directory) if directory is not None else exercise_dir()
-    path = folder / f"{name}.py"
-    print(f"# {path}\n{path.read_text()}" if path.is_file() else f"{path} does not exist")
-
-
 def where(error: BaseException) -> str:
     """ " (relu.py, line 12)": the last line of the student's files in the traceback."""
     folders = {Path(m.__file__).resolve().parent for m in loaded if getattr(m, "__file__", None)}
