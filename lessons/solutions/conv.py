@@ -1,6 +1,6 @@
 """Reference solution: the convolution layer by im2col (Section 3.5). The plain twin of minialexnet/layers/conv.py.
 
-    out = W_mat @ im2col(x) + b;  dW = dout_mat @ col^T;  db = row sums of dout_mat;  dx = col2im(W_mat^T @ dout_mat)
+out = W_mat @ im2col(x) + b;  dW = dout_mat @ col^T;  db = row sums of dout_mat;  dx = col2im(W_mat^T @ dout_mat)
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Reference solution: convolution with plain loops (Section 3.5). The plain twin of minialexnet/layers/conv.py.
 
-    out[n, f, oh, ow] = b[f] + sum_{c, i, j} W[f, c, i, j] xp[n, c, S oh + i, S ow + j]
+out[n, f, oh, ow] = b[f] + sum_{c, i, j} W[f, c, i, j] xp[n, c, S oh + i, S ow + j]
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Reference solution: inverted dropout (Section 4.2). The plain twin of minialexnet/layers/dropout.py.
 
-    train: mask = (u >= p) / (1 - p), out = x * mask, dx = dout * mask;  test: the identity
+train: mask = (u >= p) / (1 - p), out = x * mask, dx = dout * mask;  test: the identity
 """
 
 import numpy as np

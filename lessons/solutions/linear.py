@@ -1,6 +1,6 @@
 """Reference solution: the fully connected layer (Section 3.5). The plain twin of minialexnet/layers/linear.py.
 
-    out = x W^T + b;  dx = dout W;  dW = dout^T x;  db = sum over n of dout
+out = x W^T + b;  dx = dout W;  dW = dout^T x;  db = sum over n of dout
 """
 
 import numpy as np

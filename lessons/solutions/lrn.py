@@ -1,7 +1,7 @@
 """Reference solution: local response normalization (Section 3.3). The plain twin of minialexnet/layers/lrn.py.
 
-    D[c] = k + alpha * sum_{c' in window(c)} a[c']**2,   b[c] = a[c] * D[c]**(-beta)
-    da[j] = dout[j] D[j]**(-beta) - 2 alpha beta a[j] * sum_{c in window(j)} dout[c] b[c] / D[c]
+D[c] = k + alpha * sum_{c' in window(c)} a[c']**2,   b[c] = a[c] * D[c]**(-beta)
+da[j] = dout[j] D[j]**(-beta) - 2 alpha beta a[j] * sum_{c in window(j)} dout[c] b[c] / D[c]
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Reference solution: overlapping max-pooling (Section 3.4). The plain twin of minialexnet/layers/pool.py.
 
-    out[n, c, oh, ow] = max of the window;  its gradient goes to the window's first maximum (row-major)
+out[n, c, oh, ow] = max of the window;  its gradient goes to the window's first maximum (row-major)
 """
 
 import numpy as np

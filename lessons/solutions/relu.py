@@ -1,6 +1,6 @@
 """Reference solution: ReLU (Section 3.1). The plain twin of minialexnet/layers/relu.py.
 
-    out = max(0, x);  dx = dout where x > 0, else 0
+out = max(0, x);  dx = dout where x > 0, else 0
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Reference solution: the paper's SGD with momentum and weight decay (Section 5). The plain twin of minialexnet/optim.py.
 
-    v <- momentum * v - weight_decay * lr * w - lr * g;   w <- w + v
+v <- momentum * v - weight_decay * lr * w - lr * g;   w <- w + v
 """
 
 import numpy as np

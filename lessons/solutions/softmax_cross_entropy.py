@@ -1,6 +1,6 @@
 """Reference solution: softmax cross-entropy (Section 3.5). The plain twin of minialexnet/layers/loss.py.
 
-    loss = mean over n of (logsumexp(z[n]) - z[n, y[n]]);  dz = (p - onehot(y)) / N
+loss = mean over n of (logsumexp(z[n]) - z[n, y[n]]);  dz = (p - onehot(y)) / N
 """
 
 import numpy as np
