@@ -155,6 +155,8 @@ def grade_sgd(module: ModuleType, seed: int) -> float:
 
 # ---------------------------------------------------------------- the training loop, on a small problem
 
+TRAIN_BATCH, EVALUATE_BATCH, EPOCHS = 16, 25, 12  # 60 images: batches of 16, 16, 16, 12
+
 
 class WatchedModel(Sequential):
     """A small classifier that logs the batches it is given and the calls made on it."""
@@ -212,90 +214,94 @@ def _which_images(batches: list[np.ndarray], images: np.ndarray) -> list[int]:
     return [index.get(np.ascontiguousarray(image, dtype=np.float64).tobytes(), -1) for batch in batches for image in batch]
 
 
-def grade_train_loop(module: ModuleType, seed: int) -> float:
-    train_epoch, evaluate = attribute(module, "train_epoch"), attribute(module, "evaluate")
-    images, labels = _problem(seed)
-    log: list[tuple[Any, ...]] = []
-    model = WatchedModel(log, np.random.default_rng(seed))
-    loss_layer, optimizer = WatchedLoss(log), None
-    optimizer = WatchedSGD(log, model)
-    watch = Watch(module, library=("minialexnet.train", "minialexnet.evaluate"))  # the model and optimizer are the library's
-    orders, losses = [], []
-    for epoch in range(12):
-        log.clear()
-        value = watch.call(
-            "train_epoch", train_epoch, model, loss_layer, optimizer, images.copy(), labels.copy(), 16, np.random.default_rng(epoch)
+def _float(what: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise StudentError(f"{what} returned {type(value).__name__}: return a float") from None
+
+
+def _check_epoch(log: list[tuple[Any, ...]], images: np.ndarray, labels: np.ndarray, batch_size: int, value: float) -> None:
+    """One epoch's calls: every image once, shuffled, forward/loss/backward/step per batch, the mean loss returned."""
+    forwards = [entry for entry in log if entry[0] == "forward"]
+    batches, used = len(forwards), _which_images([entry[1] for entry in forwards], images)
+    if -1 in used:
+        raise StudentError("train_epoch gave the model images that are not in the training set (changed or reshaped?)")
+    missing = sorted(set(range(len(images))) - set(used))
+    if missing:
+        raise StudentError(
+            f"{len(missing)} of {len(images)} images were never used in the epoch (the last, smaller batch?): every image once"
         )
-        forwards = [entry for entry in log if entry[0] == "forward"]
-        batches = len(forwards)
-        used = _which_images([entry[1] for entry in forwards], images)
-        if epoch == 0:
-            if -1 in used:
-                raise StudentError("train_epoch gave the model images that are not in the training set (changed or reshaped?)")
-            missing = sorted(set(range(len(images))) - set(used))
-            if missing:
-                raise StudentError(
-                    f"{len(missing)} of {len(images)} images were never used in the epoch (the last, smaller batch?): every image once"
-                )
-            if len(used) != len(images):
-                raise StudentError(f"the epoch used {len(used)} images for {len(images)}: every image exactly once")
-            if any(len(entry[1]) > 16 for entry in forwards):
-                raise StudentError("a batch held more than batch_size images")
-            if not all(entry[2] for entry in forwards):
-                raise StudentError("train_epoch must call model.forward(x, train=True): dropout is on in training")
-            calls = [entry[0] for entry in log]
-            steps = calls.count("step")
-            if steps != batches:
-                raise StudentError(f"optimizer.step was called {steps} times for {batches} batches: once per batch")
-            if calls.count("backward") != batches or calls.count("loss") != batches:
-                raise StudentError(
-                    f"{batches} batches but {calls.count('loss')} losses and {calls.count('backward')} backward passes: one each per batch"
-                )
-            expected_order = ["forward", "loss", "backward", "step"] * batches
-            if calls != expected_order:
-                raise StudentError("each batch must run forward, loss, backward, step in this order")
-            if not all(entry[1] for entry in log if entry[0] == "step"):
-                raise StudentError("optimizer.step must get model.params and model.grads")
-            batch_labels = np.concatenate([entry[1] for entry in log if entry[0] == "loss"])
-            if not np.array_equal(batch_labels, labels[used]):
-                raise StudentError("the labels given to the loss do not belong to the images: index both with the same permutation")
-            if used == sorted(used):
-                raise StudentError("the images came in their stored order: shuffle them each epoch with rng.permutation")
-            batch_losses = [(len(entry[1]), entry[2]) for entry in log if entry[0] == "loss"]
-            weighted = sum(n * loss for n, loss in batch_losses) / len(images)
-            plain = sum(loss for _, loss in batch_losses) / len(batch_losses)
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise StudentError(f"train_epoch returned {type(value).__name__}: return the mean loss, a float") from None
-            if not (near(value, weighted) or near(value, plain)):
-                raise StudentError(f"train_epoch returned {value:.6g}, but the epoch's mean loss was {weighted:.6g}")
-        elif epoch == 1 and used == orders[0]:
-            raise StudentError("every epoch used the same order: draw a new permutation each epoch from rng")
-        orders.append(used)
-        losses.append(float(value))
-    if not losses[-1] < 0.5 * losses[0]:
-        raise StudentError(f"the loss did not go down: {losses[0]:.3g} in the first epoch, {losses[-1]:.3g} in the twelfth")
-    log.clear()
-    accuracy = watch.call("evaluate", evaluate, model, images.copy(), labels.copy(), 25)
+    if len(used) != len(images):
+        raise StudentError(f"the epoch used {len(used)} images for {len(images)}: every image exactly once")
+    if any(len(entry[1]) > batch_size for entry in forwards):
+        raise StudentError("a batch held more than batch_size images")
+    if not all(entry[2] for entry in forwards):
+        raise StudentError("train_epoch must call model.forward(x, train=True): dropout is on in training")
+    calls = [entry[0] for entry in log]
+    if calls.count("step") != batches:
+        raise StudentError(f"optimizer.step was called {calls.count('step')} times for {batches} batches: once per batch")
+    if calls.count("backward") != batches or calls.count("loss") != batches:
+        raise StudentError(
+            f"{batches} batches but {calls.count('loss')} losses and {calls.count('backward')} backward passes: one each per batch"
+        )
+    if calls != ["forward", "loss", "backward", "step"] * batches:
+        raise StudentError("each batch must run forward, loss, backward, step in this order")
+    if not all(entry[1] for entry in log if entry[0] == "step"):
+        raise StudentError("optimizer.step must get model.params and model.grads")
+    if not np.array_equal(np.concatenate([entry[1] for entry in log if entry[0] == "loss"]), labels[used]):
+        raise StudentError("the labels given to the loss do not belong to the images: index both with the same permutation")
+    if used == sorted(used):
+        raise StudentError("the images came in their stored order: shuffle them each epoch with rng.permutation")
+    batch_losses = [(len(entry[1]), entry[2]) for entry in log if entry[0] == "loss"]
+    weighted = sum(n * loss for n, loss in batch_losses) / len(images)
+    plain = sum(loss for _, loss in batch_losses) / len(batch_losses)
+    if not (near(value, weighted) or near(value, plain)):
+        raise StudentError(f"train_epoch returned {value:.6g}, but the epoch's mean loss was {weighted:.6g}")
+
+
+def _check_evaluate(log: list[tuple[Any, ...]], model: Sequential, images: np.ndarray, labels: np.ndarray, accuracy: float) -> None:
+    """evaluate's calls: eval mode, batches, every image once, no updates, the right fraction."""
     forwards = [entry for entry in log if entry[0] == "forward"]
     if any(entry[0] in ("backward", "step") for entry in log):
         raise StudentError("evaluate must not call backward or the optimizer: it only measures")
     if not forwards or any(entry[2] for entry in forwards):
         raise StudentError("evaluate must call model.forward(x, train=False): dropout is off when measuring")
-    if any(len(entry[1]) > 25 for entry in forwards):
+    if any(len(entry[1]) > EVALUATE_BATCH for entry in forwards):
         raise StudentError("evaluate gave the model more than batch_size images at once: work in batches")
-    used = _which_images([entry[1] for entry in forwards], images)
-    if sorted(used) != list(range(len(images))):
+    if sorted(_which_images([entry[1] for entry in forwards], images)) != list(range(len(images))):
         raise StudentError("evaluate must look at every image exactly once")
-    predictions = np.argmax(Sequential.forward(model, images, train=False), axis=1)
-    expected = float(np.mean(predictions == labels))
-    try:
-        accuracy = float(accuracy)
-    except (TypeError, ValueError):
-        raise StudentError(f"evaluate returned {type(accuracy).__name__}: return the accuracy, a float in [0, 1]") from None
+    expected = float(np.mean(np.argmax(Sequential.forward(model, images, train=False), axis=1) == labels))
     if near(accuracy, 100 * expected) and expected > 0:
         raise StudentError("evaluate returned a percentage: return the fraction in [0, 1]")
     if not near(accuracy, expected):
         raise StudentError(f"evaluate returned {accuracy:.4g}, but the model classifies {expected:.4g} of the images correctly")
+
+
+def grade_train_loop(module: ModuleType, seed: int) -> float:
+    train_epoch, evaluate = attribute(module, "train_epoch"), attribute(module, "evaluate")
+    images, labels = _problem(seed)
+    log: list[tuple[Any, ...]] = []
+    model = WatchedModel(log, np.random.default_rng(seed))
+    loss_layer, optimizer = WatchedLoss(log), WatchedSGD(log, model)
+    watch = Watch(module, library=("minialexnet.train", "minialexnet.evaluate"))  # the model and optimizer are the library's
+    orders, losses = [], []
+    for epoch in range(EPOCHS):
+        log.clear()
+        rng = np.random.default_rng(epoch)
+        value = _float(
+            "train_epoch",
+            watch.call("train_epoch", train_epoch, model, loss_layer, optimizer, images.copy(), labels.copy(), TRAIN_BATCH, rng),
+        )
+        if epoch == 0:
+            _check_epoch(log, images, labels, TRAIN_BATCH, value)
+        orders.append(_which_images([entry[1] for entry in log if entry[0] == "forward"], images))
+        if epoch == 1 and orders[1] == orders[0]:
+            raise StudentError("every epoch used the same order: draw a new permutation each epoch from rng")
+        losses.append(value)
+    if not losses[-1] < 0.5 * losses[0]:
+        raise StudentError(f"the loss did not go down: {losses[0]:.3g} in the first epoch, {losses[-1]:.3g} in epoch {EPOCHS}")
+    log.clear()
+    accuracy = _float("evaluate", watch.call("evaluate", evaluate, model, images.copy(), labels.copy(), EVALUATE_BATCH))
+    _check_evaluate(log, model, images, labels, accuracy)
     return float("nan")  # nothing is compared to a tolerance
