@@ -99,7 +99,7 @@ class Watch:
                         if inspect.isfunction(function) and (not method.startswith("__") or method == "__call__"):
                             poisoned[id(function)] = self._raiser(f"{attribute}.{method}")
                             patch(value, method, poisoned[id(function)])
-        students = {id(m): m for m in [self.module, *loaded]}
+        students = {id(m): m for m in [self.module, *loaded.values()]}
         holders = [
             m for name, m in list(sys.modules.items()) if name.startswith("minialexnet") and not name.startswith("minialexnet.exercises")
         ]
