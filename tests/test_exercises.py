@@ -151,7 +151,7 @@ MISTAKES = [
     (
         "conv_naive",
         {"db = dout.sum(axis=(0, 2, 3))": "db = dout.sum(axis=(0, 2, 3))\n    conv_forward_naive(x, W, db, stride, padding)"},
-        "conv_naive.backward called forward 1 time(s)",
+        "conv_backward_naive called forward 1 time(s)",
     ),
     # a forward changed together with a matching backward
     (

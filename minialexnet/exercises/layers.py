@@ -35,6 +35,7 @@ class LayerExercise:
     library: Callable[[], Layer]  # the same layer from minialexnet.layers, float64
     make_input: Callable[[np.random.Generator], np.ndarray]
     title: str  # how hints name it: "ReLU"
+    names: tuple[str, ...] = ()  # how hints name its forward and backward, if not "<title>.forward", "<title>.backward"
     loss: bool = False  # forward(logits, labels) -> float, backward() without dout
     forwards: tuple[str, ...] = ()  # module functions that are the forward pass
     label: Callable[[str], str] = lambda key: "dx" if key == "dx" else f'self.grads["{key}"]'
@@ -46,6 +47,7 @@ class LayerExercise:
 def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float:
     rng = np.random.default_rng(seed)
     watch = Watch(module, exercise.forwards)
+    forward_name, backward_name = exercise.names or (f"{exercise.title}.forward", f"{exercise.title}.backward")
     student = build(f"{exercise.title}(...)", lambda: exercise.build(module))
     library = exercise.library()
     student_params = getattr(student, "params", None)
@@ -63,24 +65,24 @@ def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float
 
     def student_forward(given: np.ndarray) -> Any:
         if exercise.loss:
-            return watch.call(f"{exercise.title}.forward", student.forward, given, labels.copy())
-        return watch.call(f"{exercise.title}.forward", student.forward, given, train=True)
+            return watch.call(forward_name, student.forward, given, labels.copy())
+        return watch.call(forward_name, student.forward, given, train=True)
 
     expected = library_forward()
     given = x.copy()
     out = student_forward(given)
     if not np.array_equal(given, x):
-        raise StudentError(f"{exercise.title}.forward changed its input x in place: compute a new array")
+        raise StudentError(f"{forward_name} changed its input x in place: compute a new array")
     if exercise.loss:
         out = _loss_value(out, x.shape[0])
         error = abs(out - float(expected)) / max(abs(float(expected)), 1e-300)
     else:
-        out = as_array(f"{exercise.title}.forward's output", out, expected.shape)
+        out = as_array(f"{forward_name}'s output", out, expected.shape)
         error = relative_error(out, expected)
     if error > FORWARD_TOLERANCE:
         raise StudentError(
             (exercise.forward_hint(out, x, library) if exercise.forward_hint else None)
-            or f"{exercise.title}.forward differs from the library's {exercise.title} on the same input (relative error {error:.1e})"
+            or f"{forward_name} differs from the library's {exercise.title} on the same input (relative error {error:.1e})"
         )
     dout = None if exercise.loss else rng.standard_normal(expected.shape)
     weight = 1.0 if exercise.loss else dout  # the numerical gradient of <forward, weight>
@@ -90,14 +92,14 @@ def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float
     def student_backward(upstream: np.ndarray | None) -> dict[str, Any]:
         student_forward(x.copy())
         if upstream is None:
-            dx = watch.call(f"{exercise.title}.backward", student.backward, in_backward=True)
+            dx = watch.call(backward_name, student.backward, in_backward=True)
         else:
             given = upstream.copy()
-            dx = watch.call(f"{exercise.title}.backward", student.backward, given, in_backward=True)
+            dx = watch.call(backward_name, student.backward, given, in_backward=True)
             if not np.array_equal(given, upstream):
                 zeroed = not np.any(given)
                 raise StudentError(
-                    f"{exercise.title}.backward {'zeroed' if zeroed else 'changed'} dout in place: "
+                    f"{backward_name} {'zeroed' if zeroed else 'changed'} dout in place: "
                     "dout belongs to the caller (it was given a copy), compute a new array"
                 )
         grads = getattr(student, "grads", None)
@@ -315,7 +317,8 @@ LAYERS: dict[str, LayerExercise] = {
         _naive_conv,
         lambda: Conv2d(2, 3, 3, stride=2, padding=1, dtype=np.float64),
         lambda rng: rng.standard_normal((BATCH, 2, 5, 5)),
-        "conv_naive",
+        "Conv2d",
+        names=("conv_forward_naive", "conv_backward_naive"),
         forwards=("conv_forward_naive",),
         label=lambda key: f"d{key}",
         factor_hint=_conv_factor_hint,
