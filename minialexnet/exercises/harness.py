@@ -166,7 +166,7 @@ def build(what: str, factory: Callable[[], Any]) -> Any:
         raise StudentError(f"{what} raised {type(error).__name__}: {error}{where(error)}") from None
 
 
-def as_array(what: str, value: Any, shape: tuple[int, ...], transposed_hint: bool = True) -> np.ndarray:
+def as_array(what: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
     """``value`` as a float64 array of ``shape``, or a hint naming what is wrong with it."""
     if value is None:
         raise StudentError(f"{what} is None: return (or store) the array")
@@ -178,9 +178,7 @@ def as_array(what: str, value: Any, shape: tuple[int, ...], transposed_hint: boo
         raise StudentError(f"{what} has dtype {value.dtype} for float64 inputs: keep the input's dtype (no astype, no int arrays)")
     if value.shape != tuple(shape):
         transposed = value.shape == tuple(shape)[::-1]
-        raise StudentError(
-            f"{what} has shape {value.shape}, expected {tuple(shape)}" + (": transposed?" if transposed and transposed_hint else "")
-        )
+        raise StudentError(f"{what} has shape {value.shape}, expected {tuple(shape)}" + (": transposed?" if transposed else ""))
     bad = int(np.count_nonzero(~np.isfinite(value)))
     if bad:
         raise StudentError(f"{what} holds NaN or inf in {bad} of {value.size} entries (an overflow? a division by zero?)")
