@@ -118,7 +118,7 @@ SGD_MISTAKES = {
     "no weight decay": "the weight decay term is missing: v <- m v - wd lr w - lr g",
     "decay without lr": "the weight decay term must be multiplied by lr as well: - wd * lr * w",
     "fresh velocity": "the velocity must persist between steps: keep one per parameter name in self.velocity",
-    "minus velocity": "w <- w + v (v already holds the minus sign)",
+    "minus velocity": "you subtracted the velocity: w <- w + v (v already holds the minus sign)",
 }
 
 
