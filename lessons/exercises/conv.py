@@ -1,44 +1,49 @@
-"""Exercise: the convolution backward pass (Section 3.5), by im2col.
+"""Exercise: the convolution layer by im2col, forward and backward (Section 3.5, Figure 2).
 
-x (N, C, H, W), W (F, C, KH, KW), b (F,) -> out (N, F, OH, OW).
-forward builds col = im2col(x) of shape (C*KH*KW, N*OH*OW) and computes W_mat @ col.
-Write ``backward``: fill self.grads["W"] and self.grads["b"] and return dx.
-``col2im`` (the adjoint of im2col) is given.
-Check it with:  python -m minialexnet.exercises check conv
+Uses YOUR im2col and col2im (im2col.py, loaded below): write and check those first.
+
+Notation: x (N, C, H, W), W (F, C, K, K) = self.params["W"], b (F,) = self.params["b"],
+stride S, padding P, OH, OW the output size, L = N * OH * OW output positions.
+
+    col    = im2col(x)                      (C * K * K, L)
+    W_mat  = W.reshape(F, C * K * K)        (F, C * K * K)
+    out    = W_mat @ col + b[:, None]       (F, L), columns (n, oh, ow)
+           -> reshaped and transposed to (N, F, OH, OW)
+
+Backward: bring dout (N, F, OH, OW) into the layout of out's (F, L) matrix, then apply the
+matrix-product rule (the gradient of A @ B with respect to A and to B) and col2im, the
+adjoint of im2col. db sums over all L positions. Store dW with W's shape and db in
+self.grads["W"] and self.grads["b"]; return dx (N, C, H, W).
+
+Check it:  ``exercises.check("conv")``
 """
 
 import numpy as np
 
+from minialexnet.exercises import load
 from minialexnet.layers.base import Layer
-from minialexnet.layers.conv import col2im, im2col
+
+cols = load("im2col")  # your im2col.py: cols.im2col(x, K, K, S, P), cols.col2im(col, x_shape, K, K, S, P)
 
 
 class Conv2d(Layer):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None):
         super().__init__()
         rng = np.random.default_rng(0) if rng is None else rng
-        self.stride, self.padding, self.kernel_size = stride, padding, kernel_size
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         shape = (out_channels, in_channels, kernel_size, kernel_size)
-        self.params = {"W": rng.standard_normal(shape), "b": rng.standard_normal(out_channels)}
-        self.grads = {"W": np.zeros(shape), "b": np.zeros(out_channels)}
+        fan_in = in_channels * kernel_size * kernel_size
+        self.params = {"W": rng.standard_normal(shape) * np.sqrt(2.0 / fan_in), "b": np.zeros(out_channels)}  # He initialisation
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     def forward(self, x, train=True):
-        N = x.shape[0]
-        K, S, P = self.kernel_size, self.stride, self.padding
-        F = self.params["W"].shape[0]
-        col = im2col(x, K, K, S, S, P, P)  # (C*K*K, N*OH*OW)
-        OH = (x.shape[2] + 2 * P - K) // S + 1
-        OW = (x.shape[3] + 2 * P - K) // S + 1
-        out = self.params["W"].reshape(F, -1) @ col + self.params["b"][:, None]  # (F, N*OH*OW)
-        self.cache = (x.shape, col)
-        return out.reshape(F, N, OH, OW).transpose(1, 0, 2, 3)
+        """x (N, C, H, W) -> out (N, F, OH, OW)."""
+        # ---- your code ----
+        raise NotImplementedError("write Conv2d.forward")
+        # ---- end of your code ----
 
     def backward(self, dout):
-        x_shape, col = self.cache
-        K, S, P = self.kernel_size, self.stride, self.padding
-        F = self.params["W"].shape[0]
-        dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N*OH*OW), same column order as col
-        # TODO: self.grads["b"] = ...
-        # TODO: self.grads["W"] = ...  (shape (F, C, K, K))
-        # TODO: dcol = ...; return col2im(dcol, x_shape, K, K, S, S, P, P)
+        """dout (N, F, OH, OW) -> dx (N, C, H, W); fills self.grads["W"] (F, C, K, K) and self.grads["b"] (F,)."""
+        # ---- your code ----
         raise NotImplementedError("write Conv2d.backward")
+        # ---- end of your code ----

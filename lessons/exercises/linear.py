@@ -1,8 +1,19 @@
-"""Exercise: the fully connected layer's backward pass (Section 3.5).
+"""Exercise: the fully connected layer, forward and backward (fc6, fc7, fc8; Section 3.5).
 
-out = x W^T + b with x (N, I), W (O, I), b (O,), out (N, O).
-Write ``backward``: return dx (N, I) and fill self.grads["W"] (O, I) and self.grads["b"] (O,).
-Check it with:  python -m minialexnet.exercises check linear
+Notation: N batch size, I in_features, O out_features.
+
+    x    (N, I)
+    W    (O, I)       self.params["W"], PyTorch's layout
+    b    (O,)         self.params["b"]
+    out  (N, O)       out[n, o] = sum_i x[n, i] W[o, i] + b[o]
+
+Backward: given dout[n, o] = dL/dout[n, o], write out with the chain rule
+dL/dx[n, i], dL/dW[o, i] and dL/db[o] (each W[o, i] and b[o] is used by EVERY example n:
+their gradients sum over the batch). Return dx; store dW and db in self.grads["W"] and
+self.grads["b"] (the same names as self.params), overwriting, never adding to, what is there.
+Check the shapes of your results against the shapes above.
+
+Check it:  ``exercises.check("linear")``
 """
 
 import numpy as np
@@ -14,17 +25,20 @@ class Linear(Layer):
     def __init__(self, in_features, out_features, rng=None):
         super().__init__()
         rng = np.random.default_rng(0) if rng is None else rng
-        self.params = {"W": rng.standard_normal((out_features, in_features)), "b": rng.standard_normal(out_features)}
-        self.grads = {"W": np.zeros((out_features, in_features)), "b": np.zeros(out_features)}
+        self.params = {
+            "W": rng.standard_normal((out_features, in_features)) * np.sqrt(2.0 / in_features),  # He initialisation
+            "b": np.zeros(out_features),
+        }
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     def forward(self, x, train=True):
-        self.cache = x
-        return x @ self.params["W"].T + self.params["b"]
+        """x (N, I) -> out (N, O)."""
+        # ---- your code ----
+        raise NotImplementedError("write Linear.forward")
+        # ---- end of your code ----
 
     def backward(self, dout):
-        x = self.cache
-        W = self.params["W"]
-        # TODO: self.grads["W"] = ...   (shape (O, I))
-        # TODO: self.grads["b"] = ...   (shape (O,))
-        # TODO: return dx               (shape (N, I))
+        """dout (N, O) -> dx (N, I); fills self.grads["W"] (O, I) and self.grads["b"] (O,)."""
+        # ---- your code ----
         raise NotImplementedError("write Linear.backward")
+        # ---- end of your code ----

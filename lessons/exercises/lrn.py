@@ -1,10 +1,20 @@
-"""Exercise: the local response normalization backward pass (Section 3.3).
+"""Exercise: local response normalization, forward and backward (Section 3.3).
 
-b[c] = a[c] / D[c]**beta,  D[c] = k + alpha * sum of a[c']**2 for c' in [c - n//2, c + n//2]
-(clipped to existing channels; alpha NOT divided by n). Shapes (N, C, H, W).
-Write ``backward``: dL/da[j] has a direct term (through b[j]) and a term through every
-D[c] whose window contains j.
-Check it with:  python -m minialexnet.exercises check lrn
+Notation: a (N, C, H, W) the input (ReLU outputs), n = size, half = n // 2; for channel c
+the window is the channels c' in [c - half, c + half] that exist (clipped at 0 and C - 1).
+
+    D[c] = k + alpha * sum over c' in window(c) of a[c']**2
+    b[c] = a[c] * D[c] ** (-beta)
+
+with the paper's k = 2, n = 5, alpha = 1e-4, beta = 0.75: alpha is NOT divided by n
+(PyTorch and Caffe divide it; their alpha would be n * ours). Positions n, h, w never mix.
+
+Backward: a[j] enters b[j] directly AND every D[c] whose window contains j. So
+dL/da[j] = dout[j] * db[j]/da[j] (D[j] held fixed) + sum over c with j in window(c) of
+dout[c] * db[c]/dD[c] * dD[c]/da[j]. Work out the two derivatives; the window is symmetric,
+so "every c whose window contains j" is window(j).
+
+Check it:  ``exercises.check("lrn")``
 """
 
 import numpy as np
@@ -17,23 +27,14 @@ class LocalResponseNorm(Layer):
         super().__init__()
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
-    def window_sum(self, v):
-        """out[:, c] = sum of v[:, c'] over the window of c (a symmetric window)."""
-        half = self.size // 2
-        C = v.shape[1]
-        out = np.zeros_like(v)
-        for c in range(C):
-            out[:, c] = v[:, max(0, c - half) : min(C, c + half + 1)].sum(axis=1)
-        return out
-
     def forward(self, a, train=True):
-        D = self.k + self.alpha * self.window_sum(a * a)
-        b = a * D ** (-self.beta)
-        self.cache = (a, b, D)
-        return b
+        """a (N, C, H, W) -> b (N, C, H, W)."""
+        # ---- your code ----
+        raise NotImplementedError("write LocalResponseNorm.forward")
+        # ---- end of your code ----
 
     def backward(self, dout):
-        a, b, D = self.cache
-        # TODO: return dL/da. The window is symmetric, so "every c whose window contains j"
-        # is the window of j: self.window_sum can compute that sum.
+        """dout (N, C, H, W) -> da (N, C, H, W)."""
+        # ---- your code ----
         raise NotImplementedError("write LocalResponseNorm.backward")
+        # ---- end of your code ----

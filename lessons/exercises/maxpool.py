@@ -1,9 +1,19 @@
-"""Exercise: the max-pooling backward pass (Section 3.4: 3x3 windows, stride 2).
+"""Exercise: overlapping max-pooling, forward and backward (Section 3.4: 3x3 windows, stride 2).
 
-x (N, C, H, W) -> out (N, C, OH, OW), out = max over each window.
-Write ``backward``: each window's gradient goes to the one input element that was the
-maximum (windows overlap, so an element can receive several gradients: add them).
-Check it with:  python -m minialexnet.exercises check maxpool
+Notation: x (N, C, H, W), kernel K x K, stride S (no padding),
+OH = (H - K) // S + 1, OW likewise.
+
+    out[n, c, oh, ow] = max over i, j in [0, K) of x[n, c, S oh + i, S ow + j]
+
+Backward: the max is a selection, so each window's gradient dout[n, c, oh, ow] goes to the
+ONE input element that was its maximum, and to no other. Windows overlap (K > S), so one
+element can win several windows: its gradient is the sum. Ties: when a window holds its
+maximum more than once, the gradient goes to the first of them in row-major order (the
+smallest i, then the smallest j), as in PyTorch; the total gradient is conserved,
+sum(dx) = sum(dout). Remember in forward which element won (np.argmax of a flattened window
+returns the first maximum).
+
+Check it:  ``exercises.check("maxpool")``
 """
 
 import numpy as np
@@ -14,23 +24,16 @@ from minialexnet.layers.base import Layer
 class MaxPool2d(Layer):
     def __init__(self, kernel_size=3, stride=2):
         super().__init__()
-        self.k, self.s = kernel_size, stride
+        self.kernel_size, self.stride = kernel_size, stride
 
     def forward(self, x, train=True):
-        N, C, H, W = x.shape
-        k, s = self.k, self.s
-        OH, OW = (H - k) // s + 1, (W - k) // s + 1
-        out = np.empty((N, C, OH, OW), dtype=x.dtype)
-        for i in range(OH):
-            for j in range(OW):
-                out[:, :, i, j] = x[:, :, i * s : i * s + k, j * s : j * s + k].max(axis=(2, 3))
-        self.cache = x
-        return out
+        """x (N, C, H, W) -> out (N, C, OH, OW)."""
+        # ---- your code ----
+        raise NotImplementedError("write MaxPool2d.forward")
+        # ---- end of your code ----
 
     def backward(self, dout):
-        x = self.cache
-        k, s = self.k, self.s
-        dx = np.zeros_like(x)
-        # TODO: for every window (i, j), add dout[:, :, i, j] to the position of its maximum.
-        # Hint: window.reshape(N, C, k * k).argmax(axis=2) finds it; np.unravel_index turns it into (row, col).
+        """dout (N, C, OH, OW) -> dx (N, C, H, W)."""
+        # ---- your code ----
         raise NotImplementedError("write MaxPool2d.backward")
+        # ---- end of your code ----

@@ -1,7 +1,12 @@
-"""Exercise: the ReLU backward pass (Section 3.1).
+"""Exercise: ReLU, forward and backward (paper Section 3.1).
 
-out = max(0, x). Write ``backward``: given dout = dL/dout (same shape as x), return
-dL/dx. Check it with:  python -m minialexnet.exercises check relu
+    out = max(0, x)                        x, out, dout, dx: any shape, all the same
+
+Backward: dL/dx = dL/dout * d out/dx, element by element. Work out d max(0, x)/dx on
+each side of 0 (at exactly 0 either value is accepted; the checker keeps inputs away from 0).
+``dout`` belongs to the caller: compute a new array, never write into ``dout``.
+
+Check it:  ``exercises.check("relu")``  or  ``python -m minialexnet.exercises check relu``
 """
 
 import numpy as np
@@ -11,10 +16,13 @@ from minialexnet.layers.base import Layer
 
 class ReLU(Layer):
     def forward(self, x, train=True):
-        self.cache = x
-        return np.maximum(x, 0)
+        """x (any shape) -> out (same shape). Keep in self.cache what backward needs."""
+        # ---- your code ----
+        raise NotImplementedError("write ReLU.forward")
+        # ---- end of your code ----
 
     def backward(self, dout):
-        x = self.cache
-        # TODO: return dL/dx. The derivative of max(0, x) is 1 where x > 0, else 0.
+        """dout (shape of out) -> dx (shape of x). ReLU has no parameters: self.grads stays empty."""
+        # ---- your code ----
         raise NotImplementedError("write ReLU.backward")
+        # ---- end of your code ----

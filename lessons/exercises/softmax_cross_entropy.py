@@ -1,8 +1,17 @@
-"""Exercise: the softmax cross-entropy backward pass (Section 3.5).
+"""Exercise: softmax cross-entropy, the loss on fc8 (Section 3.5), forward and backward.
 
-loss = mean over n of -log softmax(z[n])[y[n]], with logits z (N, K) and labels y (N,).
-Write ``backward(dout)``: return dloss/dz times the scalar dout (shape (N, K)).
-Check it with:  python -m minialexnet.exercises check softmax_cross_entropy
+Notation: N batch size, K classes; z the logits (N, K); y the labels (N,), integers in [0, K).
+
+    p[n, k] = exp(z[n, k]) / sum_j exp(z[n, j])          softmax, row by row
+    loss    = (1/N) sum_n -log p[n, y[n]]                 a Python float: the MEAN over the batch
+
+exp overflows for logits of a few hundred: softmax does not change when a constant is
+subtracted from a row, so subtract each row's maximum first.
+Backward (no argument: the loss is the last layer, dL/dloss = 1): return dL/dz (N, K).
+Differentiate -log p[n, y[n]] with respect to z[n, k] (two cases: k = y[n] and k != y[n]),
+then remember the 1/N of the mean.
+
+Check it:  ``exercises.check("softmax_cross_entropy")``
 """
 
 import numpy as np
@@ -12,13 +21,13 @@ from minialexnet.layers.base import Layer
 
 class SoftmaxCrossEntropy(Layer):
     def forward(self, logits, labels):
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-        self.cache = (probs, labels)
-        return float(-np.log(probs[np.arange(len(labels)), labels]).mean())
+        """logits (N, K), labels (N,) ints -> the mean loss (float)."""
+        # ---- your code ----
+        raise NotImplementedError("write SoftmaxCrossEntropy.forward")
+        # ---- end of your code ----
 
-    def backward(self, dout=1.0):
-        probs, labels = self.cache
-        N = probs.shape[0]
-        # TODO: return dout * dloss/dlogits. Remember the loss is a MEAN over the batch.
+    def backward(self):
+        """-> dlogits (N, K), the gradient of the mean loss."""
+        # ---- your code ----
         raise NotImplementedError("write SoftmaxCrossEntropy.backward")
+        # ---- end of your code ----

@@ -16,7 +16,7 @@ The pipeline of one batch, uint8 (N, C, h, w) -> float32 (N, C, s, s)::
 
 - The paper's input is the raw 0..255 pixel minus the mean (Section 2); ``scale="paper"``
   keeps that scale. The N(0, 0.01) initialisation depends on it: with inputs in 0..1 the
-  signal fades before fc8 and the net stays at chance (see lesson 7).
+  signal fades before fc8 and the net stays at chance (see lesson 8).
 - PCA colour noise (Section 4.1): with p_i, lambda_i the eigenvectors and eigenvalues of the
   training set's C x C covariance of pixel values, each training image gets
   sum_i alpha_i sqrt(lambda_i) p_i added to every pixel, alpha_i ~ N(0, 0.1) drawn once

@@ -1,0 +1,39 @@
+"""Exercise: inverted dropout, forward and backward (Section 4.2: p = 0.5 on fc6 and fc7).
+
+x, out, dout, dx: any shape, all the same. p is the probability of DROPPING a unit.
+
+    train=True:   mask[i] = 1 / (1 - p) with probability 1 - p, else 0 (a fresh draw every call)
+                  out = x * mask
+    train=False:  out = x (nothing dropped, nothing scaled)
+
+"Inverted": the kept units are scaled up by 1 / (1 - p) during training, so the expected
+output equals x and the test-time network needs no change. (The paper instead multiplies
+the outputs by 0.5 at test time: the same network up to that factor.)
+Backward: out is x times a constant mask, so dx = ?  (train=False: the identity.)
+Draw random numbers with self.rng (np.random.Generator), so a seed makes a run repeatable.
+
+Check it:  ``exercises.check("dropout")``
+"""
+
+import numpy as np
+
+from minialexnet.layers.base import Layer
+
+
+class Dropout(Layer):
+    def __init__(self, p=0.5, seed=None):
+        super().__init__()
+        self.p = p
+        self.rng = np.random.default_rng(seed)
+
+    def forward(self, x, train=True):
+        """x -> out, same shape."""
+        # ---- your code ----
+        raise NotImplementedError("write Dropout.forward")
+        # ---- end of your code ----
+
+    def backward(self, dout):
+        """dout -> dx, same shape."""
+        # ---- your code ----
+        raise NotImplementedError("write Dropout.backward")
+        # ---- end of your code ----

@@ -1,0 +1,183 @@
+"""Grade the course's exercises: the student's own layers, optimizer and training loop.
+
+``python -m minialexnet.exercises check [NAME ...] [--dir DIR] [--solutions]``, or in a
+notebook ``exercises.check("relu")``. The student's code lives in ``lessons/exercises/<name>.py``
+(``$MINIALEXNET_EXERCISES`` points elsewhere, e.g. at ``lessons/solutions/``, the reference
+solutions); ``load(name)`` imports it afresh, so an edit counts without restarting the kernel.
+``check`` prints one line, ``relu: pass (relative error 3e-11)``, ``relu: not written yet``
+or ``relu: FAIL - <hint>``, returns a ``Grade`` and never raises, whatever the file holds.
+
+What is checked (float64, small inputs, fixed seeds):
+- forward passes against the library's layers on the same input and parameters;
+- backward passes against central differences of the library's forward
+  (``minialexnet.gradcheck``), every tensor: dx and each parameter gradient;
+- max-pool on a deterministic case full of ties (one maximum per window, the first in
+  row-major order, the total gradient conserved), LRN's defaults and the paper's alpha,
+  softmax on logits of about 3000 (overflow), dropout by its statistics and its mask;
+- the chain rule through ``Sequential`` with probe layers that log every call;
+- SGD against the paper's formula over three steps; the training loop on a small problem
+  (every image once per epoch, shuffled anew, one step per batch, the loss going down,
+  evaluate in eval mode).
+
+What it rejects, each with a hint naming the mistake (tests/test_exercises.py has one
+deliberately wrong file per case):
+- not written yet; a syntax or import error, ``sys.exit``, a missing class or function;
+  an endless loop (a time limit, where the grader runs in the main thread);
+- a forward that returns a list, the wrong dtype or shape, NaN/inf, changes its input, or
+  disagrees with the library: a forward changed together with a matching backward fails here;
+- a backward that writes into ``dout`` (it receives a copy, compared afterwards; zeroing
+  it and returning zeros too); that calls the library's layers, their functions or
+  ``minialexnet.gradcheck`` (while the student's code runs, every function and method of
+  those modules, and every reference to one in a minialexnet module or the student's
+  globals, is replaced by one that records the call and raises a BaseException, so even
+  ``except BaseException`` does not hide it); that calls forward (finite differences);
+- gradients missing, stored under other names, never written (all zeros), accumulated
+  across calls (backward twice on one forward), divided by N (they sum over the batch),
+  averaged over the N * OH * OW positions (conv db), of the wrong sign or shape
+  (transposed?), ignoring ``dout``, or plainly wrong;
+- max-pool ties given to every maximum, split among them, or to another one; LRN's alpha
+  divided by size; softmax without the row maximum; im2col's row or column order, col2im
+  assigning instead of adding; dropout's p as the keep probability, without or with the
+  wrong scale, one mask for every call, not seeded by ``self.rng``, scaling at test time;
+  Sequential's order, its dout hand-over and train flag; SGD's weight decay, velocity and
+  in-place update; the loop's dropped last batch, missing shuffle, labels out of step
+  with their images, extra or missing steps, percentages.
+
+What it cannot detect: finite differences written with a private copy of the forward
+maths inside backward (no forward call to count); gradients from another autodiff library
+(PyTorch, JAX); a library function reached through a reference kept outside module globals
+(a default argument, a closure, a class attribute, a container) made before the check; code that behaves
+differently on inputs other than the checker's; a student who edits the grader. It judges
+results, not style or speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, loaded, solutions_dir, where
+from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, deadline
+from minialexnet.exercises.layers import LAYERS, grade_dropout, grade_im2col, grade_layer
+from minialexnet.exercises.training import grade_sequential, grade_sgd, grade_train_loop
+
+TIME_LIMIT = 60.0  # seconds per exercise
+__all__ = ["ENVIRONMENT", "NAMES", "Grade", "check", "exercise_dir", "load", "main", "solutions_dir"]
+
+
+@dataclass
+class Grade:
+    """The result of one check: ``status`` is "pass", "fail" or "not written"."""
+
+    name: str
+    status: str
+    hint: str = ""
+    error: float = float("nan")
+    printed: bool = field(default=False, repr=False, compare=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def __str__(self) -> str:
+        if self.passed:
+            return f"{self.name}: pass" + ("" if np.isnan(self.error) else f" (relative error {self.error:.1e})")
+        if self.status == "not written":
+            return f"{self.name}: not written yet" + (f" ({self.hint})" if self.hint else "")
+        return f"{self.name}: FAIL - {self.hint}"
+
+    def _ipython_display_(self) -> None:
+        """A notebook cell ending in ``check(...)`` shows the line once: check has printed it."""
+        if not self.printed:
+            print(self)
+
+
+GRADERS: dict[str, Callable[[ModuleType, int], float]] = {  # in the course's order
+    "relu": partial(grade_layer, LAYERS["relu"]),
+    "linear": partial(grade_layer, LAYERS["linear"]),
+    "softmax_cross_entropy": partial(grade_layer, LAYERS["softmax_cross_entropy"]),
+    "conv_naive": partial(grade_layer, LAYERS["conv_naive"]),
+    "im2col": grade_im2col,
+    "conv": partial(grade_layer, LAYERS["conv"]),
+    "maxpool": partial(grade_layer, LAYERS["maxpool"]),
+    "lrn": partial(grade_layer, LAYERS["lrn"]),
+    "dropout": grade_dropout,
+    "sequential": grade_sequential,
+    "sgd": grade_sgd,
+    "train_loop": grade_train_loop,
+}
+NAMES = tuple(GRADERS)
+DEPENDS_ON = {"conv": "im2col"}  # conv.py uses the student's own im2col
+
+
+def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grade:
+    if name not in GRADERS:
+        return Grade(name, "fail", f"unknown exercise {name!r}; choose from {', '.join(NAMES)}")
+    dependency = DEPENDS_ON.get(name)
+    if dependency:
+        before = _grade(dependency, folder, seed, time_limit)
+        if before.status == "not written":
+            return Grade(name, "not written", f"{name}.py uses your {dependency}.py: write that first")
+        if not before.passed:
+            return Grade(name, "fail", f"{name}.py uses your {dependency}.py, which fails its check: {before.hint}")
+    loaded.clear()
+    try:
+        with deadline(time_limit):
+            try:
+                module = load(name, folder)
+            except FileNotFoundError as error:
+                return Grade(name, "fail", str(error))
+            except SyntaxError as error:
+                return Grade(name, "fail", f"{Path(error.filename or name).name} line {error.lineno}: SyntaxError: {error.msg}")
+            except NotImplementedError as error:
+                return Grade(name, "not written", str(error))
+            except (Exception, SystemExit) as error:
+                return Grade(name, "fail", f"importing {name}.py raised {type(error).__name__}: {error}{where(error)}")
+            return Grade(name, "pass", error=GRADERS[name](module, seed))
+    except NotWrittenError as error:
+        return Grade(name, "not written", str(error))
+    except (StudentError, LibraryCallError) as error:
+        return Grade(name, "fail", str(error))
+    except TimeUpError:
+        return Grade(name, "fail", f"the check took longer than {time_limit:g} s: an endless loop? (or a very slow one)")
+    except (Exception, SystemExit) as error:  # the student's code failed somewhere the grader did not expect
+        return Grade(name, "fail", f"{type(error).__name__}: {error}{where(error)}")
+    finally:
+        loaded.clear()
+
+
+def check(
+    name: str, directory: str | Path | None = None, *, seed: int = 0, time_limit: float | None = TIME_LIMIT, quiet: bool = False
+) -> Grade:
+    """Grade exercise ``name`` in ``directory`` (default ``exercise_dir()``), print one line, return the Grade. Never raises."""
+    grade = _grade(name, Path(directory) if directory is not None else exercise_dir(), seed, time_limit)
+    if not quiet:
+        print(grade)
+        grade.printed = True
+    return grade
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m minialexnet.exercises", description="Grade the course's exercises.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    command = sub.add_parser("check", help="grade exercises (all, or the ones named)")
+    command.add_argument("names", nargs="*", metavar="NAME", help=f"any of: {', '.join(NAMES)}")
+    command.add_argument("--dir", default=None, help=f"folder of the exercise files (default: ${ENVIRONMENT} or lessons/exercises)")
+    command.add_argument("--solutions", action="store_true", help="grade the reference solutions in lessons/solutions")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in GRADERS]
+    if unknown:
+        print(f"error: unknown exercise {', '.join(unknown)}; choose from {', '.join(NAMES)}", file=sys.stderr)
+        return 2
+    folder = solutions_dir() if args.solutions else Path(args.dir) if args.dir else exercise_dir()
+    grades = [check(name, folder) for name in args.names or NAMES]
+    counts = {status: sum(g.status == status for g in grades) for status in ("pass", "fail", "not written")}
+    print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['not written']} not written yet ({folder})")
+    return 0 if counts["pass"] == len(grades) else 1

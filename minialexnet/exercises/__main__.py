@@ -1,0 +1,7 @@
+"""``python -m minialexnet.exercises check [NAME ...] [--dir DIR] [--solutions]``."""
+
+import sys
+
+from minialexnet.exercises import main
+
+sys.exit(main())
