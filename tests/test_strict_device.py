@@ -121,12 +121,12 @@ def test_transfer_budget_of_one_training_step(strict_cupy, augment):
 
 @pytest.mark.parametrize("crops", [1, 10])
 def test_transfer_budget_of_one_evaluation_batch(strict_cupy, crops):
-    """256 test images: the batch and labels in, the loss and the top-1/top-5 counts out (and the labels'
-    range with one crop); with 10 crops also each crop's offsets (3 x 256 int32)."""
+    """One batch of 64 test images: the batch and labels in, the loss and the top-1/top-5 counts out (and the
+    labels' range with one crop); with 10 crops also each crop's offsets (3 x 64 int32)."""
     data, model, preprocess, *_ = _mini(augment=True)
-    images, labels = data.test_images[:256], data.test_labels[:256]
-    evaluate_model(model, images, labels, preprocess, "gpu", eval_crops=crops)  # warm-up: the resize matrices go once
+    images, labels = data.test_images[:64], data.test_labels[:64]
+    evaluate_model(model, images, labels, preprocess, "gpu", batch_size=64, eval_crops=crops)  # warm-up: the resize matrices go once
     with strict_device.counting() as transfers:
-        evaluate_model(model, images, labels, preprocess, "gpu", eval_crops=crops)
-    assert sorted(transfers.sizes("h2d")) == sorted([images.nbytes, labels.nbytes, *[3 * 256 * 4] * crops]), transfers.log
+        evaluate_model(model, images, labels, preprocess, "gpu", batch_size=64, eval_crops=crops)
+    assert sorted(transfers.sizes("h2d")) == sorted([images.nbytes, labels.nbytes, *[3 * 64 * 4] * crops]), transfers.log
     assert transfers.count("d2h") == (5 if crops == 1 else 3) and transfers.bytes("d2h") <= 40, transfers.log
