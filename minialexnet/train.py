@@ -465,7 +465,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         preprocess = checkpoint.preprocess()
         optimizer.load_state_dict(checkpoint.velocities, model.params)
         model.set_rng_state(checkpoint.meta["rng"])
-        saved_schedule = checkpoint.meta.get("options", {}).get("schedule", "plateau")
+        saved_schedule = checkpoint.meta.get("options", {}).get("schedule")  # None before options were recorded: start afresh
         if schedule is not None and checkpoint.meta.get("schedule") and saved_schedule == args.schedule:
             schedule.load_state_dict(checkpoint.meta["schedule"])
         history = checkpoint.meta["history"]
