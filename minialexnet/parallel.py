@@ -50,6 +50,7 @@ from minialexnet.backend import get_array_module
 SLICE_BYTES = 2 << 20  # about 2 MiB of data per slice: a slice's intermediates stay in cache
 MIN_PARALLEL_BYTES = 1 << 20  # below this, threads cost more than they save
 GEMM_PIECE_MACS = 8 << 20  # multiply-adds of one piece of a matrix product (about 0.2 ms on one core)
+GEMM_PIECE_MIN_EDGE = 256  # rows or columns of a piece at least: thinner ones re-pack the other operand too often
 
 
 class ThreadSettingError(ValueError):
@@ -255,7 +256,7 @@ def _matmul_parts(a: Any, b: Any) -> list[tuple[slice, slice, slice]] | None:
     S = a.shape[0] if a.ndim == 3 else 1
     M, K = a.shape[-2:]
     N = b.shape[-1]
-    count = min(-(-S * M * N * K // GEMM_PIECE_MACS), S * max(M, N))
+    count = min(-(-S * M * N * K // GEMM_PIECE_MACS), S * -(-max(M, N) // GEMM_PIECE_MIN_EDGE))
     if count < 2:
         return None
     if S >= count:

@@ -28,8 +28,9 @@ def has_exercises(path: Path) -> bool:
     return any("from minialexnet.exercises import" in cell.source for cell in notebook.cells if cell.cell_type == "code")
 
 
-# a lesson without exercises runs the same code either way: once is enough
-RUNS = [(path, "untouched") for path in NOTEBOOKS] + [(path, "solutions") for path in NOTEBOOKS if has_exercises(path)]
+# every lesson twice, as a student finds it and with the reference solutions (a lesson without
+# exercises must then also run: its code may import an exercise's module)
+RUNS = [(path, exercises) for path in NOTEBOOKS for exercises in ("untouched", "solutions")]
 
 
 def run_notebook(path: Path) -> tuple[str, list[dict]]:
