@@ -86,3 +86,12 @@ def test_seeds_give_different_masks_and_state_is_two_integers():
 def test_old_generator_state_is_refused_with_advice():
     with pytest.raises(ValueError, match="start the run afresh"):
         Dropout(0.5, seed=0).set_rng_state({"bit_generator": "PCG64", "state": {}})
+
+
+def test_backward_before_forward_and_a_wrong_dout_say_what_to_do():
+    layer = Dropout(0.5, seed=0)
+    with pytest.raises(RuntimeError, match=r"backward\(\) called before forward\(\)"):
+        layer.backward(np.ones(3))
+    layer.forward(np.ones((2, 3)), train=False)
+    with pytest.raises(ValueError, match=r"dout has shape \(3, 2\) but forward's output had shape \(2, 3\)"):
+        layer.backward(np.ones((3, 2)))

@@ -40,6 +40,7 @@ from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 from minialexnet.parallel import for_each_slice
 
+_IDENTITY = "identity"  # what forward keeps when it drops nothing (evaluation, or p = 0)
 _GOLDEN = np.uint32(0x9E3779B9)  # 2**32 / golden ratio: spreads consecutive column numbers apart
 
 
@@ -104,15 +105,14 @@ class Dropout(Layer):
 
     def forward(self, x: Any, train: bool = True) -> Any:
         if not train or self.p == 0.0:
-            self.cache = None
-            return x
+            return self._keep_for_backward(_IDENTITY, x)
         mask = self._draw_mask(x)
-        self.cache = mask
-        return x * mask
+        return self._keep_for_backward(mask, x * mask)
 
     def backward(self, dout: Any) -> Any:
-        mask = self.cache
-        return dout if mask is None else dout * mask
+        mask = self._cache_for_backward(dout)
+        self.cache = None
+        return dout if mask is _IDENTITY else dout * mask
 
     def get_rng_state(self) -> dict:
         return {"seed": self.seed, "masks_drawn": self.masks_drawn}
