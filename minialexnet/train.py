@@ -496,8 +496,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     options = {key: getattr(args, key) for key in (*FIXED_ON_RESUME, *TUNABLE_ON_RESUME)}
 
-    def save(name: str, epoch_done: int, state: EpochState | None = None) -> AlexNet:
-        """Write ``name``; returns the whole network (the towers joined; every rank takes part)."""
+    def save(names: tuple[str, ...], epoch_done: int, state: EpochState | None = None) -> AlexNet:
+        """Write the checkpoints ``names`` (one gather and one check for all); returns the whole network (the towers
+        joined; every rank takes part)."""
         whole, velocity = towers.whole() if towers is not None else (model, optimizer.velocity)
         if not writes:
             return whole
@@ -505,7 +506,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if bad is not None:  # never replace a checkpoint by broken weights
             when = f"batch {state.step} of epoch {state.epoch}" if state is not None else f"epoch {epoch_done}"
             raise TrainingDivergedError(
-                f"{bad} became non-finite in {when}; {out / name} was not replaced; try a lower learning rate (--lr {optimizer.lr / 10:g})"
+                f"{bad} became non-finite in {when}; {out / names[0]} was not replaced; "
+                f"try a lower learning rate (--lr {optimizer.lr / 10:g})"
             )
         meta = {
             "epoch": epoch_done,
@@ -521,7 +523,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "seed": args.seed,
             "options": options,
         }
-        save_checkpoint(out / name, whole, meta, velocity, preprocess)
+        for name in names:
+            save_checkpoint(out / name, whole, meta, velocity, preprocess)
         return whole
 
     chance_loss = math.log(dataset.num_classes)
@@ -535,7 +538,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 bar.close()
             if not finished:
-                save("last.npz", epoch - 1, state)
+                save(("last.npz",), epoch - 1, state)
                 last = out / "last.npz"
                 print(f"\ninterrupted at batch {state.step} of epoch {epoch}: saved {last}; continue with --resume {last}", flush=True)
                 raise KeyboardInterrupt
@@ -571,9 +574,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             improved = sane and val["top1_error"] < best_error
             if improved:
                 best_error = val["top1_error"]
-            whole = save("last.npz", epoch)
-            if improved:
-                save("best.npz", epoch)
+            whole = save(("last.npz", "best.npz") if improved else ("last.npz",), epoch)
             if writes:
                 write_metrics(out / "metrics.csv", history)
                 plot_curves(history, out / "curves.png")
