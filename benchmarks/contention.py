@@ -57,7 +57,7 @@ def competitor_loop(kind: str, seconds: float) -> None:
             optimizer.step()
         return
     if kind == "minialexnet":
-        from minialexnet.bench import MiniAlexNetRunner
+        from minialexnet.tools.bench import MiniAlexNetRunner
 
         runner = MiniAlexNetRunner("mini", 128, "cpu", "float32")
         while time.monotonic() < deadline:
@@ -90,7 +90,7 @@ class Competitor:
 
 def time_steps(steps: int, rounds: int) -> dict[str, float]:
     """Median mini b128 training-step times (seconds) of minialexnet and PyTorch, alternating."""
-    from minialexnet.bench import MiniAlexNetRunner, TorchRunner, time_runners
+    from minialexnet.tools.bench import MiniAlexNetRunner, TorchRunner, time_runners
 
     ours = MiniAlexNetRunner("mini", 128, "cpu", "float32")
     result = time_runners([ours, TorchRunner(ours, "cpu")], steps, warmup=2, rounds=rounds)

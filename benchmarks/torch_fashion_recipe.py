@@ -48,10 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from minialexnet.data import BatchLoader, load_dataset
-    from minialexnet.interop import to_torch
     from minialexnet.models import alexnet
     from minialexnet.optim import ReduceOnPlateau, StepSchedule
-    from minialexnet.train import build_parser, make_preprocess, with_defaults
+    from minialexnet.tools.interop import to_torch
+    from minialexnet.training.train import build_parser, make_preprocess, with_defaults
 
     parser = build_parser()
     parser.prog = "python benchmarks/torch_fashion_recipe.py"

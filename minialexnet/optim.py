@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import asnumpy, device_of, get_array_module, to_device
-from minialexnet.parallel import for_each_slice, slice_scratch
+from minialexnet.fast.parallel import for_each_slice, slice_scratch
 
 
 class SGD:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import strict_device
 
+from minialexnet import strict_device
 from minialexnet.backend import gpu_available
 
 REAL_GPU = gpu_available()
@@ -49,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"device 'gpu': {'CuPy on a CUDA device' if REAL_GPU else 'the strict device (tests/strict_device.py)'}"
+    return f"device 'gpu': {'CuPy on a CUDA device' if REAL_GPU else 'the strict device (minialexnet/strict_device.py)'}"
 
 
 @pytest.fixture(params=DEVICES)

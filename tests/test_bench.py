@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from minialexnet.bench import main as bench_main
+from minialexnet.tools.bench import main as bench_main
 
 torch = pytest.importorskip("torch")
 RECIPE = Path(__file__).resolve().parents[1] / "benchmarks" / "torch_fashion_recipe.py"
@@ -38,7 +38,7 @@ def test_bench_conv_option_times_the_im2col_network(capsys):
 
 
 def test_reference_recipe_follows_minialexnets_training_run(tmp_path, capsys):
-    from minialexnet.train import build_parser, run
+    from minialexnet.training.train import build_parser, run
 
     spec = importlib.util.spec_from_file_location("torch_fashion_recipe", RECIPE)
     recipe = importlib.util.module_from_spec(spec)

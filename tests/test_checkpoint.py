@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from minialexnet.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from minialexnet.data.transforms import Preprocess
 from minialexnet.models import alexnet
 from minialexnet.optim import SGD
+from minialexnet.training.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 
 
 def saved(tmp_path, seed=0):

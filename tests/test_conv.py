@@ -65,9 +65,9 @@ def test_backward_passes_gradient_check(case, batch_last, rng, device):
 )
 def test_col2im_is_the_adjoint_of_im2col(shape, kernel, stride, padding, rng):
     x = rng.standard_normal(shape)
-    col = im2col(x, *kernel, *stride, *padding)
+    col = im2col(x, *kernel, stride, padding)
     y = rng.standard_normal(col.shape)
-    back = col2im(y, shape, *kernel, *stride, *padding)
+    back = col2im(y, shape, *kernel, stride, padding)
     assert back.shape == shape
     assert np.isclose(np.sum(col * y), np.sum(x * back), rtol=1e-12)
 
@@ -221,12 +221,12 @@ def test_recomputed_columns_pass_the_gradient_check(rng):
 @pytest.mark.parametrize("kernel,stride,padding", [((3, 3), (1, 1), (1, 1)), ((11, 11), (4, 4), (0, 0)), ((3, 2), (2, 1), (1, 0))])
 def test_batch_last_columns_are_the_same_columns_reordered(kernel, stride, padding, rng):
     x = rng.standard_normal((3, 2, 13, 12))
-    by_image = im2col(x, *kernel, *stride, *padding)
-    by_position = im2col(x, *kernel, *stride, *padding, batch_last=True)
+    by_image = im2col(x, *kernel, stride, padding)
+    by_position = im2col(x, *kernel, stride, padding, batch_last=True)
     rows, N = by_image.shape[0], x.shape[0]
     np.testing.assert_array_equal(by_image.reshape(rows, N, -1).transpose(0, 2, 1).reshape(rows, -1), by_position)
     y = rng.standard_normal(by_position.shape)
-    assert np.sum(by_position * y) == pytest.approx(np.sum(x * col2im(y, x.shape, *kernel, *stride, *padding, batch_last=True)), rel=1e-12)
+    assert np.sum(by_position * y) == pytest.approx(np.sum(x * col2im(y, x.shape, *kernel, stride, padding, batch_last=True)), rel=1e-12)
 
 
 def test_column_order_is_chosen_by_output_size(rng):

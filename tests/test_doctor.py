@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from minialexnet import doctor
 from minialexnet.layers import LocalResponseNorm
+from minialexnet.tools import doctor
 
 
 def lines_of(capsys) -> dict[str, str]:

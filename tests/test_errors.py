@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minialexnet import evaluate, predict, train
 from minialexnet.layers import Conv2d, Linear, ReLU, SoftmaxCrossEntropy
 from minialexnet.models import alexnet
+from minialexnet.training import evaluate, predict, train
 
 TRAIN = ["--limit", "100", "--batch-size", "50", "--epochs", "1"]
 

@@ -135,7 +135,7 @@ MISTAKES = [
                 "def im2col(x, KH, KW, stride, padding):\n"
                 "    import minialexnet.layers\n"
                 "\n"
-                "    return minialexnet.layers.im2col(x, KH, KW, stride, stride, padding, padding)\n"
+                "    return minialexnet.layers.im2col(x, KH, KW, stride, padding)\n"
             )
         },
         "you called the library's minialexnet.layers.conv.im2col",
@@ -465,8 +465,8 @@ def test_plain_convolutions_and_im2col_equal_the_library(rng):
     equal(dW, fast.grads["W"])
     equal(db, fast.grads["b"])
     col = cols.im2col(x, 3, 2, 2, 1)
-    equal(col, im2col(x, 3, 2, 2, 2, 1, 1))
-    equal(cols.col2im(col, x.shape, 3, 2, 2, 1), col2im(col, x.shape, 3, 2, 2, 2, 1, 1))
+    equal(col, im2col(x, 3, 2, 2, 1))
+    equal(cols.col2im(col, x.shape, 3, 2, 2, 1), col2im(col, x.shape, 3, 2, 2, 1))
 
 
 def test_plain_loss_sequential_sgd_and_dropout_equal_the_library(rng):

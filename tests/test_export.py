@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from reference import rel_err
 
-from minialexnet.checkpoint import Checkpoint
 from minialexnet.data import load_dataset
-from minialexnet.evaluate import evaluate_model
-from minialexnet.export import OPSET, export_onnx, onnx_model
-from minialexnet.export import main as export_main
 from minialexnet.models import alexnet
-from minialexnet.train import build_parser, run
+from minialexnet.tools.export import OPSET, export_onnx, onnx_model
+from minialexnet.tools.export import main as export_main
+from minialexnet.training.checkpoint import Checkpoint
+from minialexnet.training.evaluate import evaluate_model
+from minialexnet.training.train import build_parser, run
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minialexnet import bench, evaluate, gradcheck, predict, train
+from minialexnet import gradcheck
 from minialexnet.backend import asnumpy, device_of
-from minialexnet.checkpoint import Checkpoint
 from minialexnet.data import load_sample
+from minialexnet.tools import bench
+from minialexnet.training import evaluate, predict, train
+from minialexnet.training.checkpoint import Checkpoint
 
 pytestmark = pytest.mark.parametrize("device", [pytest.param("gpu", marks=pytest.mark.gpu)], indirect=True)
 TWO_EPOCHS = ["--limit", "100", "--batch-size", "50", "--epochs", "2", "--seed", "3", "--augment", "--eval-crops", "10"]

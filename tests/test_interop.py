@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from reference import rel_err
 
-from minialexnet.interop import from_state_dict, load_state_dict, state_dict, to_torch, torch_name
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.layers.base import host_copy
 from minialexnet.models import CONFIGS, alexnet
+from minialexnet.tools.interop import from_state_dict, load_state_dict, state_dict, to_torch, torch_name
 
 torch = pytest.importorskip("torch")
 
@@ -89,7 +89,8 @@ def test_wrong_shapes_and_names_are_reported():
 
 
 def test_torch_is_imported_only_when_used(monkeypatch):
-    code = "import sys, minialexnet.interop, minialexnet.export, minialexnet.bench; print('torch' in sys.modules, 'onnx' in sys.modules)"
+    modules = "minialexnet.tools.interop, minialexnet.tools.export, minialexnet.tools.bench"
+    code = f"import sys, {modules}; print('torch' in sys.modules, 'onnx' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == ["False", "False"]
     monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
     with pytest.raises(ImportError, match="pip install torch"):

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from minialexnet import kernels
+from minialexnet.tools import kernels
 
 try:
     NVRTC_VERSION = kernels.nvrtc_version()

@@ -1,6 +1,6 @@
 import numpy as np
 
-from minialexnet.plots import curves_figure, plot_curves, plot_filters
+from minialexnet.training.plots import curves_figure, plot_curves, plot_filters
 
 
 def history(epochs):

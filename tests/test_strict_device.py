@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import strict_device
 
-from minialexnet import backend
+from minialexnet import backend, strict_device
 from minialexnet.backend import DeviceUnavailableError, asnumpy, device_of, get_array_module, synchronize, to_device
-from minialexnet.cli import Progress
 from minialexnet.data import BatchLoader, load_sample
-from minialexnet.evaluate import evaluate_model
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import alexnet
 from minialexnet.optim import SGD
-from minialexnet.train import EpochState, StopRequest, build_parser, make_preprocess, train_epoch, with_defaults
+from minialexnet.training.cli import Progress
+from minialexnet.training.evaluate import evaluate_model
+from minialexnet.training.train import EpochState, StopRequest, build_parser, make_preprocess, train_epoch, with_defaults
 
 
 def test_backend_takes_it_for_cupy(strict_cupy):

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 import pytest
 from mpirun import run_ranks
 
-from minialexnet.checkpoint import Checkpoint
-from minialexnet.distributed import DistributedError
 from minialexnet.models import alexnet
-from minialexnet.towers import TowerExchange, tower_network
+from minialexnet.multi.distributed import DistributedError
+from minialexnet.multi.towers import TowerExchange, tower_network
+from minialexnet.training.checkpoint import Checkpoint
 
 
 @pytest.mark.parametrize("ranks", [2, 4])

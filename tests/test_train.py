@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minialexnet import evaluate, predict, train
-from minialexnet.checkpoint import Checkpoint
 from minialexnet.data import load_sample
 from minialexnet.layers import SoftmaxCrossEntropy
+from minialexnet.training import evaluate, predict, train
+from minialexnet.training.checkpoint import Checkpoint
 
 QUICK = ["--limit", "600", "--batch-size", "64", "--seed", "1"]
 TINY = ["--limit", "200", "--batch-size", "50", "--seed", "1"]  # for tests of files and messages, not of learning
@@ -75,7 +75,7 @@ def test_nan_loss_stops_with_advice_and_keeps_last_good_checkpoint(tmp_path, mon
 
 
 def test_gpu_request_without_gpu_exits_2_with_one_line(tmp_path):
-    code = "import sys; sys.modules['cupy'] = None; from minialexnet.train import main; sys.exit(main(['--device', 'gpu']))"
+    code = "import sys; sys.modules['cupy'] = None; from minialexnet.training.train import main; sys.exit(main(['--device', 'gpu']))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

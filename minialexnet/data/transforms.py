@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import get_array_module, to_device
-from minialexnet.parallel import matmul
+from minialexnet.fast.parallel import matmul
 
 SCALES = ("paper", "unit", "standard")
 MEANS = ("pixel", "image")

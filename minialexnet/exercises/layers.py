@@ -360,7 +360,7 @@ def grade_im2col(module: ModuleType, seed: int) -> float:
     for shape, KH, KW, S, P in (((2, 3, 5, 6), 3, 2, 1, 1), ((2, 2, 7, 7), 3, 3, 2, 0), ((1, 2, 6, 6), 2, 2, 2, 0)):
         N, C, H, W = shape
         x = rng.standard_normal(shape)
-        expected = im2col(x, KH, KW, S, S, P, P)
+        expected = im2col(x, KH, KW, S, P)
         setting = f"(KH={KH}, KW={KW}, stride={S}, padding={P})"
         given = x.copy()
         col = watch.call("im2col", gather, given, KH, KW, S, P)
@@ -385,7 +385,7 @@ def grade_im2col(module: ModuleType, seed: int) -> float:
         if isinstance(dx, np.ndarray) and dx.shape == (N, C, H + 2 * P, W + 2 * P) and P:
             raise StudentError("col2im returned the padded shape: drop the padding at the end")
         dx = as_array(f"col2im's result {setting}", dx, shape)
-        reference = col2im(y, shape, KH, KW, S, S, P, P)
+        reference = col2im(y, shape, KH, KW, S, P)
         error = relative_error(dx, reference)
         if error > FORWARD_TOLERANCE:
             overlapping = S < max(KH, KW)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import asnumpy, get_array_module, to_device
-from minialexnet.parallel import ScratchSlots
+from minialexnet.fast.parallel import ScratchSlots
 
 
 class Layer:

@@ -60,9 +60,9 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import get_array_module
+from minialexnet.fast.parallel import for_each_slice, matmul, slice_scratch
 from minialexnet.layers.base import Layer
 from minialexnet.layers.layout import empty_batch_last
-from minialexnet.parallel import for_each_slice, matmul, slice_scratch
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
@@ -96,9 +96,18 @@ def chunk_slices(n: int, bytes_per_item: int, xp: Any) -> list[slice]:
 
 
 def im2col(
-    x: Any, KH: int, KW: int, SH: int = 1, SW: int = 1, PH: int = 0, PW: int = 0, *, out: Any = None, batch_last: bool = False
+    x: Any,
+    KH: int,
+    KW: int,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    *,
+    out: Any = None,
+    batch_last: bool = False,
 ) -> Any:
     """Gather every KH x KW window of ``x`` into a column.
+
+    ``stride`` (SH, SW) and ``padding`` (PH, PW): an int for both directions, or a pair.
 
     x (N, C, H, W) -> col (C * KH * KW, N * OH * OW), rows ordered (c, i, j), columns (n, oh, ow),
     or (oh, ow, n) with ``batch_last``. ``out``: an array of col's size to fill.
@@ -114,6 +123,7 @@ def im2col(
     numbers instead of every S-th one.
     """
     xp = get_array_module(x)
+    (SH, SW), (PH, PW) = _pair(stride, "stride"), _pair(padding, "padding")
     N, C, H, W = x.shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
@@ -167,10 +177,8 @@ def col2im(
     x_shape: tuple[int, int, int, int],
     KH: int,
     KW: int,
-    SH: int = 1,
-    SW: int = 1,
-    PH: int = 0,
-    PW: int = 0,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
     *,
     out: Any = None,
     batch_last: bool = False,
@@ -182,6 +190,7 @@ def col2im(
     time, each summed in a zeroed padded array. ``out``: an (N, C, H, W) array to write into.
     """
     xp = get_array_module(col)
+    (SH, SW), (PH, PW) = _pair(stride, "stride"), _pair(padding, "padding")
     N, C, H, W = x_shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
@@ -343,7 +352,7 @@ class Conv2d(Layer):
         _, _, OH, OW = self.output_shape(x.shape)
         if out is None:
             out = self.borrow(1, (self._col_rows(x), x.shape[0] * OH * OW), x)
-        return im2col(x, KH, KW, SH, SW, PH, PW, out=out, batch_last=self._is_batch_last(OH, OW))
+        return im2col(x, KH, KW, (SH, SW), (PH, PW), out=out, batch_last=self._is_batch_last(OH, OW))
 
     def _chunks(self, x: Any) -> list[slice]:
         """Slices of the batch whose columns take about CHUNK_BYTES each (``chunk_slices``)."""
@@ -407,7 +416,7 @@ class Conv2d(Layer):
         if dx is not None:
             W_g = self.params["W"].reshape(G, F // G, -1)
             dcol = matmul(W_g.transpose(0, 2, 1), dout_g, out=col_g)  # col is no longer needed: reuse its memory
-            col2im(dcol, dx.shape, KH, KW, SH, SW, PH, PW, out=dx, batch_last=batch_last)
+            col2im(dcol, dx.shape, KH, KW, (SH, SW), (PH, PW), out=dx, batch_last=batch_last)
         return dW, db
 
     def _dW(self, xp: Any, dout_g: Any, col_g: Any, into_grad: bool) -> Any:

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import get_array_module
+from minialexnet.fast.parallel import for_each_slice
 from minialexnet.layers.base import Layer
-from minialexnet.parallel import for_each_slice
 
 _IDENTITY = "identity"  # what forward keeps when it drops nothing (evaluation, or p = 0)
 _GOLDEN = np.uint32(0x9E3779B9)  # 2**32 / golden ratio: spreads consecutive column numbers apart

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minialexnet.parallel import slice_scratch
+from minialexnet.fast.parallel import slice_scratch
 
 
 def is_batch_last(a: Any) -> bool:

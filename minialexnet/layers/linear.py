@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from minialexnet.fast.parallel import matmul
 from minialexnet.layers.base import Layer
-from minialexnet.parallel import matmul
 
 
 class Linear(Layer):

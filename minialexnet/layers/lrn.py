@@ -46,9 +46,9 @@ from __future__ import annotations
 from typing import Any
 
 from minialexnet.backend import get_array_module
+from minialexnet.fast.parallel import for_each_slice_along, slice_scratch
 from minialexnet.layers.base import Layer
 from minialexnet.layers.layout import is_batch_last
-from minialexnet.parallel import for_each_slice_along, slice_scratch
 
 
 def channel_window_sum(v: Any, before: int, after: int, out: Any = None, axis: int = 1, groups: int = 1) -> Any:

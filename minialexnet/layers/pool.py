@@ -36,10 +36,10 @@ from collections.abc import Callable
 from typing import Any
 
 from minialexnet.backend import get_array_module
+from minialexnet.fast.parallel import for_each_slice_along
 from minialexnet.layers.base import Layer
 from minialexnet.layers.conv import _pair, conv_output_size
 from minialexnet.layers.layout import empty_batch_last, is_batch_last, slice_scratch_like
-from minialexnet.parallel import for_each_slice_along
 
 
 def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int, out: Any = None) -> Any:

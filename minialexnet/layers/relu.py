@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from minialexnet.backend import get_array_module
+from minialexnet.fast.parallel import for_each_slice_along
 from minialexnet.layers.base import Layer
-from minialexnet.parallel import for_each_slice_along
 
 
 class ReLU(Layer):

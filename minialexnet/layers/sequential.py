@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from minialexnet.fast.parallel import ScratchSlots
 from minialexnet.layers.base import Layer
-from minialexnet.parallel import ScratchSlots
 
 
 class Sequential(Layer):

@@ -70,8 +70,8 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import get_array_module
+from minialexnet.fast.parallel import for_each_slice, matmul, slice_scratch
 from minialexnet.layers.conv import Conv2d, chunk_slices, conv_output_size
-from minialexnet.parallel import for_each_slice, matmul, slice_scratch
 
 # the interpolation points; more (3, -3, ...) would allow larger tiles, but their transforms
 # round so badly that even float64 gradient checks fail at 10 x 10 tiles

@@ -11,9 +11,9 @@ import sys
 
 import numpy as np
 
-from minialexnet.distributed import DataParallel, MPICommunicator, share
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import alexnet
+from minialexnet.multi.distributed import DataParallel, MPICommunicator, share
 from minialexnet.optim import SGD
 
 BATCH, STEPS = 10, 3  # 10 images: the shares differ by one image for K = 3 and 4

@@ -12,8 +12,8 @@ import sys
 
 from mpi4py import MPI
 
-from minialexnet import train
 from minialexnet.layers import SoftmaxCrossEntropy
+from minialexnet.training import train
 
 
 def fail_at_third_step(how):

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 from mpi4py import MPI
 
-from minialexnet.distributed import NCCLCommunicator
+from minialexnet.multi.distributed import NCCLCommunicator
 
 TYPES = {0: np.int32, 1: np.int64, 2: np.float16, 3: np.float32, 4: np.float64}
 

@@ -14,11 +14,11 @@ import sys
 
 import numpy as np
 
-from minialexnet.distributed import DataParallel, MPICommunicator
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import alexnet, get_config
+from minialexnet.multi.distributed import DataParallel, MPICommunicator
+from minialexnet.multi.towers import Towers
 from minialexnet.optim import SGD
-from minialexnet.towers import Towers
 
 CONFIG = dataclasses.replace(get_config("paper-2gpu"), input_size=67, num_classes=10)
 

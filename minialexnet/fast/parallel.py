@@ -247,9 +247,13 @@ def one_thread_blas_found() -> bool:
 def _matmul_parts(a: Any, b: Any) -> list[tuple[slice, slice, slice]] | None:
     """(stack, rows, columns) pieces of a @ b of about GEMM_PIECE_MACS each, or None to run it whole.
 
-    The pieces depend only on the shapes, never on the thread count, so the result is the
-    same number for number on any number of threads. A piece splits the longer of the
-    rows of a and the columns of b: the operand it re-reads whole is then the smaller one.
+    The pieces depend only on the shapes, never on the thread count, and ``matmul`` cuts
+    every product it is given the same way (on one thread too, and inside a slice), so the
+    result is the same number for number on any number of threads. It is not always the
+    number one whole product gives: a BLAS may block a whole product differently from its
+    pieces (OpenBLAS's Haswell kernels on AMD Zen 3 do), which changes float32 roundings by
+    a few units in the last place. A piece splits the longer of the rows of a and the
+    columns of b: the operand it re-reads whole is then the smaller one.
     """
     if a.ndim != b.ndim or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[0] != b.shape[0]):
         return None
@@ -286,9 +290,9 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
     if xp is not np:
         return xp.matmul(a, b, out=out)
     blas = _one_thread_blas()
-    if not blas.found or getattr(_inside, "active", False):  # inside a part the BLAS already runs one thread
+    if not blas.found:
         return np.matmul(a, b, out=out)
-    parts = _matmul_parts(a, b) if get_num_threads() > 1 else None
+    parts = _matmul_parts(a, b)  # by the shapes alone: one thread or many compute the same pieces
     with blas:
         if parts is None:
             return np.matmul(a, b, out=out)

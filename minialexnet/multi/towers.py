@@ -50,9 +50,9 @@ import copy
 from typing import Any
 
 from minialexnet.backend import get_array_module
-from minialexnet.distributed import DistributedError, MPICommunicator
 from minialexnet.layers import Conv2d, Dropout, Layer, Linear, LocalResponseNorm
 from minialexnet.models import AlexNet
+from minialexnet.multi.distributed import DistributedError, MPICommunicator
 from minialexnet.optim import SGD
 
 

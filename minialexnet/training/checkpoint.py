@@ -29,8 +29,8 @@ import numpy as np
 
 from minialexnet.backend import asnumpy
 from minialexnet.data.transforms import Preprocess
-from minialexnet.files import write_atomically
 from minialexnet.models import AlexNet, AlexNetConfig, ConvSpec, alexnet
+from minialexnet.training.files import write_atomically
 
 FORMAT_VERSION = 1
 

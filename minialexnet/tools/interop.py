@@ -156,7 +156,7 @@ def load_state_dict(model: AlexNet, state: Mapping[str, Any]) -> None:
         problems = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unexpected {', '.join(unexpected)}"] if unexpected else [])
         raise ValueError(
             f"state_dict does not fit config '{model.config.name}': {'; '.join(problems)} "
-            "(keys are named after minialexnet's layers, e.g. conv1.weight; see minialexnet.interop)"
+            "(keys are named after minialexnet's layers, e.g. conv1.weight; see minialexnet.tools.interop)"
         )
     current = model.params
     arrays = {}
@@ -183,7 +183,7 @@ def from_state_dict(state: Mapping[str, Any] | Any, config: str, **alexnet_optio
         state = state.state_dict()
     for key in ("conv1.weight", "fc8.weight"):
         if key not in state:
-            raise ValueError(f"state_dict has no {key}: not an AlexNet named after minialexnet's layers (see minialexnet.interop)")
+            raise ValueError(f"state_dict has no {key}: not an AlexNet named after minialexnet's layers (see minialexnet.tools.interop)")
     conv1, fc8 = _as_numpy(state["conv1.weight"]), _as_numpy(state["fc8.weight"])
     options = {"num_classes": fc8.shape[0], "in_channels": conv1.shape[1], "dtype": conv1.dtype, **alexnet_options}
     model = alexnet(config, **options)

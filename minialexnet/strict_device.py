@@ -1,11 +1,13 @@
-"""A strict stand-in for CuPy, for the tests: NumPy does the arithmetic, CuPy's rules apply.
+"""A strict stand-in for CuPy: NumPy does the arithmetic, CuPy's rules apply.
 
 CuPy has no CPU mode, so without a GPU the project's GPU path (``--device gpu``,
 ``to_device``, ``get_array_module``, ``asnumpy``, ``synchronize``) would never run in CI.
-``install(monkeypatch)`` puts this module into ``sys.modules`` as ``cupy`` for one test;
-``backend.py`` then imports it as it would import CuPy, and recognises its arrays as CuPy's
-(their type's module is ``cupy``). The ``device`` fixture in ``conftest.py`` does this for the
+``installed()`` (a context manager) puts this module into ``sys.modules`` as ``cupy`` and
+takes it out again; ``install(monkeypatch)`` does the same for one pytest test. ``backend.py``
+then imports it as it would import CuPy, and recognises its arrays as CuPy's (their type's
+module is ``cupy``). The tests' ``device`` fixture (``tests/conftest.py``) does this for the
 ``"gpu"`` parameter when no real CUDA device is there; with one, the same tests run on CuPy.
+The course's grader (``minialexnet.exercises``) runs the student's layers on it too.
 
 What it enforces, as CuPy does (the messages are CuPy's own where CuPy has one):
 
@@ -57,7 +59,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pytest
 
 IMPLICIT_CONVERSION = "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct a NumPy array explicitly."
 
@@ -67,7 +68,7 @@ class NotModelledError(NotImplementedError):
 
 
 def _not_modelled(what: str) -> NotModelledError:
-    return NotModelledError(f"strict device does not model {what}; if CuPy has it, add it to tests/strict_device.py as CuPy behaves")
+    return NotModelledError(f"strict device does not model {what}; if CuPy has it, add it to minialexnet/strict_device.py as CuPy behaves")
 
 
 @dataclass
@@ -459,9 +460,29 @@ cupy = _submodule(
 )
 
 
-def install(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
-    """Make ``import cupy`` give the strict device until the test ends; returns it."""
-    for name, module in (("cupy", cupy), ("cupy.cuda", cuda), ("cupy.cuda.runtime", runtime), ("cupy.cuda.nccl", nccl)):
+MODULES = (("cupy", cupy), ("cupy.cuda", cuda), ("cupy.cuda.runtime", runtime), ("cupy.cuda.nccl", nccl))
+
+
+def install(monkeypatch: Any) -> types.ModuleType:
+    """Make ``import cupy`` give the strict device until the test ends (``monkeypatch``: pytest's fixture); returns it."""
+    for name, module in MODULES:
         monkeypatch.setitem(sys.modules, name, module)
     _pool.free_all_blocks()
     return cupy
+
+
+@contextlib.contextmanager
+def installed() -> Iterator[types.ModuleType]:
+    """``import cupy`` gives the strict device inside the ``with`` block; whatever was there before comes back after."""
+    missing = object()
+    saved = {name: sys.modules.get(name, missing) for name, _ in MODULES}
+    sys.modules.update(dict(MODULES))
+    _pool.free_all_blocks()
+    try:
+        yield cupy
+    finally:
+        for name, module in saved.items():
+            if module is missing:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module

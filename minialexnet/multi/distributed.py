@@ -292,7 +292,7 @@ class DataParallel:
 
     def evaluate(self, model: Any, images: np.ndarray, labels: np.ndarray, *args: Any, **kwargs: Any) -> dict[str, float]:
         """evaluate.evaluate_model (same arguments) on this rank's share of the images, its means combined over all ranks."""
-        from minialexnet.evaluate import evaluate_model
+        from minialexnet.training.evaluate import evaluate_model
 
         part = share(len(labels), self.comm.rank, self.comm.size)
         count = part.stop - part.start

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from minialexnet.backend import asnumpy
-from minialexnet.files import write_atomically
+from minialexnet.training.files import write_atomically
 
 
 def _save(figure: Figure, path: str | Path) -> Path:

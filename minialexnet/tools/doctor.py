@@ -1,0 +1,219 @@
+"""``python -m minialexnet.doctor``: what this machine offers minialexnet, and whether it works.
+
+Run it first when something is wrong, and before a long run. It reports Python, NumPy and
+its BLAS with the thread settings, CuPy with the CUDA runtime and driver, NCCL, MPI, NVRTC,
+every device with its memory, and runs a smoke test on each device: a convolution, LRN and
+max-pool forward and backward in float32, against the same layers in float64 on the CPU
+(a few seconds). Each problem comes with one line of advice.
+
+Exit status 0 when everything present works (a missing optional part, such as CuPy on a
+machine without a GPU, is not a problem), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from minialexnet.backend import asnumpy, to_device
+
+CUPY_WHEELS = 'pip install cupy-cuda12x (driver for CUDA 12) or cupy-cuda13x (CUDA 13); from a checkout: pip install -e ".[gpu]"'
+SMOKE_TOLERANCE = 1e-4  # float32 against float64: a few float32 roundings, far below any bug
+
+
+@dataclass
+class Check:
+    """One line of the report: status "ok", "--" (absent, optional) or "FAIL", and for a failure one line of advice."""
+
+    status: str
+    name: str
+    detail: str
+    advice: str = ""
+
+
+def check_python() -> list[Check]:
+    return [Check("ok", "Python", f"{platform.python_version()} ({sys.executable})")]
+
+
+def check_numpy() -> list[Check]:
+    from minialexnet.fast.parallel import ThreadSettingError, default_num_threads
+    from minialexnet.tools.bench import thread_settings
+
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+    detail = f"{np.__version__}, BLAS {blas.get('name', 'unknown')} {blas.get('version', '')}".rstrip()
+    try:
+        default_num_threads()  # the environment as it is now, not as this process first read it
+        return [Check("ok", "NumPy", detail), Check("ok", "threads", thread_settings())]
+    except ThreadSettingError as error:
+        advice = "set it to a whole number of threads, e.g. OMP_NUM_THREADS=2, or unset it to use every core"
+        return [Check("ok", "NumPy", detail), Check("FAIL", "threads", str(error), advice)]
+
+
+def _import_cupy() -> ModuleType | None:
+    try:
+        import cupy
+    except ImportError:
+        return None
+    return cupy
+
+
+def _cuda_version(code: int) -> str:
+    return f"{code // 1000}.{code % 1000 // 10}"
+
+
+def check_cupy(cupy: ModuleType | None) -> tuple[list[Check], list[str]]:
+    """CuPy, the CUDA runtime and driver, and the devices; also returns the usable device names."""
+    if cupy is None:
+        return [Check("--", "CuPy", f"not installed: no GPU path (for an NVIDIA GPU: {CUPY_WHEELS})")], []
+    runtime = cupy.cuda.runtime
+    built_for = runtime.runtimeGetVersion()
+    try:
+        driver = runtime.driverGetVersion()
+    except Exception as error:  # CuPy raises CUDARuntimeError (or a driver error) without a driver
+        driver, driver_error = 0, f"{type(error).__name__}: {error}"
+    else:
+        driver_error = ""
+    checks = [Check("ok", "CuPy", f"{cupy.__version__}, built for CUDA {_cuda_version(built_for)}")]
+    if driver == 0:
+        advice = "install the NVIDIA driver (nvidia-smi must work), or train with --device cpu"
+        return [*checks, Check("FAIL", "CUDA driver", f"none found {driver_error}".strip(), advice)], []
+    if driver // 1000 < built_for // 1000:
+        advice = f"pip install cupy-cuda{driver // 1000}x instead of this CuPy, or update the NVIDIA driver"
+        detail = f"supports CUDA {_cuda_version(driver)}, older than this CuPy's CUDA {_cuda_version(built_for)}"
+        return [*checks, Check("FAIL", "CUDA driver", detail, advice)], []
+    checks.append(Check("ok", "CUDA driver", f"supports CUDA {_cuda_version(driver)}"))
+    try:
+        count = runtime.getDeviceCount()
+    except Exception as error:
+        advice = "check the GPU with nvidia-smi (and CUDA_VISIBLE_DEVICES), or train with --device cpu"
+        return [*checks, Check("FAIL", "devices", f"{type(error).__name__}: {error}", advice)], []
+    if count == 0:
+        return [*checks, Check("FAIL", "devices", "CuPy found no CUDA device", "check nvidia-smi and CUDA_VISIBLE_DEVICES")], []
+    devices = []
+    for index in range(count):
+        properties = runtime.getDeviceProperties(index)
+        with cupy.cuda.Device(index) as device:
+            free, total = device.mem_info
+        name = properties["name"].decode()
+        detail = (
+            f"{name}, compute capability {properties['major']}.{properties['minor']}, {free / 2**30:.1f} of {total / 2**30:.1f} GiB free"
+        )
+        checks.append(Check("ok", f"gpu:{index}", detail))
+        devices.append(f"gpu:{index}")
+    return checks, devices
+
+
+def check_nccl(cupy: ModuleType | None) -> list[Check]:
+    if cupy is None:
+        return [Check("--", "NCCL", "needs CuPy")]
+    try:
+        from cupy.cuda import nccl
+    except ImportError:
+        nccl = None
+    if nccl is None or not nccl.available:
+        return [Check("--", "NCCL", "not available: only multi-GPU training needs it (pip install nvidia-nccl-cu12, or -cu13)")]
+    return [Check("ok", "NCCL", f"version {nccl.get_version()}")]
+
+
+def check_mpi() -> list[Check]:
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        return [Check("--", "MPI", "mpi4py not installed: only distributed training needs it (pip install mpi4py mpich)")]
+    except RuntimeError as error:  # mpi4py present, no MPI library behind it
+        return [Check("FAIL", "MPI", f"mpi4py cannot load MPI ({error})", "pip install mpich (or install Open MPI)")]
+    return [Check("ok", "MPI", MPI.Get_library_version().splitlines()[0].strip())]
+
+
+def check_nvrtc() -> list[Check]:
+    from minialexnet.tools.kernels import NVRTCUnavailableError, nvrtc_version
+
+    try:
+        major, minor = nvrtc_version()
+    except NVRTCUnavailableError:
+        return [Check("--", "NVRTC", "not installed: only the kernel compile tests need it (pip install nvidia-cuda-nvrtc-cu12)")]
+    return [Check("ok", "NVRTC", f"{major}.{minor}")]
+
+
+def _conv_lrn_pool(device: str, dtype: Any) -> list[np.ndarray]:
+    """out, dx and dW of conv (3 -> 8, 5x5) + LRN + max-pool on a fixed batch, computed on ``device``, copied to the host."""
+    from minialexnet.layers import Conv2d, LocalResponseNorm, MaxPool2d, Sequential
+
+    net = Sequential(
+        ("conv", Conv2d(3, 8, 5, padding=2, rng=np.random.default_rng(1))),
+        ("norm", LocalResponseNorm(5, alpha=1e-3, beta=0.75, k=2.0)),
+        ("pool", MaxPool2d(3, 2)),
+    )
+    net = net.astype(dtype).to(device)
+    x = np.random.default_rng(0).standard_normal((4, 3, 15, 15)) * 10
+    out = net.forward(to_device(x.astype(dtype), device))
+    dout = np.random.default_rng(2).standard_normal(out.shape).astype(dtype)
+    dx = net.backward(to_device(dout, device))
+    return [asnumpy(out), asnumpy(dx), asnumpy(net.grads["conv.W"])]
+
+
+def smoke_test(device: str) -> Check:
+    """conv + LRN + max-pool forward and backward on ``device`` in float32, against float64 on the CPU."""
+    started = time.perf_counter()
+    try:
+        results = _conv_lrn_pool(device, np.float32)
+    except Exception as error:
+        advice = "run the tests (pytest tests/test_gpu_path.py) and report the error" if device != "cpu" else "reinstall NumPy"
+        return Check("FAIL", f"smoke test {device}", f"{type(error).__name__}: {error}", advice)
+    seconds = time.perf_counter() - started
+    errors = [
+        float(np.abs(got - want).max() / np.abs(want).max()) for got, want in zip(results, _conv_lrn_pool("cpu", np.float64), strict=True)
+    ]
+    detail = f"conv + LRN + max-pool forward/backward, float32 vs float64 CPU: max relative error {max(errors):.1e} ({seconds:.2f} s)"
+    if max(errors) > SMOKE_TOLERANCE:
+        return Check("FAIL", f"smoke test {device}", detail, f"results differ beyond {SMOKE_TOLERANCE:g}: report it with this output")
+    return Check("ok", f"smoke test {device}", detail)
+
+
+def _guarded(name: str, section: Callable[[], list[Check]]) -> list[Check]:
+    """``section()``, or one FAIL line when it raises: the doctor reports, it does not crash."""
+    try:
+        return section()
+    except Exception as error:
+        return [Check("FAIL", name, f"{type(error).__name__}: {error}", "report it with this output")]
+
+
+def run_checks() -> list[Check]:
+    cupy = _import_cupy()
+    gpus: list[str] = []
+
+    def gpu_section() -> list[Check]:
+        checks, usable = check_cupy(cupy)
+        gpus.extend(usable)
+        return checks
+
+    checks = check_python() + check_numpy() + _guarded("CuPy", gpu_section)
+    checks += _guarded("NCCL", lambda: check_nccl(cupy if gpus else None)) + _guarded("MPI", check_mpi) + _guarded("NVRTC", check_nvrtc)
+    return checks + [smoke_test(device) for device in ("cpu", *gpus)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    description = "What this machine offers minialexnet and whether it works; exit status 0 when everything present works, else 1."
+    argparse.ArgumentParser(prog="python -m minialexnet.doctor", description=description).parse_args(argv)
+    checks = run_checks()
+    print("minialexnet doctor")
+    for check in checks:
+        print(f"  {check.status:<5} {check.name:<16} {check.detail}")
+        if check.advice:
+            print(f"  {'':<5} {'':<16} advice: {check.advice}")
+    failed = [check.name for check in checks if check.status == "FAIL"]
+    print(f"{len(failed)} problem(s): {', '.join(failed)}" if failed else "everything present works")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

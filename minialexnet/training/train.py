@@ -1,0 +1,615 @@
+"""Train AlexNet: ``python -m minialexnet.train`` (or the ``minialexnet-train`` script).
+
+With no options it trains the ``mini`` config on the built-in Fashion-MNIST sample on the
+CPU. The paper's recipe on a GPU (Section 5; Fashion-MNIST upsampled to 227x227)::
+
+    python -m minialexnet.train --device gpu --config fashion --data fashion-mnist \\
+        --epochs 10 --batch-size 128 --lr 0.01 --momentum 0.9 --weight-decay 5e-4 --init paper
+
+Each epoch shows a progress bar on a terminal (else a line every ``--progress-every``
+batches), then one line of metrics. The output folder receives ``metrics.csv``,
+``last.npz``, ``best.npz``, ``curves.png`` and ``filters.png``, each written atomically.
+
+Nothing is lost, nothing is silent:
+
+- Output folders. A new run never writes into a folder that already holds a run (any of
+  ``last.npz``, ``best.npz``, ``metrics.csv``) unless ``--overwrite`` is given. Given
+  ``--out`` such a folder is refused, naming the two ways out (``--overwrite`` or
+  ``--resume DIR/last.npz``). Without ``--out`` the run picks a fresh folder,
+  ``runs/<config>-<data>``, else ``runs/<config>-<data>-2``, ``-3``, ... and says which:
+  the default should never fail and never destroy. A resumed run continues in its
+  checkpoint's folder unless ``--out`` says otherwise. ``--out`` is checked writable
+  before any training.
+- Broken weights. A non-finite loss or gradient stops the run (exit code 1) with advice,
+  and the parameters are checked before every save, so neither checkpoint ever holds
+  non-finite weights; an epoch whose validation loss is not finite or absurd (over ten
+  times chance, ln K) is never saved as ``best.npz``. Options that cannot train
+  (``--lr`` <= 0 or NaN, ``--epochs`` < 1, ...) are refused at the start.
+- Resume. Options given explicitly win over the checkpoint's (``--lr``, ``--momentum``,
+  ``--weight-decay``, ``--schedule``, ``--patience``, ``--step-size``), each change printed
+  on one line; options that fix the data or the numerics (``FIXED_ON_RESUME``) are refused
+  when they differ from the checkpoint's. That is why every option's parser default is
+  None: None means "not given".
+- Ctrl-C. The first Ctrl-C lets the current batch finish, then saves ``last.npz`` with the
+  step within the epoch (meta ``mid_epoch``: epoch, batches done, the running train-metric
+  sums) beside the velocities and the dropout generators' states; ``--resume`` continues
+  that epoch at the next batch, and the loader's batches are pure functions of (seed,
+  epoch, batch), so the result is bit for bit the uninterrupted run's on the CPU. A
+  mid-epoch state never goes to ``best.npz``. A second Ctrl-C quits at once, saving nothing.
+- Many processes (distributed.py, towers.py): ``mpiexec -n K python -m minialexnet.train
+  --distributed ...`` trains data-parallel (``--batch-size`` stays the global batch), and
+  ``mpiexec -n 2 python -m minialexnet.train --towers 2 --config paper-2gpu ...`` runs the
+  paper's two towers on two ranks; rank 0 alone prints and writes. There Ctrl-C ends the
+  whole job at once (the ranks cannot agree on a batch to stop after); ``last.npz`` holds
+  the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
+from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
+from minialexnet.data.transforms import Preprocess, crop_source_size
+from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
+from minialexnet.layers import SoftmaxCrossEntropy
+from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, AlexNet, alexnet, get_config
+from minialexnet.multi import distributed
+from minialexnet.multi.towers import Towers
+from minialexnet.optim import SGD, ReduceOnPlateau, StepSchedule
+from minialexnet.training.checkpoint import Checkpoint, CheckpointError, save_checkpoint
+from minialexnet.training.cli import (
+    Parser,
+    Progress,
+    UsageError,
+    device_name,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    one_line_warnings,
+    positive_float,
+    positive_int,
+)
+from minialexnet.training.evaluate import evaluate_model, topk_correct
+from minialexnet.training.files import write_atomically
+from minialexnet.training.plots import plot_curves, plot_filters
+
+METRIC_FIELDS = [
+    "epoch",
+    "train_loss",
+    "train_top1_error",
+    "train_top5_error",
+    "val_loss",
+    "val_top1_error",
+    "val_top5_error",
+    "lr",
+    "seconds",
+]
+# What an option means when it is not given; lr, init and scale default to the config's.
+DEFAULTS: dict[str, Any] = {
+    "device": "cpu",
+    "config": "mini",
+    "conv": "auto",
+    "data": "sample",
+    "epochs": 8,
+    "batch_size": 128,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "schedule": "plateau",
+    "patience": 2,
+    "step_size": 10,
+    "seed": 0,
+    "augment": False,
+    "eval_crops": 1,
+    "mean": "pixel",
+    "val_fraction": 0.0,
+    "progress_every": 20,
+    "overwrite": False,
+    "distributed": False,
+    "towers": 1,
+}
+# Options that fix the data, the batches or the numerics: a resumed run must keep them.
+FIXED_ON_RESUME = ("config", "conv", "data", "limit", "val_fraction", "batch_size", "seed", "init", "augment", "scale", "mean")
+# Options a resumed run may change; each change is printed.
+TUNABLE_ON_RESUME = ("lr", "momentum", "weight_decay", "schedule", "patience", "step_size")
+RUN_FILES = ("last.npz", "best.npz", "metrics.csv")
+OUTPUT_FILES = (*RUN_FILES, "curves.png", "filters.png")
+ABSURD_LOSS_FACTOR = 10.0  # a validation loss over 10 x ln(K) (chance) is a blown-up model, never the best
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss, a gradient or a parameter became NaN or infinite."""
+
+
+@dataclasses.dataclass
+class EpochState:
+    """Where training stands inside an epoch: what a mid-epoch checkpoint records (meta ``mid_epoch``)."""
+
+    epoch: int
+    step: int = 0  # batches done
+    seen: int = 0  # images done
+    loss_sum: float = 0.0
+    top1: int = 0
+    top5: int = 0
+    seconds: float = 0.0
+
+
+def build_parser() -> Parser:
+    """The options; every default is None ("not given", see the module docstring), the help says what it means."""
+    parser = Parser(
+        prog="python -m minialexnet.train",
+        description="Train AlexNet (Krizhevsky et al. 2012) with the paper's recipe. With no options: "
+        "the 'mini' config on the built-in Fashion-MNIST sample, on the CPU.",
+    )
+    add, D = parser.add_argument, DEFAULTS
+    add("--device", type=device_name, help=f"cpu, gpu or gpu:N (default: {D['device']})")
+    add("--config", choices=sorted(CONFIGS), help=f"network size, see minialexnet.models (default: {D['config']})")
+    add(
+        "--conv",
+        choices=CONV_ALGORITHMS,
+        help="convolution algorithm: auto (Winograd for conv2-5, im2col for conv1), im2col, or winograd wherever the stride is 1 "
+        f"(default: {D['conv']})",
+    )
+    add(
+        "--data",
+        help=f"sample (built in), fashion-mnist (searched or downloaded), cifar10:PATH or a folder of class folders (default: {D['data']})",
+    )
+    add("--epochs", type=positive_int, help=f"total number of epochs; a resumed run continues up to this number (default: {D['epochs']})")
+    add("--batch-size", type=positive_int, help=f"images per SGD step (default: {D['batch_size']}, as in the paper)")
+    add("--lr", type=positive_float, help="initial learning rate (default: the config's; the paper: 0.01, mini: 0.02)")
+    add("--momentum", type=fraction, help=f"SGD momentum (default: {D['momentum']}, as in the paper)")
+    add(
+        "--weight-decay",
+        type=non_negative_float,
+        help=f"weight decay inside the velocity update (default: {D['weight_decay']:g}, as in the paper)",
+    )
+    add(
+        "--init",
+        choices=INIT_SCHEMES,
+        help="weight initialisation (default: the config's; paper: N(0, 0.01), biases 1 in conv2/4/5, fc6, fc7)",
+    )
+    add(
+        "--schedule",
+        choices=("plateau", "step", "none"),
+        help=f"plateau: divide lr by 10 when validation error stops improving, as in the paper (default: {D['schedule']})",
+    )
+    add(
+        "--patience",
+        type=positive_int,
+        help=f"epochs without improvement before the plateau schedule divides lr by 10 (default: {D['patience']})",
+    )
+    add("--step-size", type=positive_int, help=f"epochs between divisions for the step schedule (default: {D['step_size']})")
+    add("--seed", type=non_negative_int, help=f"seeds initialisation, shuffling, augmentation and dropout (default: {D['seed']})")
+    add("--out", help="output folder (default: a fresh runs/<config>-<data>[-N]; a resumed run: its checkpoint's folder)")
+    add("--overwrite", action="store_true", default=None, help="let a new run replace the run already in --out")
+    add("--resume", metavar="CKPT", help="continue from a checkpoint (e.g. runs/x/last.npz), mid-epoch if it was saved by Ctrl-C")
+    add("--augment", action=argparse.BooleanOptionalAction, help="random crops, flips and PCA colour noise, Section 4.1 (default: off)")
+    add(
+        "--eval-crops",
+        type=int,
+        choices=(1, 10),
+        help=f"evaluate with the centre crop or the paper's 10 crops (default: {D['eval_crops']})",
+    )
+    add(
+        "--scale",
+        choices=("paper", "unit", "standard"),
+        help="paper: 0..255 minus the mean; unit: (x - mean)/255; standard: (x - mean)/std "
+        "(default: the config's; paper, or standard for mini)",
+    )
+    add("--mean", choices=("pixel", "image"), help=f"subtract the mean pixel or the mean image of the training set (default: {D['mean']})")
+    add(
+        "--val-fraction",
+        type=fraction,
+        help=f"hold out this fraction of the training set for validation; 0 validates on the test split (default: {D['val_fraction']:g})",
+    )
+    add("--limit", type=positive_int, metavar="N", help="use N training images (and N/5 test images), for quick runs (default: all)")
+    add(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="progress bars; --no-progress: no bar, no lines (default: a bar on a terminal)",
+    )
+    add(
+        "--progress-every",
+        type=non_negative_int,
+        metavar="N",
+        help=f"without a bar, print a progress line every N batches; 0: never (default: {D['progress_every']})",
+    )
+    add(
+        "--distributed",
+        action="store_true",
+        default=None,
+        help="data-parallel SGD over the ranks of an MPI job (mpiexec -n K python -m minialexnet.train --distributed); "
+        "--batch-size stays the global batch",
+    )
+    add(
+        "--towers",
+        type=int,
+        choices=(1, 2),
+        help="2: the paper's two towers (Section 3.2) on two ranks, with --config paper-2gpu (mpiexec -n 2; "
+        f"with --distributed, 2 x K ranks) (default: {D['towers']})",
+    )
+    return parser
+
+
+def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with every option not given (None) replaced by its meaning; lr, init and scale by the config's."""
+    options = {**vars(args), **{key: value for key, value in DEFAULTS.items() if getattr(args, key, None) is None}}
+    config = get_config(options["config"])
+    for key, value in (("lr", config.default_lr), ("init", config.default_init), ("scale", config.default_scale)):
+        if options.get(key) is None:
+            options[key] = value
+    return argparse.Namespace(**options)
+
+
+def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse.Namespace:
+    """The options of a resumed run: the checkpoint's, overridden by those given explicitly (each change printed).
+
+    Raises UsageError for an option in ``FIXED_ON_RESUME`` given with another value than the checkpoint's.
+    """
+    for key in ("epoch", "lr", "rng", "history", "best_val_error"):
+        if key not in checkpoint.meta:
+            raise CheckpointError(f"{checkpoint.path}: cannot resume from it (its meta has no {key!r}); start a new run instead")
+    saved = {"config": checkpoint.config.name, **{key: checkpoint.meta[key] for key in ("data", "seed") if key in checkpoint.meta}}
+    saved.update(checkpoint.meta.get("options", {}))
+    saved["lr"] = checkpoint.meta["lr"]  # the rate reached, after the schedule's divisions
+    given = {key: value for key, value in vars(args).items() if value is not None}
+    for key in FIXED_ON_RESUME:
+        if key in given and key in saved and given[key] != saved[key]:
+            option = "--" + key.replace("_", "-")
+            raise UsageError(
+                f"{option} {given[key]} differs from the checkpoint's {saved[key]} ({checkpoint.path}), and it cannot change "
+                f"on resume; drop {option}, or start a new run without --resume"
+            )
+    for key in TUNABLE_ON_RESUME:
+        if key in given and key in saved and given[key] != saved[key]:
+            print(f"--{key.replace('_', '-')} {given[key]} overrides the checkpoint's {saved[key]}")
+    known = {key: value for key, value in saved.items() if key in FIXED_ON_RESUME or key in TUNABLE_ON_RESUME}
+    return with_defaults(argparse.Namespace(**{**vars(args), **known, **given}))
+
+
+def make_preprocess(model: AlexNet, dataset: Dataset, args: argparse.Namespace) -> Preprocess:
+    size = model.config.input_size
+    crops = args.augment or args.eval_crops == 10
+    return Preprocess(
+        input_size=size,
+        crop_from=crop_source_size(size) if crops else 0,
+        scale=args.scale or model.config.default_scale,
+        mean=args.mean,
+        augment=args.augment,
+        pca_std=0.1 if args.augment else 0.0,
+    ).fit(dataset.train_images, seed=args.seed)
+
+
+def holds_run(folder: Path) -> list[str]:
+    """The run files (last.npz, best.npz, metrics.csv) already in ``folder``."""
+    return [name for name in RUN_FILES if (folder / name).is_file()]
+
+
+def choose_out(args: argparse.Namespace, resumed_from: Path | None) -> Path:
+    """The output folder: never another run's unless --overwrite (see the module docstring)."""
+    if args.out is not None:
+        out = Path(args.out)
+        continuing = resumed_from is not None and out.resolve() == resumed_from.resolve().parent
+        existing = holds_run(out)
+        if existing and not args.overwrite and not continuing:
+            raise UsageError(
+                f"{out} already holds a run ({', '.join(existing)}); pass --overwrite to replace it, "
+                f"or --resume {out / 'last.npz'} to continue it"
+            )
+        return out
+    if resumed_from is not None:
+        return resumed_from.parent
+    base = Path("runs") / f"{args.config}-{Path(args.data).name}"
+    out, number = base, 2
+    while holds_run(out):
+        out, number = base.with_name(f"{base.name}-{number}"), number + 1
+    if out != base:
+        print(f"{base} holds an earlier run: writing this one to {out} (--out chooses the folder)")
+    return out
+
+
+def prepare_out(out: Path, replace: bool) -> None:
+    """Create ``out`` and prove it writable before any training; with ``replace`` remove the previous run's files."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUT_FILES:
+            if (out / name).is_dir():
+                raise UsageError(f"{out / name} is a folder, so the run could not save it there; remove it or choose another --out")
+        write_atomically(out / ".minialexnet-write-test", lambda file: file.write(b"ok")).unlink()
+        if replace:
+            for name in OUTPUT_FILES:
+                (out / name).unlink(missing_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"--out {out}: cannot write there ({error.strerror or error}); choose a folder you can write to with --out"
+        ) from None
+
+
+def write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=METRIC_FIELDS)
+    writer.writeheader()
+    for row in history:
+        writer.writerow({key: row[key] for key in METRIC_FIELDS})
+    write_atomically(path, lambda file: file.write(text.getvalue().encode()))
+
+
+def first_non_finite(arrays: dict[str, Any]) -> str | None:
+    """The name of the first array holding a NaN or an infinity, else None.
+
+    Cheap enough for every step: one sum per array and one transfer to the host in all (a
+    NaN or an infinity anywhere makes the total non-finite); the names are searched only
+    when it is.
+    """
+    if not arrays:
+        return None
+    if math.isfinite(float(sum(get_array_module(a).sum(a) for a in arrays.values()))):
+        return None
+    return next(name for name, a in arrays.items() if not bool(get_array_module(a).isfinite(a).all()))
+
+
+class StopRequest:
+    """Ctrl-C while training: the first press asks to stop after the current batch, the second quits at once.
+
+    Installed only in the main thread (signals cannot be caught elsewhere).
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.requested = False
+        self.previous: Any = None
+
+    def __enter__(self) -> StopRequest:
+        if self.enabled and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: stopping after this batch to save last.npz (press again to quit without saving)", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def train_epoch(model, loss_layer, optimizer, loader, state: EpochState, progress: Progress, stop: StopRequest, parallel=None) -> bool:
+    """Train on the batches of ``state.epoch`` from batch ``state.step`` on, updating ``state`` (dropout on).
+
+    Returns False when Ctrl-C asked to stop (``state`` then says where), True at the end of the epoch.
+    ``parallel`` (distributed.DataParallel): this rank trains on its share of each batch, the
+    gradients are summed over the ranks before the update, and ``state`` counts this rank's share.
+    """
+    model.train()
+    started = time.perf_counter() - state.seconds
+    for x, y in loader.epoch(state.epoch, start=state.step):
+        step = state.step + 1
+        global_count = len(y)
+        if parallel is not None:
+            x, y = parallel.local_batch(x, y)
+        logits = model.forward(x, train=True)
+        loss = loss_layer.forward(logits, y)
+        advice = f"try a lower learning rate (--lr {optimizer.lr / 10:g})"
+        if not math.isfinite(loss):
+            raise TrainingDivergedError(f"the loss became {loss} at epoch {state.epoch}, step {step}; {advice}")
+        model.backward(loss_layer.backward())
+        if parallel is not None:  # first, so that every rank sees the same gradients and stops together
+            parallel.allreduce_gradients(len(y), global_count)
+        bad = first_non_finite(model.grads)
+        if bad is not None:
+            raise TrainingDivergedError(f"the gradient of {bad} became non-finite at epoch {state.epoch}, step {step}; {advice}")
+        optimizer.step(model.params, model.grads)
+        n = len(y)
+        state.step, state.seen, state.loss_sum = step, state.seen + n, state.loss_sum + loss * n
+        state.top1 += topk_correct(logits, y, 1)
+        state.top5 += topk_correct(logits, y, 5)
+        state.seconds = time.perf_counter() - started
+        progress.update(
+            step, loss=f"{state.loss_sum / state.seen:.3f}", acc=f"{state.top1 / state.seen:.3f}", img_s=f"{state.seen / state.seconds:.0f}"
+        )
+        if stop.requested:
+            return False
+    return True
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Train as ``args`` says (a ``build_parser()`` namespace); returns the final metrics. Raises on bad input (see ``main``)."""
+    checkpoint = Checkpoint(args.resume) if args.resume else None
+    args = resume_options(args, checkpoint) if checkpoint else with_defaults(args)
+    check_device(args.device)
+    get_num_threads()  # a bad thread setting is reported here, not mid-run
+    comm = None
+    if args.distributed or args.towers > 1:
+        comm, args.device = distributed.setup(args.device)  # this rank's device; ranks other than 0 stop printing
+    writes = comm is None or comm.rank == 0  # rank 0 alone writes checkpoints, metrics and plots
+    out = choose_out(args, Path(args.resume) if checkpoint else None)
+    continuing = checkpoint is not None and out.resolve() == Path(args.resume).resolve().parent
+    if writes:
+        prepare_out(out, replace=bool(args.overwrite) and not continuing)
+    use_device(args.device)
+    dataset = load_dataset(args.data).limit(args.limit, args.seed)
+    val_images, val_labels = dataset.test_images, dataset.test_labels
+    if args.val_fraction > 0:
+        dataset, (val_images, val_labels) = dataset.split_validation(args.val_fraction, args.seed)
+    if len(val_labels) == 0 or len(dataset.train_labels) == 0:
+        raise DataFileError(
+            f"{dataset.name}: {len(dataset.train_labels)} training and {len(val_labels)} validation images: both need at least one; "
+            "use more images (--limit) or another --val-fraction"
+        )
+    model = alexnet(
+        args.config,
+        num_classes=dataset.num_classes,
+        in_channels=dataset.image_shape[0],
+        init=args.init,
+        seed=args.seed,
+        conv_algorithm=args.conv,
+    ).to(args.device)
+    optimizer = SGD(args.lr, args.momentum, args.weight_decay)
+    schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
+    history: list[dict[str, Any]] = []
+    start_epoch, best_error, partial = 0, float("inf"), None
+    if checkpoint is not None:
+        checkpoint.load_into(model)
+        preprocess = checkpoint.preprocess()
+        optimizer.load_state_dict(checkpoint.velocities, model.params)
+        model.set_rng_state(checkpoint.meta["rng"])
+        saved_schedule = checkpoint.meta.get("options", {}).get("schedule")  # None before options were recorded: start afresh
+        if schedule is not None and checkpoint.meta.get("schedule") and saved_schedule == args.schedule:
+            schedule.load_state_dict(checkpoint.meta["schedule"])
+        history = checkpoint.meta["history"]
+        start_epoch, best_error = checkpoint.meta["epoch"], checkpoint.meta["best_val_error"]
+        if checkpoint.meta.get("mid_epoch"):
+            partial = EpochState(**checkpoint.meta["mid_epoch"])
+        where = f"at batch {partial.step + 1} of epoch {partial.epoch}" if partial else f"after epoch {start_epoch}"
+        print(f"resuming from {args.resume} {where}")
+    else:
+        preprocess = make_preprocess(model, dataset, args)
+    towers = None
+    if args.towers > 1:  # from here on, model is this rank's tower and comm joins the ranks that hold the same tower
+        towers = Towers(comm, args.towers, model, optimizer)
+        model, comm = towers.tower, towers.data_comm
+        if comm.size > 1 and not args.distributed:
+            ranks = args.towers * comm.size
+            raise distributed.DistributedError(f"--towers {args.towers} on {ranks} ranks: add --distributed, or launch {args.towers} ranks")
+    parallel = distributed.DataParallel(comm, model) if args.distributed else None
+    evaluate = parallel.evaluate if parallel is not None else evaluate_model
+    progress = (sys.stderr.isatty() if args.progress is None else args.progress) and writes
+    every = args.progress_every if args.progress is not False and writes else 0
+    train_loader = BatchLoader(dataset.train_images, dataset.train_labels, preprocess, args.batch_size, seed=args.seed, device=args.device)
+    loss_layer = SoftmaxCrossEntropy()
+    print(
+        f"training '{args.config}' ({model.num_params:,} parameters) on {dataset.name}: {len(dataset.train_labels)} train, "
+        f"{len(val_labels)} validation images, device {args.device}, output {out}",
+        flush=True,
+    )
+    options = {key: getattr(args, key) for key in (*FIXED_ON_RESUME, *TUNABLE_ON_RESUME)}
+
+    def save(names: tuple[str, ...], epoch_done: int, state: EpochState | None = None) -> AlexNet:
+        """Write the checkpoints ``names`` (one gather and one check for all); returns the whole network (the towers
+        joined; every rank takes part)."""
+        whole, velocity = towers.whole() if towers is not None else (model, optimizer.velocity)
+        if not writes:
+            return whole
+        bad = first_non_finite(whole.params) or first_non_finite(velocity)  # the same names: two checks
+        if bad is not None:  # never replace a checkpoint by broken weights
+            when = f"batch {state.step} of epoch {state.epoch}" if state is not None else f"epoch {epoch_done}"
+            raise TrainingDivergedError(
+                f"{bad} became non-finite in {when}; {out / names[0]} was not replaced; "
+                f"try a lower learning rate (--lr {optimizer.lr / 10:g})"
+            )
+        meta = {
+            "epoch": epoch_done,
+            "mid_epoch": dataclasses.asdict(state) if state is not None else None,
+            "lr": optimizer.lr,
+            "rng": model.get_rng_state(),
+            "schedule": schedule.state_dict() if schedule is not None else None,
+            "history": history,
+            "best_val_error": best_error,
+            "class_names": dataset.class_names,
+            "image_shape": list(dataset.image_shape),
+            "data": args.data,
+            "seed": args.seed,
+            "options": options,
+        }
+        for name in names:
+            save_checkpoint(out / name, whole, meta, velocity, preprocess)
+        return whole
+
+    chance_loss = math.log(dataset.num_classes)
+    with StopRequest(enabled=comm is None) as stop:
+        for epoch in range(start_epoch + 1, args.epochs + 1):
+            state = partial if partial is not None and partial.epoch == epoch else EpochState(epoch)
+            lr = optimizer.lr
+            bar = Progress(len(train_loader), f"epoch {epoch}/{args.epochs}", progress, every, initial=state.step)
+            try:
+                finished = train_epoch(model, loss_layer, optimizer, train_loader, state, bar, stop, parallel)
+            finally:
+                bar.close()
+            if not finished:
+                save(("last.npz",), epoch - 1, state)
+                last = out / "last.npz"
+                print(f"\ninterrupted at batch {state.step} of epoch {epoch}: saved {last}; continue with --resume {last}", flush=True)
+                raise KeyboardInterrupt
+            started = time.perf_counter()
+            if parallel is not None:  # the epoch's metrics over all ranks' shares
+                state.seen, state.loss_sum, state.top1, state.top5 = parallel.sum_values(state.seen, state.loss_sum, state.top1, state.top5)
+            val = evaluate(
+                model, val_images, val_labels, preprocess, args.device, eval_crops=args.eval_crops, progress=progress, progress_every=every
+            )
+            row = {
+                "epoch": epoch,
+                "train_loss": state.loss_sum / state.seen,
+                "train_top1_error": 1 - state.top1 / state.seen,
+                "train_top5_error": 1 - state.top5 / state.seen,
+                "val_loss": val["loss"],
+                "val_top1_error": val["top1_error"],
+                "val_top5_error": val["top5_error"],
+                "lr": lr,
+                "seconds": state.seconds + time.perf_counter() - started,
+            }
+            history.append(row)
+            if schedule is not None:
+                schedule.step(optimizer, val["top1_error"])
+            print(
+                f"epoch {epoch:>3}/{args.epochs}  train loss {row['train_loss']:.4f}  top-1 err {row['train_top1_error']:.4f}  "
+                f"top-5 err {row['train_top5_error']:.4f} | val top-1 err {row['val_top1_error']:.4f}  top-5 err "
+                f"{row['val_top5_error']:.4f} | lr {lr:.0e} | {row['seconds']:.1f} s",
+                flush=True,
+            )
+            sane = math.isfinite(val["loss"]) and val["loss"] < ABSURD_LOSS_FACTOR * chance_loss
+            if not sane:
+                print(f"validation loss {val['loss']:.4g} is not a working model's: epoch {epoch} is not saved as best.npz", flush=True)
+            improved = sane and val["top1_error"] < best_error
+            if improved:
+                best_error = val["top1_error"]
+            whole = save(("last.npz", "best.npz") if improved else ("last.npz",), epoch)
+            if writes:
+                write_metrics(out / "metrics.csv", history)
+                plot_curves(history, out / "curves.png")
+                plot_filters(whole["conv1"].params["W"], out / "filters.png", f"conv1 kernels after epoch {epoch}")
+            if stop.requested:
+                print(f"\ninterrupted after epoch {epoch}: {out / 'last.npz'} holds it; continue with --resume {out / 'last.npz'}")
+                raise KeyboardInterrupt
+    if history:
+        accuracy, top5 = 1 - history[-1]["val_top1_error"], 1 - history[-1]["val_top5_error"]
+        print(f"done: validation top-1 accuracy {accuracy:.4f}, top-5 accuracy {top5:.4f}; outputs in {out}")
+    return {"out": out, "history": history, "model": model, "preprocess": preprocess}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    one_line_warnings()
+    if args.distributed or (args.towers or 1) > 1:  # a rank that fails ends the whole job (no rank left waiting)
+        return distributed.end_job_on_failure(distributed.MPICommunicator, lambda: run_and_report(args))
+    return run_and_report(args)
+
+
+def run_and_report(args: argparse.Namespace) -> int:
+    """``run(args)``, its errors printed as one line each; returns the exit code."""
+    try:
+        run(args)
+    except (DeviceUnavailableError, DataFileError, CheckpointError, ThreadSettingError, UsageError, distributed.DistributedError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except TrainingDivergedError as error:
+        print(f"error: training diverged: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
