@@ -125,3 +125,17 @@ def test_missing_nccl_says_which_wheel_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy.cuda.nccl", cuda.nccl)
     with pytest.raises(DistributedError, match="CuPy cannot find the NCCL library; install NCCL for CuPy: pip install nvidia-nccl-cu12"):
         import_nccl()
+
+
+def test_a_rank_with_an_empty_share_adds_nothing_and_the_ranks_agree_on_the_stop_step(tmp_path):
+    """train.train_epoch on two ranks, batches of 10, 1 and 10 images (rank 0's share of the second is empty):
+    float64 weights equal one process's to 1e-12. Then a SIGTERM seen by rank 1 alone before batch 2 stops
+    both ranks after batch 2, with the same signal."""
+    report_path = tmp_path / "report.json"
+    result = run_ranks(2, "empty_share_and_stop.py", str(report_path), timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["finished"] and report["moved"] > 0.1
+    assert report["max_relative"] < 1e-12
+    assert len(set(report["hashes"])) == 1
+    assert report["stops"] == [[False, 2, 15], [False, 2, 15]]  # 15: SIGTERM

@@ -275,12 +275,19 @@ class DataParallel:
         """This rank's contiguous share of the global batch (x, y); dropout then draws the share's rows of the global mask.
 
         The share is empty when the batch has fewer images than there are ranks: that rank then
-        adds a zero gradient (``train.train_epoch``), and the step is still one process's.
+        adds a zero gradient (``skip_empty_share``), and the step is still one process's.
         """
         part = share(len(y), self.comm.rank, self.comm.size)
         for dropout in _dropouts(self.model):
             dropout.row_offset = part.start
         return x[part], y[part]
+
+    def skip_empty_share(self) -> None:
+        """The step of a rank whose share is empty: zero gradients, and each dropout counts the mask that one forward
+        pass would have drawn, so that its next masks stay those of the other ranks."""
+        self.model.zero_grads()
+        for dropout in _dropouts(self.model):
+            dropout.masks_drawn += 1
 
     def allreduce_gradients(self, local_count: int, global_count: int) -> None:
         """Replace every gradient by the gradient of the global batch's mean loss (one flat allreduce)."""

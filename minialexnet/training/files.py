@@ -40,7 +40,8 @@ def write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Pat
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     The file gets the mode a plain ``open(path, "w")`` would give it (0o666 minus the
-    umask, so usually 0644); ``mkstemp`` alone would leave it 0600.
+    umask, so usually 0644); ``mkstemp`` alone would leave it 0600. An OSError (a full disk)
+    is raised with ``filename`` the target ``path``, and the temporary file removed.
     """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=TEMPORARY_SUFFIX, dir=path.parent)
@@ -49,6 +50,9 @@ def write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Pat
             write(file)
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
+    except OSError as error:  # a full disk, a lost permission: name the file meant, not the temporary one
+        Path(temporary).unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -492,7 +492,7 @@ def train_epoch(
                 raise TrainingDivergedError(f"the loss became {loss} at epoch {state.epoch}, step {step}; {advice}")
             model.backward(loss_layer.backward())
         else:
-            model.zero_grads()
+            parallel.skip_empty_share()
         if parallel is not None:  # first, so that every rank sees the same gradients and stops together
             parallel.allreduce_gradients(n, global_count)
         bad = first_non_finite(model.grads)
@@ -755,8 +755,8 @@ def run_and_report(args: argparse.Namespace) -> int:
     except OSError as error:  # a full disk, a folder made read-only mid-run: the files already there are intact
         where = error.filename or "an output file"
         print(
-            f"error: cannot write {where} ({error.strerror or error}); the files written before are intact: free some space or "
-            "fix the permissions, then --resume from last.npz",
+            f"error: cannot write {where} ({error.strerror or error}); the files written before it are intact: free some space "
+            "(or fix the permissions) and run again, with --resume from the run's last.npz if it has one",
             file=sys.stderr,
         )
         return 3
