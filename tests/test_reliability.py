@@ -61,7 +61,8 @@ def test_two_runs_started_together_never_share_a_folder(with_out, tmp_path):
         assert Checkpoint(tmp_path / "race" / "last.npz").meta["seed"] == winner
     else:
         assert codes == [0, 0], [stderr for _, _, stderr in results]
-        folders = {Path(line.rsplit("outputs in ", 1)[1]) for _, stdout, _ in results for line in stdout.splitlines() if "outputs in" in line}
+        reported = [line for _, stdout, _ in results for line in stdout.splitlines() if "outputs in" in line]
+        folders = {Path(line.rsplit("outputs in ", 1)[1]) for line in reported}
         assert folders == {Path("runs/mini-sample"), Path("runs/mini-sample-2")}
         assert {Checkpoint(tmp_path / folder / "last.npz").meta["seed"] for folder in folders} == {1, 2}
     assert not list(tmp_path.rglob(CLAIM_NAME))
