@@ -19,6 +19,7 @@ config, missing preprocessing arrays and non-float parameters each raise a one-l
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import zipfile
 import zlib
@@ -75,7 +76,9 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     try:
         with open(path, "rb") as file:
             magic = file.read(6)
-    except OSError:
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise CheckpointError(f"{path}: is a loop of symbolic links (it points back to itself); pass the real checkpoint") from None
         magic = b""  # np.load below reports it
     if magic and not magic.startswith((b"PK", b"\x93NUMPY")):  # neither a zip (.npz) nor .npy data: NumPy would try a pickle
         raise CheckpointError(f"{path}: not a minialexnet checkpoint (not an .npz file); {REMEDY}")
