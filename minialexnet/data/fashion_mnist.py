@@ -149,7 +149,7 @@ def load_fashion_mnist(path: str | Path | None = None, download: bool = True) ->
         directory = download_fashion_mnist()
     train_images, train_labels = _read_split(directory, FILES["train_images"], FILES["train_labels"])
     test_images, test_labels = _read_split(directory, FILES["test_images"], FILES["test_labels"])
-    if len(train_labels) < len(test_labels):  # Fashion-MNIST's training files hold 60000 images, its test files 10000
+    if (len(train_labels), len(test_labels)) == (TEST_SIZE, TRAIN_SIZE):  # the known sizes, the wrong way round
         raise DataFileError(
             f"{directory}: the training files hold {len(train_labels)} images and the test files {len(test_labels)}, but "
             f"Fashion-MNIST has {TRAIN_SIZE} training and {TEST_SIZE} test images: the {FILES['train_images']} and "
