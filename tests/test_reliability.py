@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from small_disk import small_disk
 
 from minialexnet.training import train
 from minialexnet.training.checkpoint import Checkpoint
@@ -140,21 +141,14 @@ def test_a_run_that_fails_at_start_leaves_no_empty_folder(tmp_path, capsys):
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A 1 MB tmpfs (a full disk after the first checkpoint's first bytes); skipped where mounting is refused."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {result.stderr.strip()}")
-    try:
+def one_megabyte(tmp_path):
+    """A 1 MB disk: full after the first checkpoint's first bytes."""
+    with small_disk(tmp_path / "disk", "1m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
-def test_a_full_disk_is_one_line_naming_the_file_exit_3(small_disk, capsys):
-    out = small_disk / "run"
+def test_a_full_disk_is_one_line_naming_the_file_exit_3(one_megabyte, capsys):
+    out = one_megabyte / "run"
     assert train.main([*TINY, "--epochs", "1", "--out", str(out)]) == 3
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1, lines
