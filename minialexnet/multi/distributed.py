@@ -333,15 +333,19 @@ def end_job_on_failure(comm_factory: Callable[[], MPICommunicator], main: Callab
     """Run ``main``; if it fails on this rank (an exception, or a non-zero exit code), end every rank of the job.
 
     Without this, the other ranks would wait forever for this one in their next collective.
-    The exit codes in ``agreed`` are not failures: every rank returns them together (a stop on
-    a signal that the ranks agreed on, after saving), so no rank is left waiting.
+    The exit codes in ``agreed``, returned by ``main``, are not failures: every rank returns
+    them together (a stop on a signal that the ranks agreed on, after saving), so no rank is
+    left waiting. An exception always is one.
     """
+    failed = False
     try:
         code = main()
+    except KeyboardInterrupt:  # a second Ctrl-C on this rank: it quits now, so must every rank
+        code, failed = 130, True
     except BaseException:
         traceback.print_exc()
-        code = 1
-    if code and code not in agreed:
+        code, failed = 1, True
+    if failed or (code and code not in agreed):
         print(f"error: rank {comm_factory().rank} failed (exit code {code}): ending all ranks of the job", file=sys.stderr)
         comm_factory().abort(code)
     return code

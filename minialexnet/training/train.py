@@ -10,7 +10,7 @@ Each epoch shows a progress bar on a terminal (else a line every ``--progress-ev
 batches), then one line of metrics. The output folder receives ``metrics.csv``,
 ``last.npz``, ``best.npz``, ``curves.png`` and ``filters.png``, each written atomically.
 
-Nothing is lost, nothing is silent:
+Nothing is lost, nothing is silent (docs/reliability.md has the whole list):
 
 - Output folders. A new run never writes into a folder that already holds a run (any of
   ``last.npz``, ``best.npz``, ``metrics.csv``) unless ``--overwrite`` is given. Given
@@ -18,30 +18,49 @@ Nothing is lost, nothing is silent:
   ``--resume DIR/last.npz``). Without ``--out`` the run picks a fresh folder,
   ``runs/<config>-<data>``, else ``runs/<config>-<data>-2``, ``-3``, ... and says which:
   the default should never fail and never destroy. A resumed run continues in its
-  checkpoint's folder unless ``--out`` says otherwise. ``--out`` is checked writable
-  before any training.
+  checkpoint's folder unless ``--out`` says otherwise. The folder is claimed at start-up
+  (``files.FolderClaim``: ``.minialexnet-run.lock``, created atomically, held until the run
+  ends), so of two runs started together the second goes to the next ``-N`` folder, or with
+  ``--out`` is refused; a claim left by a killed run is recognised and replaced. Temporary
+  files a killed save left there are removed, and a run that fails at start-up leaves no
+  empty folder.
 - Broken weights. A non-finite loss or gradient stops the run (exit code 1) with advice,
   and the parameters are checked before every save, so neither checkpoint ever holds
   non-finite weights; an epoch whose validation loss is not finite or absurd (over ten
   times chance, ln K) is never saved as ``best.npz``. Options that cannot train
   (``--lr`` <= 0 or NaN, ``--epochs`` < 1, ...) are refused at the start.
+- The two checkpoints. An improving epoch writes ``best.npz`` first, then ``last.npz``: a
+  kill between the two leaves ``last.npz`` on the epoch before, and the resume redoes the
+  improving epoch, so ``best.npz`` always ends on the true best.
 - Resume. Options given explicitly win over the checkpoint's (``--lr``, ``--momentum``,
   ``--weight-decay``, ``--schedule``, ``--patience``, ``--step-size``), each change printed
   on one line; options that fix the data or the numerics (``FIXED_ON_RESUME``) are refused
   when they differ from the checkpoint's. That is why every option's parser default is
   None: None means "not given".
-- Ctrl-C. The first Ctrl-C lets the current batch finish, then saves ``last.npz`` with the
-  step within the epoch (meta ``mid_epoch``: epoch, batches done, the running train-metric
-  sums) beside the velocities and the dropout generators' states; ``--resume`` continues
-  that epoch at the next batch, and the loader's batches are pure functions of (seed,
-  epoch, batch), so the result is bit for bit the uninterrupted run's on the CPU. A
-  mid-epoch state never goes to ``best.npz``. A second Ctrl-C quits at once, saving nothing.
+- Signals. The first Ctrl-C (SIGINT), SIGTERM (a cluster's preemption) or SIGHUP (a closed
+  terminal) lets the current batch finish, then saves ``last.npz`` with the step within the
+  epoch (meta ``mid_epoch``: epoch, batches done, the running train-metric sums) beside the
+  velocities and the dropout generators' states; ``--resume`` continues that epoch at the
+  next batch, and the loader's batches are pure functions of (seed, epoch, batch), so the
+  result is bit for bit the uninterrupted run's on the CPU. A mid-epoch state never goes to
+  ``best.npz``. A second signal quits at once, saving nothing.
 - Many processes (distributed.py, towers.py): ``mpiexec -n K python -m minialexnet.train
   --distributed ...`` trains data-parallel (``--batch-size`` stays the global batch), and
   ``mpiexec -n 2 python -m minialexnet.train --towers 2 --config paper-2gpu ...`` runs the
-  paper's two towers on two ranks; rank 0 alone prints and writes. There Ctrl-C ends the
-  whole job at once (the ranks cannot agree on a batch to stop after); ``last.npz`` holds
-  the last finished epoch.
+  paper's two towers on two ranks; rank 0 alone reads (or downloads) the data first,
+  prints and writes. A signal that reaches any rank stops every rank after the same batch
+  (one tiny allreduce a step carries each rank's signal) and rank 0 saves once. A rank
+  whose share of a batch is empty (fewer images than ranks) adds a zero gradient.
+
+Exit codes (``main``):
+
+- 0: done; 1: training diverged (advice on the learning rate in the message);
+- 2: bad options, data, checkpoint or device, or an output folder another live run holds;
+- 3: an output file could not be written (a full disk, lost permissions), the message naming
+  it; the files written before are intact;
+- 128 + N: stopped by signal N after saving ``last.npz`` (130 Ctrl-C, 143 SIGTERM, 129
+  SIGHUP); a second signal quits at once with 130, saving nothing (under MPI it ends the
+  whole job: the other ranks could not follow).
 """
 
 from __future__ import annotations
@@ -726,7 +745,7 @@ STOP_CODES = tuple(128 + signum for signum in STOP_SIGNALS)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv``, train, and return the exit code (EXIT_CODES in the module docstring)."""
+    """Parse ``argv``, train, and return the exit code (listed in the module docstring)."""
     args = build_parser().parse_args(argv)
     one_line_warnings()
     if args.distributed or (args.towers or 1) > 1:  # a rank that fails ends the whole job (no rank left waiting)
@@ -762,7 +781,9 @@ def run_and_report(args: argparse.Namespace) -> int:
         return 3
     except StoppedBySignalError as stopped:
         return stopped.code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second signal
+        if args.distributed or (args.towers or 1) > 1:
+            raise  # on one rank only: the others cannot follow it, so the whole job ends (end_job_on_failure)
         return 130
     return 0
 
