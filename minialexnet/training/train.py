@@ -464,10 +464,11 @@ class TrainingRun:
     dataset: Dataset
     val_images: Any
     val_labels: Any
-    model: AlexNet = None  # this rank's tower under --towers
-    optimizer: SGD = None
-    schedule: Any = None
-    preprocess: Preprocess = None
+    # made by build(), restored from a checkpoint by restore()
+    model: AlexNet | None = None  # this rank's tower under --towers
+    optimizer: SGD | None = None
+    schedule: ReduceOnPlateau | StepSchedule | None = None
+    preprocess: Preprocess | None = None
     towers: Towers | None = None
     parallel: distributed.DataParallel | None = None
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
