@@ -73,6 +73,18 @@ def test_train_cli_on_two_ranks_matches_one_process_and_resumes_on_three(tmp_pat
     assert np.linalg.norm(b - a) < 1e-5 * np.linalg.norm(a - initial_params())  # far below the two steps' change
 
 
+def test_train_cli_whose_last_batch_has_one_image_for_two_ranks_matches_one_process(tmp_path):
+    """--limit 65 --batch-size 64: the second step has one image, so one rank's share is empty; the two steps
+    still equal one process's (to float32 rounding, as above)."""
+    options = ["--limit", "65", "--batch-size", "64", "--seed", "1", "--epochs", "1"]
+    assert run_ranks(1, "minialexnet.train", *options, "--out", str(tmp_path / "one")).returncode == 0
+    two = run_ranks(2, "minialexnet.train", "--distributed", *options, "--out", str(tmp_path / "two"))
+    assert two.returncode == 0, two.stderr[-3000:]
+    params_one, params_two = (Checkpoint(tmp_path / name / "last.npz").params for name in ("one", "two"))
+    a, b = (np.concatenate([params[name].ravel() for name in sorted(params_one)]).astype(np.float64) for params in (params_one, params_two))
+    assert np.linalg.norm(b - a) < 1e-5 * np.linalg.norm(a - initial_params())
+
+
 def initial_params():
     from minialexnet.models import alexnet
 
