@@ -35,6 +35,10 @@ the (C, h, w) mean image), ``scale``, ``input_size``, ``crop_from``,
 uint8 pixels ``p`` of shape (N, C, h, w): ``x = (p - mean) * scale``, then a bilinear resize
 (half-pixel centres) to ``crop_from`` and the centre ``input_size`` crop, or straight to
 ``input_size`` when ``crop_from`` is 0; nothing to resize when h = w = ``input_size``.
+
+The file is written atomically (``training/files.py``): a failed export (a full disk) leaves
+any previous file whole and exits 3 with one line naming the file; ``--onnx`` naming the
+checkpoint itself is refused (exit 2), as is any unusable checkpoint.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ Files are written atomically (``files.write_atomically``): to a temporary file i
 folder, then renamed over the target, so an interrupted save never leaves a half-written
 checkpoint. Reading checks everything before it is used: a damaged file (truncated, empty,
 a flipped byte), a file that is not a checkpoint, a ``meta`` that is not JSON or has no
-config, missing preprocessing arrays and non-float parameters each raise a one-line
-``CheckpointError`` naming the file. Pickled (object) arrays are never loaded.
+config, missing preprocessing arrays, preprocessing arrays or velocities of the wrong shape
+or type, velocities without a parameter, non-float parameters and a symlink loop each raise
+a one-line ``CheckpointError`` naming the file. Pickled (object) arrays are never loaded.
 """
 
 from __future__ import annotations
