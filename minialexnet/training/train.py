@@ -322,22 +322,28 @@ def claim_out(args: argparse.Namespace, resumed_from: Path | None, writes: bool)
     if args.out is not None or resumed_from is not None:
         out = Path(args.out) if args.out is not None else resumed_from.parent
         continuing = resumed_from is not None and out.resolve() == resumed_from.resolve().parent
-        existing = holds_run(out)
+        claim = prepare_out(out, replace=bool(args.overwrite) and not continuing) if writes else None
+        existing = holds_run(out)  # checked under the claim: no other run can start writing there now
         if existing and not args.overwrite and not continuing:
+            if claim is not None:
+                claim.release()
             raise UsageError(
                 f"{out} already holds a run ({', '.join(existing)}); pass --overwrite to replace it, "
                 f"or --resume {out / 'last.npz'} to continue it"
             )
-        return out, prepare_out(out, replace=bool(args.overwrite) and not continuing) if writes else None
+        return out, claim
     base = Path("runs") / f"{args.config}-{Path(args.data).name}"
     out, number = base, 2
     while True:
-        if not holds_run(out):
-            try:
-                claim = prepare_out(out, replace=False) if writes else None
+        try:
+            claim = prepare_out(out, replace=False) if writes else None
+        except FolderTakenError:  # a run started at the same time holds it
+            claim = None
+        else:
+            if not holds_run(out):
                 break
-            except FolderTakenError:
-                pass  # a run started at the same time took it
+            if claim is not None:
+                claim.release()
         out, number = base.with_name(f"{base.name}-{number}"), number + 1
     if out != base:
         print(f"{base} holds another run: writing this one to {out} (--out chooses the folder)")
