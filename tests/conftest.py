@@ -22,14 +22,18 @@ DEVICES = ["cpu", pytest.param("gpu", marks=pytest.mark.gpu)]
 
 
 def _fashion_dir() -> Path:
-    """Fashion-MNIST for the tests that need it: $MINIALEXNET_DATA (or its fashion-mnist folder), else ../shared/datasets."""
+    """Fashion-MNIST for the tests that need it: $MINIALEXNET_DATA (or its fashion-mnist folder), else wherever
+    minialexnet itself finds it (``fashion_mnist.find_fashion_mnist``: the Debian folder, the user cache)."""
     env = os.environ.get("MINIALEXNET_DATA")
     if env:
         return next((p for p in (Path(env), Path(env) / "fashion-mnist") if any(p.glob("*-idx3-ubyte*"))), Path(env))
-    return Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fashion-mnist"
+    from minialexnet.data.fashion_mnist import find_fashion_mnist
+
+    return find_fashion_mnist() or Path(os.devnull) / "fashion-mnist"  # not a folder: the tests that need it skip
 
 
 FASHION_DIR = _fashion_dir()
+NO_FASHION = "no Fashion-MNIST found: set MINIALEXNET_DATA to the folder that holds its four files"
 
 
 def pytest_configure(config: pytest.Config) -> None:

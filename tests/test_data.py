@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FASHION_DIR
+from conftest import FASHION_DIR, NO_FASHION
 from PIL import Image
 
 from minialexnet.data import DataFileError, load_cifar10, load_dataset, load_fashion_mnist, load_image_folder, load_sample, read_idx
@@ -137,10 +137,50 @@ def test_download_with_wrong_checksum_deletes_and_names_the_file(local_server, t
     assert not list((tmp_path / "dl").glob("*"))
 
 
-def test_download_failure_is_explained(local_server, tmp_path):
+def test_download_failure_is_explained_and_names_the_four_files(local_server, tmp_path):
     _, url = local_server  # serves nothing
-    with pytest.raises(DataFileError, match="download failed"):
+    with pytest.raises(DataFileError, match="download failed") as caught:
         fm.download_fashion_mnist(tmp_path / "dl", base_url=url)
+    for stem in fm.FILES.values():
+        assert f"{stem}.gz" in str(caught.value)
+    assert f"from {url} by hand" in str(caught.value)
+
+
+def test_wide_modes_become_8_bit_by_their_white():
+    from minialexnet.data.folder import to_8_bit
+
+    values = np.array([[0, 257, 65535, 32896]], dtype=np.int32)
+    np.testing.assert_array_equal(np.asarray(to_8_bit(Image.fromarray(values, "I"))), [[0, 1, 255, 128]])
+    floats = np.array([[0.0, 0.5, 1.0, 0.25]], dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(to_8_bit(Image.fromarray(floats, "F"))), [[0, 128, 255, 64]])
+    big = np.array([[0, 200000]], dtype=np.int32)  # beyond 16 bits: scaled by its largest value
+    np.testing.assert_array_equal(np.asarray(to_8_bit(Image.fromarray(big, "I"))), [[0, 255]])
+
+
+def test_swapped_train_and_test_files_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(fm, "TRAIN_SIZE", 30)  # Fashion-MNIST's 60000 and 10000, scaled down
+    monkeypatch.setattr(fm, "TEST_SIZE", 12)
+    make_fashion_files(tmp_path / "right", n_train=30, n_test=12)
+    assert len(load_fashion_mnist(tmp_path / "right", download=False).train_labels) == 30
+    make_fashion_files(tmp_path / "swapped", n_train=12, n_test=30)
+    with pytest.raises(
+        DataFileError, match="training files hold 12 images and the test files 30, but Fashion-MNIST has 30 training"
+    ) as caught:
+        load_fashion_mnist(tmp_path / "swapped", download=False)
+    assert "look swapped; rename them" in str(caught.value)
+
+
+def test_a_16_bit_grey_png_is_scaled_by_its_range_not_clipped(tmp_path, rng):
+    """A 16-bit PNG holding an 8-bit image times 257 (65535 = white) reads back as that 8-bit image."""
+    from minialexnet.data.folder import load_image
+
+    pixels = rng.integers(0, 256, (20, 30), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "8.png")
+    Image.fromarray(pixels.astype(np.uint16) * 257).save(tmp_path / "16.png")
+    with Image.open(tmp_path / "16.png") as image:
+        assert image.mode == "I;16"
+    for channels in (1, 3):
+        np.testing.assert_array_equal(load_image(tmp_path / "16.png", 20, channels), load_image(tmp_path / "8.png", 20, channels))
 
 
 def test_official_checksums_are_the_ones_documented():
@@ -148,7 +188,7 @@ def test_official_checksums_are_the_ones_documented():
     assert len(fm.SHA256) == 4
 
 
-@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="no Fashion-MNIST: set MINIALEXNET_DATA, or put it in ../shared/datasets")
+@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason=NO_FASHION)
 def test_real_fashion_mnist_loads_and_matches_checksums():
     data = load_fashion_mnist(FASHION_DIR, download=False)
     assert data.train_images.shape == (60000, 1, 28, 28) and data.test_images.shape == (10000, 1, 28, 28)

@@ -70,6 +70,11 @@ def files(tmp_path_factory) -> Path:
     variant("no_preprocess.npz", **{key: None for key in arrays if key.startswith("preprocess/")})
     variant("str_param.npz", **{"param/conv1.W": np.full(arrays["param/conv1.W"].shape, "x")})
     variant("int_param.npz", **{"param/conv1.W": arrays["param/conv1.W"].astype(np.int64)})
+    variant("mean_shape.npz", **{"preprocess/mean_values": np.zeros(3)})
+    variant("mean_text.npz", **{"preprocess/mean_values": np.array(["x"])})
+    variant("velocity_shape.npz", **{"velocity/conv1.W": np.zeros((2, 3), np.float32)})
+    variant("velocity_extra.npz", **{"velocity/conv9.W": np.zeros(3, np.float32)})
+    (d / "loop.npz").symlink_to(d / "loop.npz")
     np.savez(d / "pickled.npz", meta=arrays["meta"], payload=np.array([{"a": 1}], dtype=object))
     np.savez(d / "foreign.npz", x=np.zeros(2))
     image_folder(d / "rgb4" / "train", 4, 2)
@@ -119,6 +124,37 @@ CASES = [
     ("checkpoint parameter of str dtype", lambda d: ev(d / "str_param.npz"), 2, ["parameter conv1.W has dtype <U1, not floating point"]),
     ("checkpoint parameter of int dtype", lambda d: ev(d / "int_param.npz"), 2, ["parameter conv1.W has dtype int64, not floating point"]),
     ("checkpoint with a pickled array", lambda d: ev(d / "pickled.npz"), 2, ["pickled.npz: holds a pickled (object) array"]),
+    (
+        "checkpoint mean of the wrong shape",
+        lambda d: ev(d / "mean_shape.npz"),
+        2,
+        ["mean_shape.npz: preprocess/mean_values is float64 of shape (3,), not floating point of shape (1,)"],
+    ),
+    (
+        "checkpoint mean of the wrong shape, train --resume",
+        lambda d: tr("--out", d / "r10", "--resume", d / "mean_shape.npz"),
+        2,
+        ["preprocess/mean_values is float64 of shape (3,)"],
+    ),
+    (
+        "checkpoint mean of text, predict",
+        lambda d: cli(predict.main, "--checkpoint", d / "mean_text.npz", d / "huge.png"),
+        2,
+        ["mean_text.npz: preprocess/mean_values is <U1 of shape (1,), not floating point"],
+    ),
+    (
+        "checkpoint velocity of the wrong shape, train --resume",
+        lambda d: tr("--out", d / "r11", "--resume", d / "velocity_shape.npz"),
+        2,
+        ["velocity/conv1.W has shape (2, 3), but parameter conv1.W has shape"],
+    ),
+    (
+        "checkpoint with an extra velocity, train --resume",
+        lambda d: tr("--out", d / "r12", "--resume", d / "velocity_extra.npz"),
+        2,
+        ["holds velocity/conv9.W, but the model has no parameter conv9.W"],
+    ),
+    ("checkpoint a symlink loop", lambda d: ev(d / "loop.npz"), 2, ["loop.npz: is a loop of symbolic links"]),
     (
         "checkpoint truncated, train --resume",
         lambda d: tr("--out", d / "r1", "--resume", d / "truncated.npz"),
@@ -173,6 +209,8 @@ CASES = [
     ),
     ("MINIALEXNET_DATA missing", lambda d: tr("--out", d / "r6", "--data", "fashion-mnist"), 2, ["MINIALEXNET_DATA=", "is not a folder"]),
     ("--data unknown (passed before)", lambda d: tr("--out", d / "r7", "--data", "nowhere"), 2, ["unknown data 'nowhere'"]),
+    ("--data a missing folder", lambda d: tr("--out", d / "r13", "--data", "/nonexistent"), 2, ["--data /nonexistent: does not exist"]),
+    ("--data a file", lambda d: tr("--out", d / "r14", "--data", "afile"), 2, ["--data afile: is a file, not a folder"]),
     (
         "--data cifar10 without a path (passed before)",
         lambda d: tr("--out", d / "r8", "--data", "cifar10"),
@@ -197,7 +235,7 @@ CASES = [
     ("train --out /dev/null", lambda d: tr("--out", "/dev/null"), 2, ["--out /dev/null: cannot write there"]),
     ("train --out with last.npz a folder", lambda d: tr("--out", d / "lastdir"), 2, ["last.npz is a folder", "choose another --out"]),
     ("train --out holding a run", lambda d: tr("--out", d / "good"), 2, ["already holds a run", "--overwrite", "--resume"]),
-    ("train --lr 1e6 diverges", lambda d: tr("--out", d / "r9", "--lr", "1e6"), 1, ["training diverged", "--lr 100000"]),
+    ("train --lr 1e6 diverges", lambda d: tr("--out", d / "r9", "--lr", "1e6"), 1, ["training diverged", "(--lr 0.02)"]),
     (
         "evaluate --batch-size 0",
         lambda d: ev(d / "good" / "best.npz", "--batch-size", 0),

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 from reference import rel_err
+from small_disk import small_disk
 
 from minialexnet.data import load_dataset
 from minialexnet.models import alexnet
@@ -110,3 +111,26 @@ def test_export_errors_are_one_line_and_say_what_to_do(tmp_path, capsys, monkeyp
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if onnx were not installed
     with pytest.raises(ImportError, match=r'pip install "minialexnet\[onnx\]"'):
         export_onnx(alexnet("mini"), tmp_path / "m.onnx")
+
+
+def test_export_never_writes_onto_its_input_nor_leaves_a_broken_file(tmp_path, capsys):
+    """--onnx naming the checkpoint is refused (the checkpoint intact); on a full disk the previous .onnx stays whole
+    and the one error line names the file (exit 3)."""
+    assert run(build_parser().parse_args(["--limit", "100", "--batch-size", "50", "--epochs", "1", "--out", str(tmp_path / "run")]))
+    checkpoint = tmp_path / "run" / "best.npz"
+    before = checkpoint.read_bytes()
+    assert export_main([str(checkpoint), "--onnx", str(checkpoint)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --onnx {checkpoint} is the checkpoint itself: writing there would destroy it; choose another file name"
+    )
+    assert checkpoint.read_bytes() == before
+    with small_disk(tmp_path / "disk", "3m") as disk:
+        target = disk / "model.onnx"
+        assert export_main([str(checkpoint), "--onnx", str(target)]) == 0  # 2.1 MB: fits once
+        previous = target.read_bytes()
+        capsys.readouterr()
+        assert export_main([str(checkpoint), "--onnx", str(target)]) == 3  # the second copy does not fit beside it
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"error: cannot write {target} (No space left on device); any previous file there is intact"
+        ]
+        assert target.read_bytes() == previous and sorted(p.name for p in disk.iterdir()) == ["model.onnx"]

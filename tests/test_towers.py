@@ -61,6 +61,7 @@ def test_train_cli_with_two_towers_writes_a_whole_network_checkpoint(tmp_path):
     assert result.stdout.count("epoch   1/1") == 1
     checkpoint = Checkpoint(out / "last.npz")
     single = alexnet(checkpoint.config)
+    assert f"training 'paper-2gpu' ({single.num_params:,} parameters)" in result.stdout  # the whole network's, not a tower's
     assert {name: value.shape for name, value in checkpoint.params.items()} == {name: value.shape for name, value in single.params.items()}
     assert {name: value.shape for name, value in checkpoint.velocities.items()} == {
         name: value.shape for name, value in single.params.items()

@@ -160,7 +160,7 @@ def test_a_new_run_never_reuses_the_default_folder(tmp_path, monkeypatch, capsys
     assert train.main([*TINY, "--epochs", "1"]) == 0
     first = (tmp_path / "runs" / "mini-sample" / "best.npz").read_bytes()
     assert train.main([*TINY, "--epochs", "1", "--lr", "0.01"]) == 0
-    assert "runs/mini-sample holds an earlier run: writing this one to runs/mini-sample-2" in capsys.readouterr().out
+    assert "runs/mini-sample holds another run: writing this one to runs/mini-sample-2" in capsys.readouterr().out
     assert (tmp_path / "runs" / "mini-sample" / "best.npz").read_bytes() == first
     assert (tmp_path / "runs" / "mini-sample-2" / "best.npz").is_file()
 

@@ -51,4 +51,7 @@ def load_dataset(name: str, path: str | None = None) -> Dataset:
         if (folder / "test_batch.bin").is_file() or (folder / "cifar-10-batches-bin").is_dir():
             return load_cifar10(folder)
         return load_image_folder(folder)
+    if "/" in name or "\\" in name or Path(name).exists():  # meant as a path
+        what = "is a file, not a folder" if Path(name).exists() else "does not exist"
+        raise DataFileError(f"--data {name}: {what}; pass a folder of class sub-folders (or sample, fashion-mnist, cifar10:PATH)")
     raise DataFileError(f"unknown data {name!r}: use sample, fashion-mnist, cifar10:PATH or a folder of class sub-folders")

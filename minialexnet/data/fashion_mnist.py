@@ -40,6 +40,7 @@ SHA256 = {
     "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 }
+TRAIN_SIZE, TEST_SIZE = 60000, 10000
 OFFICIAL_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -110,7 +111,11 @@ def download_fashion_mnist(
                 partial.write_bytes(response.read())
         except (urllib.error.URLError, OSError) as error:
             partial.unlink(missing_ok=True)
-            raise DataFileError(f"{url}: download failed ({error}); get the files by hand and pass their folder with --data") from None
+            files = ", ".join(f"{name}.gz" for name in FILES.values())
+            raise DataFileError(
+                f"{url}: download failed ({error}); download the four files {files} from {base_url} by hand into one folder "
+                "and pass it with --data"
+            ) from None
         digest = hashlib.sha256(read_bytes(partial)).hexdigest()
         if digest != checksums[stem]:
             partial.unlink(missing_ok=True)
@@ -144,4 +149,10 @@ def load_fashion_mnist(path: str | Path | None = None, download: bool = True) ->
         directory = download_fashion_mnist()
     train_images, train_labels = _read_split(directory, FILES["train_images"], FILES["train_labels"])
     test_images, test_labels = _read_split(directory, FILES["test_images"], FILES["test_labels"])
+    if (len(train_labels), len(test_labels)) == (TEST_SIZE, TRAIN_SIZE):  # the known sizes, the wrong way round
+        raise DataFileError(
+            f"{directory}: the training files hold {len(train_labels)} images and the test files {len(test_labels)}, but "
+            f"Fashion-MNIST has {TRAIN_SIZE} training and {TEST_SIZE} test images: the {FILES['train_images']} and "
+            f"{FILES['test_images']} files (and their labels) look swapped; rename them"
+        )
     return Dataset("fashion-mnist", train_images, train_labels, test_images, test_labels, list(CLASS_NAMES))

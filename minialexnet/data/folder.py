@@ -29,15 +29,31 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 SHOWN_SKIPPED = 5  # the warning names this many skipped files, then says how many more
 
 
+# Pillow's modes with more than 8 bits a sample, and the value each one's white has
+WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535, "F": 1.0}
+
+
+def to_8_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit (or 32-bit, or float) greyscale image as 8-bit "L", scaled by its own range: its type's white becomes
+    255 (Pillow's own conversion clips every value above 255 instead). A 32-bit "I" image whose values exceed
+    65535 is scaled by its largest value."""
+    if image.mode not in WIDE_MODES:
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    white = max(WIDE_MODES[image.mode], float(values.max()) if image.mode == "I" else 0.0)
+    return Image.fromarray(np.clip(np.rint(values * (255.0 / white)), 0, 255).astype(np.uint8), "L")
+
+
 def load_image(path: str | Path, size: int = 256, channels: int = 3) -> np.ndarray:
     """One image -> uint8 (channels, size, size): shorter side to ``size``, centre crop.
 
     Raises DataFileError naming the file when Pillow cannot read it; a decompression bomb
-    is refused from its header, before any pixel is decoded.
+    is refused from its header, before any pixel is decoded. A 16-bit greyscale image is
+    scaled to 8 bits by its range (``to_8_bit``), not clipped.
     """
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB" if channels == 3 else "L")
+            image = to_8_bit(image).convert("RGB" if channels == 3 else "L")
             width, height = image.size
             scale = size / min(width, height)
             new_size = (max(size, round(width * scale)), max(size, round(height * scale)))

@@ -32,7 +32,7 @@ rank 0 makes NCCL's unique id and MPI broadcasts it, then NCCL talks GPU to GPU 
 PCIe or InfiniBand) without a copy through the host. Both have the same methods, so the
 training code does not know which one it holds.
 
-A rank that fails (an exception, a NaN loss, Ctrl-C) calls ``MPI_Abort``, which ends the
+A rank that fails (an exception, a NaN loss, a second Ctrl-C) calls ``MPI_Abort``, which ends the
 whole job at once: the other ranks would otherwise wait forever in their next allreduce.
 """
 
@@ -272,16 +272,22 @@ class DataParallel:
         self.model.set_rng_state(self.comm.comm.bcast(self.model.get_rng_state(), root=0))
 
     def local_batch(self, x: Any, y: Any) -> tuple[Any, Any]:
-        """This rank's contiguous share of the global batch (x, y); dropout then draws the share's rows of the global mask."""
+        """This rank's contiguous share of the global batch (x, y); dropout then draws the share's rows of the global mask.
+
+        The share is empty when the batch has fewer images than there are ranks: that rank then
+        adds a zero gradient (``skip_empty_share``), and the step is still one process's.
+        """
         part = share(len(y), self.comm.rank, self.comm.size)
-        if part.start == part.stop:
-            raise DistributedError(
-                f"a batch of {len(y)} images cannot be shared by {self.comm.size} ranks; use a --batch-size (and --limit) of at least "
-                f"{self.comm.size} images per batch, or fewer ranks"
-            )
         for dropout in _dropouts(self.model):
             dropout.row_offset = part.start
         return x[part], y[part]
+
+    def skip_empty_share(self) -> None:
+        """The step of a rank whose share is empty: zero gradients, and each dropout counts the mask that one forward
+        pass would have drawn, so that its next masks stay those of the other ranks."""
+        self.model.zero_grads()
+        for dropout in _dropouts(self.model):
+            dropout.masks_drawn += 1
 
     def allreduce_gradients(self, local_count: int, global_count: int) -> None:
         """Replace every gradient by the gradient of the global batch's mean loss (one flat allreduce)."""
@@ -323,17 +329,23 @@ def silence_other_ranks(comm: MPICommunicator) -> None:
         sys.stdout = open(os.devnull, "w")
 
 
-def end_job_on_failure(comm_factory: Callable[[], MPICommunicator], main: Callable[[], int]) -> int:
+def end_job_on_failure(comm_factory: Callable[[], MPICommunicator], main: Callable[[], int], agreed: tuple[int, ...] = ()) -> int:
     """Run ``main``; if it fails on this rank (an exception, or a non-zero exit code), end every rank of the job.
 
     Without this, the other ranks would wait forever for this one in their next collective.
+    The exit codes in ``agreed``, returned by ``main``, are not failures: every rank returns
+    them together (a stop on a signal that the ranks agreed on, after saving), so no rank is
+    left waiting. An exception always is one.
     """
+    failed = False
     try:
         code = main()
+    except KeyboardInterrupt:  # a second Ctrl-C on this rank: it quits now, so must every rank
+        code, failed = 130, True
     except BaseException:
         traceback.print_exc()
-        code = 1
-    if code:
+        code, failed = 1, True
+    if failed or (code and code not in agreed):
         print(f"error: rank {comm_factory().rank} failed (exit code {code}): ending all ranks of the job", file=sys.stderr)
         comm_factory().abort(code)
     return code

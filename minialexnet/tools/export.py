@@ -35,6 +35,10 @@ the (C, h, w) mean image), ``scale``, ``input_size``, ``crop_from``,
 uint8 pixels ``p`` of shape (N, C, h, w): ``x = (p - mean) * scale``, then a bilinear resize
 (half-pixel centres) to ``crop_from`` and the centre ``input_size`` crop, or straight to
 ``input_size`` when ``crop_from`` is 0; nothing to resize when h = w = ``input_size``.
+
+The file is written atomically (``training/files.py``): a failed export (a full disk) leaves
+any previous file whole and exits 3 with one line naming the file; ``--onnx`` naming the
+checkpoint itself is refused (exit 2), as is any unusable checkpoint.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from minialexnet.data.transforms import Preprocess
 from minialexnet.layers import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU
 from minialexnet.models import AlexNet
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
+from minialexnet.training.files import write_atomically
 
 OPSET = 18
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
@@ -168,16 +173,21 @@ def onnx_model(model: AlexNet, preprocess: Preprocess | None = None, class_names
 
 
 def export_onnx(model: AlexNet, path: str | Path, preprocess: Preprocess | None = None, class_names: list[str] | None = None) -> Path:
-    """Write ``model`` to ``path`` as ONNX (``onnx_model``); returns the path."""
-    onnx = _onnx()
+    """Write ``model`` to ``path`` as ONNX (``onnx_model``) atomically (``files.write_atomically``: a failure leaves
+    the previous file as it was); returns the path. An OSError names ``path``."""
+    exported = onnx_model(model, preprocess, class_names)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(onnx_model(model, preprocess, class_names), path)
-    return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
+    return write_atomically(path, lambda file: file.write(exported.SerializeToString()))
 
 
 def export_checkpoint(checkpoint_path: str | Path, onnx_path: str | Path) -> Path:
-    """Export a training checkpoint (``best.npz``) with its preprocessing and class names."""
+    """Export a training checkpoint (``best.npz``) with its preprocessing and class names; never onto the checkpoint."""
+    if Path(onnx_path).exists() and Path(onnx_path).resolve() == Path(checkpoint_path).resolve():
+        raise ValueError(f"--onnx {onnx_path} is the checkpoint itself: writing there would destroy it; choose another file name")
     checkpoint = Checkpoint(checkpoint_path)
     preprocess = checkpoint.preprocess() if "preprocess" in checkpoint.meta else None
     return export_onnx(checkpoint.build_model(), onnx_path, preprocess, checkpoint.class_names)
@@ -190,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         path = export_checkpoint(args.checkpoint, args.onnx)
-    except (CheckpointError, ImportError, OSError, ValueError) as error:
+    except OSError as error:
+        where = error.filename or args.onnx
+        print(f"error: cannot write {where} ({error.strerror or error}); any previous file there is intact", file=sys.stderr)
+        return 3
+    except (CheckpointError, ImportError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {path}: ONNX opset {OPSET}, input {INPUT_NAME!r} float32 (N, C, s, s), output {OUTPUT_NAME!r}; preprocessing: metadata")

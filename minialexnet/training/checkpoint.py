@@ -12,13 +12,15 @@ Files are written atomically (``files.write_atomically``): to a temporary file i
 folder, then renamed over the target, so an interrupted save never leaves a half-written
 checkpoint. Reading checks everything before it is used: a damaged file (truncated, empty,
 a flipped byte), a file that is not a checkpoint, a ``meta`` that is not JSON or has no
-config, missing preprocessing arrays and non-float parameters each raise a one-line
-``CheckpointError`` naming the file. Pickled (object) arrays are never loaded.
+config, missing preprocessing arrays, preprocessing arrays or velocities of the wrong shape
+or type, velocities without a parameter, non-float parameters and a symlink loop each raise
+a one-line ``CheckpointError`` naming the file. Pickled (object) arrays are never loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import zipfile
 import zlib
@@ -75,7 +77,9 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     try:
         with open(path, "rb") as file:
             magic = file.read(6)
-    except OSError:
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise CheckpointError(f"{path}: is a loop of symbolic links (it points back to itself); pass the real checkpoint") from None
         magic = b""  # np.load below reports it
     if magic and not magic.startswith((b"PK", b"\x93NUMPY")):  # neither a zip (.npz) nor .npy data: NumPy would try a pickle
         raise CheckpointError(f"{path}: not a minialexnet checkpoint (not an .npz file); {REMEDY}")
@@ -135,10 +139,40 @@ class Checkpoint:
         if "preprocess" not in self.meta or missing:
             what = ", ".join(missing) if missing else "the preprocessing settings in 'meta'"
             raise CheckpointError(f"{self.path}: lacks {what}, so images cannot be prepared as in training; {REMEDY}")
+        self._check_preprocess_arrays()
         try:
             return Preprocess.from_state(self.meta["preprocess"], self.preprocess_state)
         except (TypeError, ValueError) as error:
             raise CheckpointError(f"{self.path}: its preprocessing settings are unusable ({error}); {REMEDY}") from None
+
+    def _check_preprocess_arrays(self) -> None:
+        """Each preprocessing array must be floating point of the shape the config's C channels give it."""
+        if not isinstance(self.meta["preprocess"], dict):
+            raise CheckpointError(f"{self.path}: its preprocessing settings are not a JSON object; {REMEDY}")
+        C = self.config.in_channels
+        image_mean = self.meta["preprocess"].get("mean") == "image"
+        mean_shape = tuple(self.meta.get("image_shape", self.preprocess_state["mean_values"].shape)) if image_mean else (C,)
+        expected = {"mean_values": mean_shape, "std_value": (), "pca_eigvals": (C,), "pca_eigvecs": (C, C)}
+        for name, shape in expected.items():
+            value = self.preprocess_state[name]
+            if value.dtype.kind != "f" or tuple(value.shape) != shape or (name == "mean_values" and shape[:1] != (C,)):
+                raise CheckpointError(
+                    f"{self.path}: preprocess/{name} is {value.dtype} of shape {tuple(value.shape)}, not floating point of shape "
+                    f"{shape}; {REMEDY}"
+                )
+
+    def load_velocities(self, optimizer: Any, model: AlexNet) -> None:
+        """Give ``optimizer`` (optim.SGD) the checkpoint's velocities, refusing one the model has no parameter for or
+        one of another shape."""
+        for name, value in self.velocities.items():
+            if name not in model.params:
+                raise CheckpointError(f"{self.path}: holds velocity/{name}, but the model has no parameter {name}; {REMEDY}")
+            if tuple(value.shape) != tuple(model.params[name].shape):
+                raise CheckpointError(
+                    f"{self.path}: velocity/{name} has shape {tuple(value.shape)}, but parameter {name} has shape "
+                    f"{tuple(model.params[name].shape)}; {REMEDY}"
+                )
+        optimizer.load_state_dict(self.velocities, model.params)
 
     def load_into(self, model: AlexNet) -> None:
         """Copy the parameters into ``model``, refusing any name or shape mismatch."""

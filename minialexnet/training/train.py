@@ -10,7 +10,7 @@ Each epoch shows a progress bar on a terminal (else a line every ``--progress-ev
 batches), then one line of metrics. The output folder receives ``metrics.csv``,
 ``last.npz``, ``best.npz``, ``curves.png`` and ``filters.png``, each written atomically.
 
-Nothing is lost, nothing is silent:
+Nothing is lost, nothing is silent (docs/reliability.md has the whole list):
 
 - Output folders. A new run never writes into a folder that already holds a run (any of
   ``last.npz``, ``best.npz``, ``metrics.csv``) unless ``--overwrite`` is given. Given
@@ -18,30 +18,49 @@ Nothing is lost, nothing is silent:
   ``--resume DIR/last.npz``). Without ``--out`` the run picks a fresh folder,
   ``runs/<config>-<data>``, else ``runs/<config>-<data>-2``, ``-3``, ... and says which:
   the default should never fail and never destroy. A resumed run continues in its
-  checkpoint's folder unless ``--out`` says otherwise. ``--out`` is checked writable
-  before any training.
+  checkpoint's folder unless ``--out`` says otherwise. The folder is claimed at start-up
+  (``files.FolderClaim``: ``.minialexnet-run.lock``, created atomically, held until the run
+  ends), so of two runs started together the second goes to the next ``-N`` folder, or with
+  ``--out`` is refused; a claim left by a killed run is recognised and replaced. Temporary
+  files a killed save left there are removed, and a run that fails at start-up leaves no
+  empty folder.
 - Broken weights. A non-finite loss or gradient stops the run (exit code 1) with advice,
   and the parameters are checked before every save, so neither checkpoint ever holds
   non-finite weights; an epoch whose validation loss is not finite or absurd (over ten
   times chance, ln K) is never saved as ``best.npz``. Options that cannot train
   (``--lr`` <= 0 or NaN, ``--epochs`` < 1, ...) are refused at the start.
+- The two checkpoints. An improving epoch writes ``best.npz`` first, then ``last.npz``: a
+  kill between the two leaves ``last.npz`` on the epoch before, and the resume redoes the
+  improving epoch, so ``best.npz`` always ends on the true best.
 - Resume. Options given explicitly win over the checkpoint's (``--lr``, ``--momentum``,
   ``--weight-decay``, ``--schedule``, ``--patience``, ``--step-size``), each change printed
   on one line; options that fix the data or the numerics (``FIXED_ON_RESUME``) are refused
   when they differ from the checkpoint's. That is why every option's parser default is
   None: None means "not given".
-- Ctrl-C. The first Ctrl-C lets the current batch finish, then saves ``last.npz`` with the
-  step within the epoch (meta ``mid_epoch``: epoch, batches done, the running train-metric
-  sums) beside the velocities and the dropout generators' states; ``--resume`` continues
-  that epoch at the next batch, and the loader's batches are pure functions of (seed,
-  epoch, batch), so the result is bit for bit the uninterrupted run's on the CPU. A
-  mid-epoch state never goes to ``best.npz``. A second Ctrl-C quits at once, saving nothing.
+- Signals. The first Ctrl-C (SIGINT), SIGTERM (a cluster's preemption) or SIGHUP (a closed
+  terminal) lets the current batch finish, then saves ``last.npz`` with the step within the
+  epoch (meta ``mid_epoch``: epoch, batches done, the running train-metric sums) beside the
+  velocities and the dropout generators' states; ``--resume`` continues that epoch at the
+  next batch, and the loader's batches are pure functions of (seed, epoch, batch), so the
+  result is bit for bit the uninterrupted run's on the CPU. A mid-epoch state never goes to
+  ``best.npz``. A second signal quits at once, saving nothing.
 - Many processes (distributed.py, towers.py): ``mpiexec -n K python -m minialexnet.train
   --distributed ...`` trains data-parallel (``--batch-size`` stays the global batch), and
   ``mpiexec -n 2 python -m minialexnet.train --towers 2 --config paper-2gpu ...`` runs the
-  paper's two towers on two ranks; rank 0 alone prints and writes. There Ctrl-C ends the
-  whole job at once (the ranks cannot agree on a batch to stop after); ``last.npz`` holds
-  the last finished epoch.
+  paper's two towers on two ranks; rank 0 alone reads (or downloads) the data first,
+  prints and writes. A signal that reaches any rank stops every rank after the same batch
+  (one tiny allreduce a step carries each rank's signal) and rank 0 saves once. A rank
+  whose share of a batch is empty (fewer images than ranks) adds a zero gradient.
+
+Exit codes (``main``):
+
+- 0: done; 1: training diverged (advice on the learning rate in the message);
+- 2: bad options, data, checkpoint or device, or an output folder another live run holds;
+- 3: an output file could not be written (a full disk, lost permissions), the message naming
+  it; the files written before are intact;
+- 128 + N: stopped by signal N after saving ``last.npz`` (130 Ctrl-C, 143 SIGTERM, 129
+  SIGHUP); a second signal quits at once with 130, saving nothing (under MPI it ends the
+  whole job: the other ranks could not follow).
 """
 
 from __future__ import annotations
@@ -81,7 +100,7 @@ from minialexnet.training.cli import (
     positive_int,
 )
 from minialexnet.training.evaluate import evaluate_model, topk_correct
-from minialexnet.training.files import write_atomically
+from minialexnet.training.files import FolderClaim, FolderTakenError, remove_stale_temporaries, write_atomically
 from minialexnet.training.plots import plot_curves, plot_filters
 
 METRIC_FIELDS = [
@@ -295,44 +314,69 @@ def holds_run(folder: Path) -> list[str]:
     return [name for name in RUN_FILES if (folder / name).is_file()]
 
 
-def choose_out(args: argparse.Namespace, resumed_from: Path | None) -> Path:
-    """The output folder: never another run's unless --overwrite (see the module docstring)."""
-    if args.out is not None:
-        out = Path(args.out)
+def claim_out(args: argparse.Namespace, resumed_from: Path | None, writes: bool) -> tuple[Path, FolderClaim | None]:
+    """The output folder, claimed for this run (``writes``: rank 0; the other ranks claim nothing).
+
+    Never another run's folder unless --overwrite, never one a live run holds (see the module docstring).
+    """
+    if args.out is not None or resumed_from is not None:
+        out = Path(args.out) if args.out is not None else resumed_from.parent
         continuing = resumed_from is not None and out.resolve() == resumed_from.resolve().parent
-        existing = holds_run(out)
+        claim = prepare_out(out, replace=bool(args.overwrite) and not continuing) if writes else None
+        existing = holds_run(out)  # checked under the claim: no other run can start writing there now
         if existing and not args.overwrite and not continuing:
+            if claim is not None:
+                claim.release()
             raise UsageError(
                 f"{out} already holds a run ({', '.join(existing)}); pass --overwrite to replace it, "
                 f"or --resume {out / 'last.npz'} to continue it"
             )
-        return out
-    if resumed_from is not None:
-        return resumed_from.parent
+        return out, claim
     base = Path("runs") / f"{args.config}-{Path(args.data).name}"
     out, number = base, 2
-    while holds_run(out):
+    while True:
+        try:
+            claim = prepare_out(out, replace=False) if writes else None
+        except FolderTakenError:  # a run started at the same time holds it
+            claim = None
+        else:
+            if not holds_run(out):
+                break
+            if claim is not None:
+                claim.release()
         out, number = base.with_name(f"{base.name}-{number}"), number + 1
     if out != base:
-        print(f"{base} holds an earlier run: writing this one to {out} (--out chooses the folder)")
-    return out
+        print(f"{base} holds another run: writing this one to {out} (--out chooses the folder)")
+    return out, claim
 
 
-def prepare_out(out: Path, replace: bool) -> None:
-    """Create ``out`` and prove it writable before any training; with ``replace`` remove the previous run's files."""
+def prepare_out(out: Path, replace: bool) -> FolderClaim:
+    """Claim ``out`` (creating it), prove it writable and remove temporary files left by a killed run; with
+    ``replace`` remove the previous run's files. Raises FolderTakenError when a live run holds it."""
+    claim = FolderClaim(out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        claim.acquire()
+        if claim.replaced:
+            print(f"{out}: the run that held it ({claim.replaced}) is gone; this run takes the folder over")
         for name in OUTPUT_FILES:
             if (out / name).is_dir():
                 raise UsageError(f"{out / name} is a folder, so the run could not save it there; remove it or choose another --out")
         write_atomically(out / ".minialexnet-write-test", lambda file: file.write(b"ok")).unlink()
+        stale = remove_stale_temporaries(out, OUTPUT_FILES)
+        if stale:
+            print(f"{out}: removed {len(stale)} temporary file(s) left by an interrupted save ({stale[0].name}, ...)")
         if replace:
             for name in OUTPUT_FILES:
                 (out / name).unlink(missing_ok=True)
     except OSError as error:
+        claim.release()
         raise UsageError(
             f"--out {out}: cannot write there ({error.strerror or error}); choose a folder you can write to with --out"
         ) from None
+    except BaseException:
+        claim.release()
+        raise
+    return claim
 
 
 def write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
@@ -358,241 +402,361 @@ def first_non_finite(arrays: dict[str, Any]) -> str | None:
     return next(name for name, a in arrays.items() if not bool(get_array_module(a).isfinite(a).all()))
 
 
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name))
+
+
 class StopRequest:
-    """Ctrl-C while training: the first press asks to stop after the current batch, the second quits at once.
+    """Ctrl-C (SIGINT), SIGTERM or SIGHUP while training: the first asks to stop after the current batch (``signum``
+    records which), a second one quits at once (KeyboardInterrupt, nothing saved).
 
     Installed only in the main thread (signals cannot be caught elsewhere).
     """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.requested = False
-        self.previous: Any = None
+        self.signum = 0  # the signal received by this process
+        self.stopping = 0  # the signal all ranks agreed to stop on
+        self.previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopRequest:
         if self.enabled and threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.previous = {signum: signal.signal(signum, self._handle) for signum in STOP_SIGNALS}
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
+        if self.signum:
             raise KeyboardInterrupt
-        self.requested = True
-        print("\nCtrl-C: stopping after this batch to save last.npz (press again to quit without saving)", file=sys.stderr, flush=True)
+        self.signum = signum
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"\n{name}: stopping after this batch to save last.npz (a second signal quits without saving)", file=sys.stderr, flush=True)
+
+    def agree(self, comm: Any) -> int:
+        """Set and return ``stopping``, the signal that stops every rank at this step (0: none): one tiny allreduce of
+        each signal's count (``comm`` None: this process alone). Every rank gets the same answer, so all stop after
+        the same batch."""
+        if comm is None:
+            self.stopping = self.signum
+        else:
+            counts = comm.sum_values(*(float(self.signum == signum) for signum in STOP_SIGNALS))
+            self.stopping = next((signum for signum, count in zip(STOP_SIGNALS, counts, strict=True) if count > 0), 0)
+        return self.stopping
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous)
 
 
-def train_epoch(model, loss_layer, optimizer, loader, state: EpochState, progress: Progress, stop: StopRequest, parallel=None) -> bool:
+class StoppedBySignalError(Exception):
+    """Training stopped on a signal after saving last.npz; ``code`` is the exit code, 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.code = 128 + signum
+
+
+def lr_advice(lr: float, config: str) -> str:
+    """A learning rate worth trying after divergence at ``lr``: a tenth of it, never above the config's default."""
+    return f"try a lower learning rate (--lr {min(lr / 10, get_config(config).default_lr):g})"
+
+
+@dataclasses.dataclass
+class TrainingRun:
+    """Everything one training run holds, passed explicitly between the steps of ``run``."""
+
+    args: argparse.Namespace
+    out: Path
+    writes: bool  # rank 0 (or the only process): writes checkpoints, metrics and plots
+    world: Any  # the communicator of all ranks, or None for one process
+    dataset: Dataset
+    val_images: Any
+    val_labels: Any
+    # made by build(), restored from a checkpoint by restore()
+    model: AlexNet | None = None  # this rank's tower under --towers
+    optimizer: SGD | None = None
+    schedule: ReduceOnPlateau | StepSchedule | None = None
+    preprocess: Preprocess | None = None
+    towers: Towers | None = None
+    parallel: distributed.DataParallel | None = None
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    start_epoch: int = 0
+    best_error: float = float("inf")
+    partial: EpochState | None = None
+    num_params: int = 0  # of the whole network, whatever the towers hold
+
+    @property
+    def progress(self) -> tuple[bool, int]:
+        """(a bar?, a line every N batches) for this rank."""
+        bar = (sys.stderr.isatty() if self.args.progress is None else self.args.progress) and self.writes
+        return bar, self.args.progress_every if self.args.progress is not False and self.writes else 0
+
+
+def train_epoch(
+    model, loss_layer, optimizer, loader, state: EpochState, progress: Progress, stop: StopRequest, parallel=None, world=None, config="mini"
+) -> bool:
     """Train on the batches of ``state.epoch`` from batch ``state.step`` on, updating ``state`` (dropout on).
 
-    Returns False when Ctrl-C asked to stop (``state`` then says where), True at the end of the epoch.
+    Returns True at the end of the epoch, False when a signal asked to stop (``stop.stopping`` says which,
+    ``state`` where); ``config`` names the config whose learning rate the divergence advice caps at.
     ``parallel`` (distributed.DataParallel): this rank trains on its share of each batch, the
-    gradients are summed over the ranks before the update, and ``state`` counts this rank's share.
+    gradients are summed over the ranks before the update, and ``state`` counts this rank's share;
+    a rank whose share is empty (a last batch smaller than the ranks) adds a zero gradient.
+    ``world``: the communicator on which all ranks agree after each batch whether to stop.
     """
     model.train()
+    advice = lr_advice(optimizer.lr, config)
     started = time.perf_counter() - state.seconds
     for x, y in loader.epoch(state.epoch, start=state.step):
         step = state.step + 1
         global_count = len(y)
         if parallel is not None:
             x, y = parallel.local_batch(x, y)
-        logits = model.forward(x, train=True)
-        loss = loss_layer.forward(logits, y)
-        advice = f"try a lower learning rate (--lr {optimizer.lr / 10:g})"
-        if not math.isfinite(loss):
-            raise TrainingDivergedError(f"the loss became {loss} at epoch {state.epoch}, step {step}; {advice}")
-        model.backward(loss_layer.backward())
+        n = len(y)
+        if n:
+            logits = model.forward(x, train=True)
+            loss = loss_layer.forward(logits, y)
+            if not math.isfinite(loss):
+                raise TrainingDivergedError(f"the loss became {loss} at epoch {state.epoch}, step {step}; {advice}")
+            model.backward(loss_layer.backward())
+        else:
+            parallel.skip_empty_share()
         if parallel is not None:  # first, so that every rank sees the same gradients and stops together
-            parallel.allreduce_gradients(len(y), global_count)
+            parallel.allreduce_gradients(n, global_count)
         bad = first_non_finite(model.grads)
         if bad is not None:
             raise TrainingDivergedError(f"the gradient of {bad} became non-finite at epoch {state.epoch}, step {step}; {advice}")
         optimizer.step(model.params, model.grads)
-        n = len(y)
-        state.step, state.seen, state.loss_sum = step, state.seen + n, state.loss_sum + loss * n
-        state.top1 += topk_correct(logits, y, 1)
-        state.top5 += topk_correct(logits, y, 5)
+        state.step, state.seen = step, state.seen + n
+        if n:
+            state.loss_sum += loss * n
+            state.top1 += topk_correct(logits, y, 1)
+            state.top5 += topk_correct(logits, y, 5)
         state.seconds = time.perf_counter() - started
+        shown = max(state.seen, 1)
         progress.update(
-            step, loss=f"{state.loss_sum / state.seen:.3f}", acc=f"{state.top1 / state.seen:.3f}", img_s=f"{state.seen / state.seconds:.0f}"
+            step, loss=f"{state.loss_sum / shown:.3f}", acc=f"{state.top1 / shown:.3f}", img_s=f"{state.seen / state.seconds:.0f}"
         )
-        if stop.requested:
+        if stop.agree(world):
             return False
     return True
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Train as ``args`` says (a ``build_parser()`` namespace); returns the final metrics. Raises on bad input (see ``main``)."""
-    checkpoint = Checkpoint(args.resume) if args.resume else None
-    args = resume_options(args, checkpoint) if checkpoint else with_defaults(args)
+def start(args: argparse.Namespace, checkpoint: Checkpoint | None) -> tuple[TrainingRun, FolderClaim | None]:
+    """Check the device, join the MPI job, claim the output folder and load the data; returns the run and its claim."""
     check_device(args.device)
     get_num_threads()  # a bad thread setting is reported here, not mid-run
-    comm = None
+    world = None
     if args.distributed or args.towers > 1:
-        comm, args.device = distributed.setup(args.device)  # this rank's device; ranks other than 0 stop printing
-    writes = comm is None or comm.rank == 0  # rank 0 alone writes checkpoints, metrics and plots
-    out = choose_out(args, Path(args.resume) if checkpoint else None)
-    continuing = checkpoint is not None and out.resolve() == Path(args.resume).resolve().parent
-    if writes:
-        prepare_out(out, replace=bool(args.overwrite) and not continuing)
-    use_device(args.device)
-    dataset = load_dataset(args.data).limit(args.limit, args.seed)
-    val_images, val_labels = dataset.test_images, dataset.test_labels
-    if args.val_fraction > 0:
-        dataset, (val_images, val_labels) = dataset.split_validation(args.val_fraction, args.seed)
-    if len(val_labels) == 0 or len(dataset.train_labels) == 0:
-        raise DataFileError(
-            f"{dataset.name}: {len(dataset.train_labels)} training and {len(val_labels)} validation images: both need at least one; "
-            "use more images (--limit) or another --val-fraction"
-        )
-    model = alexnet(
+        world, args.device = distributed.setup(args.device)  # this rank's device; ranks other than 0 stop printing
+    writes = world is None or world.rank == 0
+    out, claim = claim_out(args, Path(args.resume) if checkpoint else None, writes)
+    try:
+        use_device(args.device)
+        if world is not None and world.rank != 0:
+            world.barrier()  # rank 0 alone downloads a missing dataset; the others read it after
+        dataset = load_dataset(args.data).limit(args.limit, args.seed)
+        if world is not None and world.rank == 0:
+            world.barrier()
+        val_images, val_labels = dataset.test_images, dataset.test_labels
+        if args.val_fraction > 0:
+            dataset, (val_images, val_labels) = dataset.split_validation(args.val_fraction, args.seed)
+        if len(val_labels) == 0 or len(dataset.train_labels) == 0:
+            raise DataFileError(
+                f"{dataset.name}: {len(dataset.train_labels)} training and {len(val_labels)} validation images: both need at least "
+                "one; use more images (--limit) or another --val-fraction"
+            )
+    except BaseException:
+        if claim is not None:
+            claim.release()
+        raise
+    return TrainingRun(args, out, writes, world, dataset, val_images, val_labels), claim
+
+
+def build(run: TrainingRun, checkpoint: Checkpoint | None) -> None:
+    """The network, optimizer, schedule and preprocessing, restored from ``checkpoint`` when given; then the towers
+    and the data-parallel wrapper."""
+    args = run.args
+    run.model = alexnet(
         args.config,
-        num_classes=dataset.num_classes,
-        in_channels=dataset.image_shape[0],
+        num_classes=run.dataset.num_classes,
+        in_channels=run.dataset.image_shape[0],
         init=args.init,
         seed=args.seed,
         conv_algorithm=args.conv,
     ).to(args.device)
-    optimizer = SGD(args.lr, args.momentum, args.weight_decay)
-    schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
-    history: list[dict[str, Any]] = []
-    start_epoch, best_error, partial = 0, float("inf"), None
+    run.num_params = run.model.num_params
+    run.optimizer = SGD(args.lr, args.momentum, args.weight_decay)
+    run.schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
     if checkpoint is not None:
-        checkpoint.load_into(model)
-        preprocess = checkpoint.preprocess()
-        optimizer.load_state_dict(checkpoint.velocities, model.params)
-        model.set_rng_state(checkpoint.meta["rng"])
-        saved_schedule = checkpoint.meta.get("options", {}).get("schedule")  # None before options were recorded: start afresh
-        if schedule is not None and checkpoint.meta.get("schedule") and saved_schedule == args.schedule:
-            schedule.load_state_dict(checkpoint.meta["schedule"])
-        history = checkpoint.meta["history"]
-        start_epoch, best_error = checkpoint.meta["epoch"], checkpoint.meta["best_val_error"]
-        if checkpoint.meta.get("mid_epoch"):
-            partial = EpochState(**checkpoint.meta["mid_epoch"])
-        where = f"at batch {partial.step + 1} of epoch {partial.epoch}" if partial else f"after epoch {start_epoch}"
-        print(f"resuming from {args.resume} {where}")
+        restore(run, checkpoint)
     else:
-        preprocess = make_preprocess(model, dataset, args)
-    towers = None
+        run.preprocess = make_preprocess(run.model, run.dataset, args)
+    comm = run.world
     if args.towers > 1:  # from here on, model is this rank's tower and comm joins the ranks that hold the same tower
-        towers = Towers(comm, args.towers, model, optimizer)
-        model, comm = towers.tower, towers.data_comm
+        run.towers = Towers(comm, args.towers, run.model, run.optimizer)
+        run.model, comm = run.towers.tower, run.towers.data_comm
         if comm.size > 1 and not args.distributed:
             ranks = args.towers * comm.size
             raise distributed.DistributedError(f"--towers {args.towers} on {ranks} ranks: add --distributed, or launch {args.towers} ranks")
-    parallel = distributed.DataParallel(comm, model) if args.distributed else None
-    evaluate = parallel.evaluate if parallel is not None else evaluate_model
-    progress = (sys.stderr.isatty() if args.progress is None else args.progress) and writes
-    every = args.progress_every if args.progress is not False and writes else 0
-    train_loader = BatchLoader(dataset.train_images, dataset.train_labels, preprocess, args.batch_size, seed=args.seed, device=args.device)
-    loss_layer = SoftmaxCrossEntropy()
+    run.parallel = distributed.DataParallel(comm, run.model) if args.distributed else None
+
+
+def restore(run: TrainingRun, checkpoint: Checkpoint) -> None:
+    """Load the checkpoint's weights, velocities, dropout and schedule states, history and mid-epoch position."""
+    checkpoint.load_into(run.model)
+    run.preprocess = checkpoint.preprocess()
+    checkpoint.load_velocities(run.optimizer, run.model)
+    run.model.set_rng_state(checkpoint.meta["rng"])
+    saved_schedule = checkpoint.meta.get("options", {}).get("schedule")  # None before options were recorded: start afresh
+    if run.schedule is not None and checkpoint.meta.get("schedule") and saved_schedule == run.args.schedule:
+        run.schedule.load_state_dict(checkpoint.meta["schedule"])
+    run.history = checkpoint.meta["history"]
+    run.start_epoch, run.best_error = checkpoint.meta["epoch"], checkpoint.meta["best_val_error"]
+    if checkpoint.meta.get("mid_epoch"):
+        run.partial = EpochState(**checkpoint.meta["mid_epoch"])
+    where = f"at batch {run.partial.step + 1} of epoch {run.partial.epoch}" if run.partial else f"after epoch {run.start_epoch}"
+    print(f"resuming from {checkpoint.path} {where}")
+
+
+def save(run: TrainingRun, names: tuple[str, ...], epoch_done: int, state: EpochState | None = None) -> AlexNet:
+    """Write the checkpoints ``names``, in that order (one gather and one check for all); returns the whole network
+    (the towers joined; every rank takes part).
+
+    An improving epoch writes best.npz before last.npz: a kill between the two leaves last.npz on the
+    epoch before, whose resume redoes the improving epoch and writes both again.
+    """
+    whole, velocity = run.towers.whole() if run.towers is not None else (run.model, run.optimizer.velocity)
+    if not run.writes:
+        return whole
+    bad = first_non_finite(whole.params) or first_non_finite(velocity)  # the same names: two checks
+    if bad is not None:  # never replace a checkpoint by broken weights
+        when = f"batch {state.step} of epoch {state.epoch}" if state is not None else f"epoch {epoch_done}"
+        raise TrainingDivergedError(
+            f"{bad} became non-finite in {when}; {run.out / names[0]} was not replaced; {lr_advice(run.optimizer.lr, run.args.config)}"
+        )
+    args = run.args
+    meta = {
+        "epoch": epoch_done,
+        "mid_epoch": dataclasses.asdict(state) if state is not None else None,
+        "lr": run.optimizer.lr,
+        "rng": run.model.get_rng_state(),
+        "schedule": run.schedule.state_dict() if run.schedule is not None else None,
+        "history": run.history,
+        "best_val_error": run.best_error,
+        "class_names": run.dataset.class_names,
+        "image_shape": list(run.dataset.image_shape),
+        "data": args.data,
+        "seed": args.seed,
+        "options": {key: getattr(args, key) for key in (*FIXED_ON_RESUME, *TUNABLE_ON_RESUME)},
+    }
+    for name in names:
+        save_checkpoint(run.out / name, whole, meta, velocity, run.preprocess)
+    return whole
+
+
+def finish_epoch(run: TrainingRun, epoch: int, state: EpochState, lr: float) -> None:
+    """Validate after ``epoch``, record and print its metrics, step the schedule, save, write metrics and plots."""
+    args, bar_on, every = run.args, *run.progress
+    started = time.perf_counter()
+    if run.parallel is not None:  # the epoch's metrics over all ranks' shares
+        state.seen, state.loss_sum, state.top1, state.top5 = run.parallel.sum_values(state.seen, state.loss_sum, state.top1, state.top5)
+    evaluate = run.parallel.evaluate if run.parallel is not None else evaluate_model
+    evaluated = (run.model, run.val_images, run.val_labels, run.preprocess, args.device)
+    val = evaluate(*evaluated, eval_crops=args.eval_crops, progress=bar_on, progress_every=every)
+    row = {
+        "epoch": epoch,
+        "train_loss": state.loss_sum / state.seen,
+        "train_top1_error": 1 - state.top1 / state.seen,
+        "train_top5_error": 1 - state.top5 / state.seen,
+        "val_loss": val["loss"],
+        "val_top1_error": val["top1_error"],
+        "val_top5_error": val["top5_error"],
+        "lr": lr,
+        "seconds": state.seconds + time.perf_counter() - started,
+    }
+    run.history.append(row)
+    if run.schedule is not None:
+        run.schedule.step(run.optimizer, val["top1_error"])
     print(
-        f"training '{args.config}' ({model.num_params:,} parameters) on {dataset.name}: {len(dataset.train_labels)} train, "
-        f"{len(val_labels)} validation images, device {args.device}, output {out}",
+        f"epoch {epoch:>3}/{args.epochs}  train loss {row['train_loss']:.4f}  top-1 err {row['train_top1_error']:.4f}  "
+        f"top-5 err {row['train_top5_error']:.4f} | val top-1 err {row['val_top1_error']:.4f}  top-5 err "
+        f"{row['val_top5_error']:.4f} | lr {lr:.0e} | {row['seconds']:.1f} s",
         flush=True,
     )
-    options = {key: getattr(args, key) for key in (*FIXED_ON_RESUME, *TUNABLE_ON_RESUME)}
+    sane = math.isfinite(val["loss"]) and val["loss"] < ABSURD_LOSS_FACTOR * math.log(run.dataset.num_classes)
+    if not sane:
+        print(f"validation loss {val['loss']:.4g} is not a working model's: epoch {epoch} is not saved as best.npz", flush=True)
+    improved = sane and val["top1_error"] < run.best_error
+    if improved:
+        run.best_error = val["top1_error"]
+    whole = save(run, ("best.npz", "last.npz") if improved else ("last.npz",), epoch)
+    if run.writes:
+        write_metrics(run.out / "metrics.csv", run.history)
+        plot_curves(run.history, run.out / "curves.png")
+        plot_filters(whole["conv1"].params["W"], run.out / "filters.png", f"conv1 kernels after epoch {epoch}")
 
-    def save(names: tuple[str, ...], epoch_done: int, state: EpochState | None = None) -> AlexNet:
-        """Write the checkpoints ``names`` (one gather and one check for all); returns the whole network (the towers
-        joined; every rank takes part)."""
-        whole, velocity = towers.whole() if towers is not None else (model, optimizer.velocity)
-        if not writes:
-            return whole
-        bad = first_non_finite(whole.params) or first_non_finite(velocity)  # the same names: two checks
-        if bad is not None:  # never replace a checkpoint by broken weights
-            when = f"batch {state.step} of epoch {state.epoch}" if state is not None else f"epoch {epoch_done}"
-            raise TrainingDivergedError(
-                f"{bad} became non-finite in {when}; {out / names[0]} was not replaced; "
-                f"try a lower learning rate (--lr {optimizer.lr / 10:g})"
-            )
-        meta = {
-            "epoch": epoch_done,
-            "mid_epoch": dataclasses.asdict(state) if state is not None else None,
-            "lr": optimizer.lr,
-            "rng": model.get_rng_state(),
-            "schedule": schedule.state_dict() if schedule is not None else None,
-            "history": history,
-            "best_val_error": best_error,
-            "class_names": dataset.class_names,
-            "image_shape": list(dataset.image_shape),
-            "data": args.data,
-            "seed": args.seed,
-            "options": options,
-        }
-        for name in names:
-            save_checkpoint(out / name, whole, meta, velocity, preprocess)
-        return whole
 
-    chance_loss = math.log(dataset.num_classes)
-    with StopRequest(enabled=comm is None) as stop:
-        for epoch in range(start_epoch + 1, args.epochs + 1):
-            state = partial if partial is not None and partial.epoch == epoch else EpochState(epoch)
-            lr = optimizer.lr
-            bar = Progress(len(train_loader), f"epoch {epoch}/{args.epochs}", progress, every, initial=state.step)
+def train_epochs(run: TrainingRun) -> None:
+    """Train from where the run stands to ``--epochs``; raises StoppedBySignalError after saving when a signal asked to stop."""
+    args, (bar_on, every) = run.args, run.progress
+    train = run.dataset
+    loader = BatchLoader(train.train_images, train.train_labels, run.preprocess, args.batch_size, seed=args.seed, device=args.device)
+    loss_layer = SoftmaxCrossEntropy()
+    last = run.out / "last.npz"
+    with StopRequest() as stop:
+        for epoch in range(run.start_epoch + 1, args.epochs + 1):
+            state = run.partial if run.partial is not None and run.partial.epoch == epoch else EpochState(epoch)
+            lr = run.optimizer.lr
+            bar = Progress(len(loader), f"epoch {epoch}/{args.epochs}", bar_on, every, initial=state.step)
             try:
-                finished = train_epoch(model, loss_layer, optimizer, train_loader, state, bar, stop, parallel)
+                finished = train_epoch(run.model, loss_layer, run.optimizer, loader, state, bar, stop, run.parallel, run.world, args.config)
             finally:
                 bar.close()
             if not finished:
-                save(("last.npz",), epoch - 1, state)
-                last = out / "last.npz"
+                save(run, ("last.npz",), epoch - 1, state)
                 print(f"\ninterrupted at batch {state.step} of epoch {epoch}: saved {last}; continue with --resume {last}", flush=True)
-                raise KeyboardInterrupt
-            started = time.perf_counter()
-            if parallel is not None:  # the epoch's metrics over all ranks' shares
-                state.seen, state.loss_sum, state.top1, state.top5 = parallel.sum_values(state.seen, state.loss_sum, state.top1, state.top5)
-            val = evaluate(
-                model, val_images, val_labels, preprocess, args.device, eval_crops=args.eval_crops, progress=progress, progress_every=every
-            )
-            row = {
-                "epoch": epoch,
-                "train_loss": state.loss_sum / state.seen,
-                "train_top1_error": 1 - state.top1 / state.seen,
-                "train_top5_error": 1 - state.top5 / state.seen,
-                "val_loss": val["loss"],
-                "val_top1_error": val["top1_error"],
-                "val_top5_error": val["top5_error"],
-                "lr": lr,
-                "seconds": state.seconds + time.perf_counter() - started,
-            }
-            history.append(row)
-            if schedule is not None:
-                schedule.step(optimizer, val["top1_error"])
-            print(
-                f"epoch {epoch:>3}/{args.epochs}  train loss {row['train_loss']:.4f}  top-1 err {row['train_top1_error']:.4f}  "
-                f"top-5 err {row['train_top5_error']:.4f} | val top-1 err {row['val_top1_error']:.4f}  top-5 err "
-                f"{row['val_top5_error']:.4f} | lr {lr:.0e} | {row['seconds']:.1f} s",
-                flush=True,
-            )
-            sane = math.isfinite(val["loss"]) and val["loss"] < ABSURD_LOSS_FACTOR * chance_loss
-            if not sane:
-                print(f"validation loss {val['loss']:.4g} is not a working model's: epoch {epoch} is not saved as best.npz", flush=True)
-            improved = sane and val["top1_error"] < best_error
-            if improved:
-                best_error = val["top1_error"]
-            whole = save(("last.npz", "best.npz") if improved else ("last.npz",), epoch)
-            if writes:
-                write_metrics(out / "metrics.csv", history)
-                plot_curves(history, out / "curves.png")
-                plot_filters(whole["conv1"].params["W"], out / "filters.png", f"conv1 kernels after epoch {epoch}")
-            if stop.requested:
-                print(f"\ninterrupted after epoch {epoch}: {out / 'last.npz'} holds it; continue with --resume {out / 'last.npz'}")
-                raise KeyboardInterrupt
-    if history:
-        accuracy, top5 = 1 - history[-1]["val_top1_error"], 1 - history[-1]["val_top5_error"]
-        print(f"done: validation top-1 accuracy {accuracy:.4f}, top-5 accuracy {top5:.4f}; outputs in {out}")
-    return {"out": out, "history": history, "model": model, "preprocess": preprocess}
+                raise StoppedBySignalError(stop.stopping)
+            finish_epoch(run, epoch, state, lr)
+            if stop.agree(run.world):  # a signal during validation or the saves
+                print(f"\ninterrupted after epoch {epoch}: {last} holds it; continue with --resume {last}", flush=True)
+                raise StoppedBySignalError(stop.stopping)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Train as ``args`` says (a ``build_parser()`` namespace); returns the final metrics. Raises on bad input (see ``main``).
+
+    The steps: the options (restored from ``--resume``), ``start`` (device, ranks, output folder, data),
+    ``build`` (network, optimizer; ``restore`` from the checkpoint), ``train_epochs`` (``train_epoch`` then
+    ``finish_epoch`` for each epoch, which calls ``save``), and the report.
+    """
+    checkpoint = Checkpoint(args.resume) if args.resume else None
+    args = resume_options(args, checkpoint) if checkpoint else with_defaults(args)
+    state, claim = start(args, checkpoint)
+    try:
+        build(state, checkpoint)
+        print(
+            f"training '{args.config}' ({state.num_params:,} parameters) on {state.dataset.name}: {len(state.dataset.train_labels)} "
+            f"train, {len(state.val_labels)} validation images, device {args.device}, output {state.out}",
+            flush=True,
+        )
+        train_epochs(state)
+    finally:
+        if claim is not None:
+            claim.release()
+    if state.history:
+        accuracy, top5 = 1 - state.history[-1]["val_top1_error"], 1 - state.history[-1]["val_top5_error"]
+        print(f"done: validation top-1 accuracy {accuracy:.4f}, top-5 accuracy {top5:.4f}; outputs in {state.out}")
+    return {"out": state.out, "history": state.history, "model": state.model, "preprocess": state.preprocess}
+
+
+STOP_CODES = tuple(128 + signum for signum in STOP_SIGNALS)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv``, train, and return the exit code (listed in the module docstring)."""
     args = build_parser().parse_args(argv)
     one_line_warnings()
     if args.distributed or (args.towers or 1) > 1:  # a rank that fails ends the whole job (no rank left waiting)
-        return distributed.end_job_on_failure(distributed.MPICommunicator, lambda: run_and_report(args))
+        return distributed.end_job_on_failure(distributed.MPICommunicator, lambda: run_and_report(args), agreed=STOP_CODES)
     return run_and_report(args)
 
 
@@ -600,13 +764,33 @@ def run_and_report(args: argparse.Namespace) -> int:
     """``run(args)``, its errors printed as one line each; returns the exit code."""
     try:
         run(args)
-    except (DeviceUnavailableError, DataFileError, CheckpointError, ThreadSettingError, UsageError, distributed.DistributedError) as error:
+    except (
+        DeviceUnavailableError,
+        DataFileError,
+        CheckpointError,
+        ThreadSettingError,
+        UsageError,
+        FolderTakenError,
+        distributed.DistributedError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except TrainingDivergedError as error:
         print(f"error: training diverged: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except OSError as error:  # a full disk, a folder made read-only mid-run: the files already there are intact
+        where = error.filename or "an output file"
+        print(
+            f"error: cannot write {where} ({error.strerror or error}); the files written before it are intact: free some space "
+            "(or fix the permissions) and run again, with --resume from the run's last.npz if it has one",
+            file=sys.stderr,
+        )
+        return 3
+    except StoppedBySignalError as stopped:
+        return stopped.code
+    except KeyboardInterrupt:  # a second signal
+        if args.distributed or (args.towers or 1) > 1:
+            raise  # on one rank only: the others cannot follow it, so the whole job ends (end_job_on_failure)
         return 130
     return 0
 

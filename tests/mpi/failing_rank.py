@@ -2,8 +2,9 @@
 
 argv[1] says how: ``nan`` (its loss becomes NaN: TrainingDivergedError on that rank only),
 ``interrupt`` (it receives SIGINT, as from Ctrl-C) or ``kill`` (SIGKILL: it vanishes without
-a word). argv[2:] are passed to the trainer. The other ranks are then waiting in their
-next allreduce; the job must still end within seconds.
+a word). argv[2:] are passed to the trainer. After ``nan`` or ``kill`` the other ranks are
+waiting in their next allreduce, and the job must still end within seconds; after
+``interrupt`` every rank stops after the same step (the ranks agree on it) and rank 0 saves.
 """
 
 import os
