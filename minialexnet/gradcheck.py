@@ -47,8 +47,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, get_array_module, to_device
-from minialexnet.fast.parallel import get_num_threads
-from minialexnet.layers import (
+from minialexnet.fast import (
     Conv2d,
     Dropout,
     Flatten,
@@ -61,6 +60,7 @@ from minialexnet.layers import (
     SoftmaxCrossEntropy,
     WinogradConv2d,
 )
+from minialexnet.fast.parallel import get_num_threads
 
 DEFAULT_EPS = 1e-6
 DEFAULT_THRESHOLD = 1e-7

@@ -116,31 +116,31 @@ def _run_marked(work: Callable[[slice], None], part: slice) -> None:
 
 
 class ScratchSlots:
-    """Numbered scratch arrays, each grown to the largest request and reused for smaller ones.
+    """Named scratch arrays, each grown to the largest request and reused for smaller ones.
 
     A network shares one among its layers (``Layer.borrow``); each thread keeps one for the
     intermediates of its slices (``slice_scratch``).
     """
 
     def __init__(self) -> None:
-        self.buffers: dict[int, Any] = {}
+        self.buffers: dict[str, Any] = {}
 
-    def get(self, slot: int, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
-        """An uninitialised array of ``shape`` on ``like``'s device, with its dtype or ``dtype``, from ``slot``."""
+    def get(self, name: str, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
+        """An uninitialised array of ``shape`` on ``like``'s device, with its dtype or ``dtype``, from the buffer called ``name``."""
         xp = get_array_module(like)
         dtype = like.dtype if dtype is None else np.dtype(dtype)
         size = int(np.prod(shape))
-        buffer = self.buffers.get(slot)
+        buffer = self.buffers.get(name)
         if buffer is None or buffer.size < size or buffer.dtype != dtype or get_array_module(buffer) is not xp:
-            self.buffers.pop(slot, None)  # release the old one before allocating its successor
-            buffer = self.buffers[slot] = xp.empty(size, dtype=dtype)
+            self.buffers.pop(name, None)  # release the old one before allocating its successor
+            buffer = self.buffers[name] = xp.empty(size, dtype=dtype)
         return buffer[:size].reshape(shape)
 
 
-def slice_scratch(slot: int, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
+def slice_scratch(name: str, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
     """An uninitialised array of ``shape`` (``like``'s dtype or ``dtype``) that this thread reuses from call to call.
 
-    Valid until the same thread asks for ``slot`` again: use it for intermediates inside one
+    Valid until the same thread asks for ``name`` again: use it for intermediates inside one
     slice's work, never for results. On the GPU it is a fresh array (CuPy's memory pool
     makes that cheap, and a kept one would hold device memory).
     """
@@ -149,7 +149,7 @@ def slice_scratch(slot: int, shape: tuple[int, ...], like: Any, dtype: Any = Non
     slots = getattr(_inside, "slots", None)
     if slots is None:
         slots = _inside.slots = ScratchSlots()
-    return slots.get(slot, shape, like, dtype)
+    return slots.get(name, shape, like, dtype)
 
 
 def for_each_slice_along(xp: Any, a: Any, axis: int, work: Callable[[tuple[slice, ...]], None]) -> None:
