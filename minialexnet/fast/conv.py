@@ -54,7 +54,7 @@ same reason, reads it with plain copies; dx is laid out as x was, so backward sa
 same copies. Any layer accepts any layout: NumPy follows the strides.
 
 For stride 1, ``winograd.py`` computes the same convolution with fewer multiplications;
-AlexNet builds conv2 to conv5 that way unless asked for im2col (``models.py``).
+the fast engine builds conv2 to conv5 that way unless asked for im2col (``choices.py``).
 """
 
 from __future__ import annotations
@@ -79,8 +79,7 @@ def chunk_slices(n: int, bytes_per_item: int, xp: Any) -> list[slice]:
     """Slices of range(n), each about CHUNK_BYTES of ``bytes_per_item`` (GPU_CHUNK_BYTES on a GPU).
 
     All are the same size but the last, which may be smaller: the scratch arrays sized by
-    the first chunk then fit every later one (measured: uneven chunks that grow cost the
-    paper step 47 MiB more peak memory).
+    the first chunk then fit every later one (uneven chunks that grow cost more peak memory).
     """
     limit = CHUNK_BYTES if xp is np else GPU_CHUNK_BYTES
     size = -(-n // min(n, max(1, -(-n * bytes_per_item // limit))))

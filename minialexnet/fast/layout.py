@@ -10,7 +10,7 @@ Why it is faster here: convolutions multiply matrices whose columns run over (h,
 so their products come out batch-last (conv.py, winograd.py), and a max-pool or LRN
 working on a few channels at a time then reads runs of N consecutive numbers instead
 of rows of W numbers with stride-2 gaps. A network whose layers hand each other
-batch-last arrays saves the transposing copies in between (``models.py`` chooses which
+batch-last arrays saves the transposing copies in between (``choices.py`` chooses which
 convolutions store their outputs so; ReLU, LRN and max-pool keep the layout they get).
 
 NumPy and CuPy index a batch-last array exactly like any other, so no layer depends on

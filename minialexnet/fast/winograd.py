@@ -54,9 +54,8 @@ holds dV.
 
 Why not always: the transforms and the gathers cost memory passes that im2col does not
 have, and the matrix products have only C/G rows to sum over. It pays off when the direct
-products are large (the paper's conv2 to conv5 at batch 32: measured in
-``benchmarks/results``) and loses on tiny layers (``mini``'s), so the configs choose per
-layer. Larger tiles save more multiplications but round worse (the transforms' entries
+products are large (the paper's conv2 to conv5 at batch 32) and loses on tiny layers, so
+the fast engine chooses per layer (choices.py). Larger tiles save more multiplications but round worse (the transforms' entries
 grow with the points used): ``DEFAULT_TILE`` keeps the float32 error within a few 1e-6 of
 the largest output for 3x3 kernels and about 1e-5 for 5x5.
 """
