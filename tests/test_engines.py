@@ -142,3 +142,19 @@ def test_auto_is_fast_on_the_cpu_and_reference_on_a_gpu():
     assert engine_module("auto") is fast and engine_module("auto", "gpu") is layers
     with pytest.raises(ValueError, match="unknown engine 'cuda2'; choose one of auto, reference, fast"):
         resolve("cuda2")
+
+
+def test_a_run_resumes_on_the_other_engine_with_another_conv(tmp_path):
+    """Checkpoints do not record the engine, and --conv is no longer fixed on resume."""
+    from minialexnet.training import train
+
+    common = ["--limit", "60", "--batch-size", "30", "--seed", "2", "--out", str(tmp_path)]
+    first = train.run(train.build_parser().parse_args([*common, "--epochs", "1", "--engine", "fast"]))
+    resumed = train.run(
+        train.build_parser().parse_args(
+            [*common, "--epochs", "2", "--engine", "reference", "--conv", "im2col", "--resume", str(tmp_path / "last.npz")]
+        )
+    )
+    assert type(first["model"]["conv2"]) is fast.WinogradConv2d and type(resumed["model"]["conv2"]) is layers.Conv2d
+    assert [row["epoch"] for row in resumed["history"]] == [1, 2]
+    assert resumed["history"][0]["train_loss"] == first["history"][0]["train_loss"]

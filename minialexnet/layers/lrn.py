@@ -8,8 +8,7 @@ Notation::
     n                size: how many adjacent channels form the window (5 in the paper)
     k, alpha, beta   constants (2, 1e-4, 0.75 in the paper)
     S[c]             sum of a[c']**2 over the window c' = c - n//2 .. c + (n-1)//2, clipped to
-                     the channels 0 .. C-1 (for an even n the window reaches one channel
-                     further back than forward: n = 4 is c-2 .. c+1)
+                     the channels 0 .. C-1 (n = 5: c-2 .. c+2; an even n = 4: c-2 .. c+1)
     D[c]             k + alpha * S[c]
     b[c]             a[c] / D[c]**beta          (the output, shape (N, C, H, W))
 
