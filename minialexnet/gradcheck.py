@@ -1,7 +1,7 @@
 """Numerical gradient checking: proof that every backward pass is right.
 
-Run ``python -m minialexnet.gradcheck [--device cpu|gpu]`` to check every layer and a small
-network made of all of them; it prints a table and exits non-zero on any failure.
+Run ``python -m minialexnet.gradcheck [--device cpu|gpu] [--engine reference|fast]`` to check
+every layer of an engine and a small network made of all of them; it prints a table and exits non-zero on any failure.
 
 How a gradient is checked
 -------------------------
@@ -47,20 +47,9 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, get_array_module, to_device
+from minialexnet.engines import ENGINE_CHOICES, engine_module, resolve
 from minialexnet.fast.parallel import get_num_threads
-from minialexnet.layers import (
-    Conv2d,
-    Dropout,
-    Flatten,
-    Layer,
-    Linear,
-    LocalResponseNorm,
-    MaxPool2d,
-    ReLU,
-    Sequential,
-    SoftmaxCrossEntropy,
-    WinogradConv2d,
-)
+from minialexnet.layers import Layer, Sequential, SoftmaxCrossEntropy
 
 DEFAULT_EPS = 1e-6
 DEFAULT_THRESHOLD = 1e-7
@@ -338,17 +327,21 @@ def _directional(model, loss, x, labels, eps, threshold, rng, replay_rng, name) 
     return report, crossed
 
 
-def demo_network(seed: int = 0, in_channels: int = 3, size: int = 23, classes: int = 5) -> Sequential:
-    """A tiny AlexNet-shaped network using every layer: conv/ReLU/LRN/pool twice (groups 1
-    and 2; the second conv by Winograd, as AlexNet's conv2), flatten, fc/ReLU/dropout, fc.
+def demo_network(seed: int = 0, in_channels: int = 3, size: int = 23, classes: int = 5, engine: str = "fast") -> Sequential:
+    """A tiny AlexNet-shaped network using every layer of ``engine``: conv/ReLU/LRN/pool twice (groups 1
+    and 2; on the fast engine the second conv by Winograd, as AlexNet's conv2), flatten, fc/ReLU/dropout, fc.
     Input (N, in_channels, 23, 23)."""
     rng = np.random.default_rng(seed)
-    return Sequential(
+    layers = engine_module(engine)
+    Conv2d, ReLU, LocalResponseNorm, MaxPool2d = layers.Conv2d, layers.ReLU, layers.LocalResponseNorm, layers.MaxPool2d
+    Flatten, Linear, Dropout = layers.Flatten, layers.Linear, layers.Dropout
+    conv2 = _winograd(layers, 4, 6, 3, padding=1, groups=2, rng=rng)
+    return layers.Sequential(
         ("conv1", Conv2d(in_channels, 4, 5, stride=2, padding=1, rng=rng, need_input_grad=True)),
         ("relu1", ReLU()),
         ("norm1", LocalResponseNorm(3, alpha=0.1, beta=0.75, k=2.0)),
         ("pool1", MaxPool2d(3, 2)),
-        ("conv2", WinogradConv2d(4, 6, 3, padding=1, groups=2, rng=rng)),
+        ("conv2", conv2),
         ("relu2", ReLU()),
         ("norm2", LocalResponseNorm(5, alpha=0.1, beta=0.75, k=2.0)),
         ("pool2", MaxPool2d(2, 1)),
@@ -360,9 +353,20 @@ def demo_network(seed: int = 0, in_channels: int = 3, size: int = 23, classes: i
     )
 
 
-def check_all(device: str = "cpu", seed: int = 0) -> Report:
-    """Every layer on small odd-sized inputs, then ``demo_network`` end to end."""
+def _winograd(layers: Any, *args: Any, **kwargs: Any) -> Layer:
+    """A WinogradConv2d of the engine ``layers`` if it has one, else its Conv2d (stride 1, the same arguments)."""
+    if hasattr(layers, "WinogradConv2d"):
+        return layers.WinogradConv2d(*args, **kwargs)
+    in_channels, out_channels, kernel = args
+    return layers.Conv2d(in_channels, out_channels, kernel, **kwargs)
+
+
+def check_all(device: str = "cpu", seed: int = 0, engine: str = "auto") -> Report:
+    """Every layer of ``engine`` (auto: the device's default, engines.py) on small odd-sized inputs, then ``demo_network``."""
     rng = np.random.default_rng(seed)
+    layers = engine_module(engine, device)
+    Conv2d, ReLU, LocalResponseNorm, MaxPool2d = layers.Conv2d, layers.ReLU, layers.LocalResponseNorm, layers.MaxPool2d
+    Flatten, Linear, Dropout, SoftmaxCrossEntropy = layers.Flatten, layers.Linear, layers.Dropout, layers.SoftmaxCrossEntropy
 
     def on_device(array: np.ndarray) -> Any:
         return to_device(array, device)
@@ -374,8 +378,12 @@ def check_all(device: str = "cpu", seed: int = 0) -> Report:
     cases = [
         (Conv2d(3, 4, 3, stride=2, padding=1, rng=rng), "Conv2d", rng.standard_normal((2, 3, 7, 6))),
         (Conv2d(4, 6, (3, 2), stride=(1, 2), padding=(0, 1), groups=2, rng=rng), "Conv2d(groups=2)", rng.standard_normal((2, 4, 5, 7))),
-        (WinogradConv2d(3, 4, 5, padding=2, rng=rng), "WinogradConv2d F(4,5)", rng.standard_normal((2, 3, 7, 6))),
-        (WinogradConv2d(4, 6, 3, padding=1, groups=2, rng=rng), "WinogradConv2d F(2,3)", rng.standard_normal((2, 4, 5, 5))),
+        (_winograd(layers, 3, 4, 5, padding=2, rng=rng), "Conv2d 5x5 pad 2 (fast: Winograd F(4,5))", rng.standard_normal((2, 3, 7, 6))),
+        (
+            _winograd(layers, 4, 6, 3, padding=1, groups=2, rng=rng),
+            "Conv2d 3x3 groups 2 (fast: Winograd F(2,3))",
+            rng.standard_normal((2, 4, 5, 5)),
+        ),
         (ReLU(), "ReLU", kink_free_input((2, 3, 4, 5), rng)),
         (LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0), "LRN(paper)", rng.standard_normal((2, 7, 3, 4)) * 30),
         (LocalResponseNorm(5, alpha=0.5, beta=0.75, k=2.0), "LRN(alpha=0.5)", rng.standard_normal((2, 7, 3, 4))),
@@ -391,7 +399,7 @@ def check_all(device: str = "cpu", seed: int = 0) -> Report:
     logits = rng.standard_normal((4, 6)) * 3
     labels = on_device(rng.integers(0, 6, size=4))
     report.extend(check_layer(layer_on_device(SoftmaxCrossEntropy(), "SoftmaxCrossEntropy"), on_device(logits), labels, seed=seed))
-    model = demo_network(seed).to(device)
+    model = demo_network(seed, engine=resolve(engine, device)).to(device)
     x = on_device(rng.standard_normal((3, 3, 23, 23)))
     report.extend(check_network(model, x, on_device(rng.integers(0, 5, size=3)), seed=seed))
     return report
@@ -402,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m minialexnet.gradcheck", description="Check every layer's backward pass against central differences (float64)."
     )
     parser.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N (default: cpu)")
+    parser.add_argument(
+        "--engine", choices=ENGINE_CHOICES, default="auto", help="auto (fast on a CPU, reference on a GPU), reference, fast"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for inputs, directions and upstream gradients")
     args = parser.parse_args(argv)
     try:
@@ -410,8 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     except (DeviceUnavailableError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    report = check_all(args.device, args.seed)
-    print(f"gradient check on {args.device}, float64, eps={DEFAULT_EPS:g}")
+    report = check_all(args.device, args.seed, args.engine)
+    print(f"gradient check of the {resolve(args.engine, args.device)} engine on {args.device}, float64, eps={DEFAULT_EPS:g}")
     print(report.table())
     failed = sum(not row.passed for row in report.rows)
     print(f"\n{len(report.rows) - failed} passed, {failed} failed")

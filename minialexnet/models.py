@@ -36,15 +36,12 @@ default learning rate is 0.02 rather than the paper's 0.01: with He initialisati
 small network converges faster at it (measured: 0.825 against 0.801 test accuracy after
 the default 8 epochs on the built-in sample).
 
-Convolution algorithms: conv1 (stride 4 in the paper; one input channel in mini) by
-im2col, conv2 to conv5 by Winograd's minimal filtering (``layers/winograd.py``: the same
-result with a fraction of the multiplications). ``alexnet(..., conv_algorithm="im2col")``
-builds every convolution by im2col; the parameters are the same either way.
-
-Memory layout (``layers/layout.py``): the convolutions named in ``batch_last_outputs``
-store their outputs batch-last, and the ReLU, LRN and max-pool after them keep that
-layout; shapes and values are the same as with the usual layout, only the copies between
-layers are fewer. mini does this from conv1 on, the 227x227 configs from conv3 on.
+Engines (``engines.py``): ``alexnet(..., engine=...)`` builds the same network from the
+reference layers (``minialexnet.layers``) or from their fast twins (``minialexnet.fast``,
+the default on the CPU). How the fast engine computes each convolution (Winograd for conv2
+to conv5, columns rebuilt in backward, batch-last outputs) is its own choice
+(``fast/choices.py``; ``conv="im2col"`` or ``"winograd"`` overrides the algorithm); the
+parameters, and the results up to float rounding, are the same on every engine.
 
 Initialisation schemes (``initialize``), always drawn on the host from a seeded NumPy
 generator, so the same seed gives the same parameters on the CPU and on a GPU:
@@ -64,7 +61,11 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.layers import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential, WinogradConv2d
+from minialexnet.engines import engine_module
+from minialexnet.fast.choices import CONV_ALGORITHMS  # the values of the fast engine's ``conv``, for the command-line tools
+from minialexnet.layers import Conv2d, Layer, Linear, Sequential
+
+__all__ = ["CONFIGS", "CONV_ALGORITHMS", "INIT_SCHEMES", "AlexNet", "AlexNetConfig", "ConvSpec", "alexnet", "get_config", "initialize"]
 
 INIT_SCHEMES = ("paper", "he", "xavier")
 PAPER_BIAS_ONE = ("conv2", "conv4", "conv5", "fc6", "fc7")
@@ -92,17 +93,6 @@ class AlexNetConfig:
     default_init: str = "paper"
     default_scale: str = "paper"
     default_lr: float = 0.01
-    # convolutions that rebuild their column matrix in backward instead of keeping it
-    # (conv.py): at 227x227 conv1's and conv2's are the largest, 4.4 and 7.0 MB per image
-    recompute_columns: tuple[str, ...] = ()
-    # convolutions computed by Winograd's algorithm (layers/winograd.py) unless the caller
-    # asks for im2col; conv1 never: stride 4 in the paper, one input channel in mini
-    winograd: tuple[str, ...] = ()
-    # convolutions that store their output batch-last (layers/layout.py); the layers after
-    # them keep that layout. At 227x227 only the small maps of conv3 to conv5 gain (LRN and
-    # pool on 55x55 and 27x27 maps were slower so: paper b32 step 1.82 s with conv3-5,
-    # 1.96 s with conv2-5, 2.05 s with all five); mini is fastest with all five.
-    batch_last_outputs: tuple[str, ...] = ("conv3", "conv4", "conv5")
     # blocks of channels that norm1 and norm2 normalise separately (2 in paper-2gpu: one per GPU)
     lrn_groups: int = 1
 
@@ -117,13 +107,10 @@ def _paper_convs(groups: int) -> tuple[ConvSpec, ...]:
     )
 
 
-_LARGE: dict[str, Any] = {"recompute_columns": ("conv1", "conv2"), "winograd": ("conv2", "conv3", "conv4", "conv5")}
-CONV_ALGORITHMS = ("auto", "im2col", "winograd")
-
 CONFIGS: dict[str, AlexNetConfig] = {
-    "paper": AlexNetConfig("paper", 3, 227, 1000, _paper_convs(1), (4096, 4096), **_LARGE),
-    "paper-2gpu": AlexNetConfig("paper-2gpu", 3, 227, 1000, _paper_convs(2), (4096, 4096), lrn_groups=2, **_LARGE),
-    "fashion": AlexNetConfig("fashion", 1, 227, 10, _paper_convs(1), (4096, 4096), **_LARGE),
+    "paper": AlexNetConfig("paper", 3, 227, 1000, _paper_convs(1), (4096, 4096)),
+    "paper-2gpu": AlexNetConfig("paper-2gpu", 3, 227, 1000, _paper_convs(2), (4096, 4096), lrn_groups=2),
+    "fashion": AlexNetConfig("fashion", 1, 227, 10, _paper_convs(1), (4096, 4096)),
     "mini": AlexNetConfig(
         "mini",
         1,
@@ -131,8 +118,6 @@ CONFIGS: dict[str, AlexNetConfig] = {
         10,
         (ConvSpec(24, 5, 1, 2), ConvSpec(48, 5, 1, 2), ConvSpec(64, 3, 1, 1), ConvSpec(64, 3, 1, 1), ConvSpec(64, 3, 1, 1)),
         (512, 512),
-        winograd=("conv2", "conv3", "conv4", "conv5"),
-        batch_last_outputs=("conv1", "conv2", "conv3", "conv4", "conv5"),
         default_init="he",
         default_scale="standard",
         default_lr=0.02,
@@ -219,18 +204,24 @@ def alexnet(
     seed: int = 0,
     dropout: float = 0.5,
     dtype: Any = np.float32,
-    conv_algorithm: str = "auto",
+    engine: str = "auto",
+    conv: str = "auto",
+    device: str = "cpu",
 ) -> AlexNet:
     """Build AlexNet from a named config, optionally with another class or channel count.
 
     ``init`` is one of ``paper``, ``he``, ``xavier`` (default: the config's, ``paper``).
     The same ``seed`` gives the same parameters and dropout masks on every device.
-    ``conv_algorithm``: ``auto`` (the config's choice of Winograd layers), ``im2col``
-    (every convolution by im2col) or ``winograd`` (every stride-1 convolution by
-    Winograd). The parameters, and the results up to float rounding, are the same.
+    ``engine``: ``auto`` (``fast`` on the CPU, ``reference`` on a GPU; ``device`` says which
+    the model is meant for), ``reference`` or ``fast`` (engines.py). ``conv``, the fast
+    engine's option: ``auto`` (its choice of Winograd layers), ``im2col`` (every convolution
+    by im2col) or ``winograd`` (every stride-1 convolution by Winograd). The parameters,
+    and the results up to float rounding, are the same on every engine.
     """
-    if conv_algorithm not in CONV_ALGORITHMS:
-        raise ValueError(f"unknown conv_algorithm {conv_algorithm!r}; choose one of {', '.join(CONV_ALGORITHMS)}")
+    layers = engine_module(engine, device)
+    make_conv = getattr(layers, "network_conv", None)
+    if conv not in CONV_ALGORITHMS:
+        raise ValueError(f"unknown conv_algorithm {conv!r}; choose one of {', '.join(CONV_ALGORITHMS)}")
     spec = get_config(config) if isinstance(config, str) else config
     for value, what in ((num_classes, "num_classes"), (in_channels, "in_channels")):
         if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
@@ -243,47 +234,47 @@ def alexnet(
         )
     c1, c2, c3, c4, c5 = spec.convs
 
-    def conv(in_ch: int, c: ConvSpec, name: str, **kwargs: Any) -> tuple[str, Conv2d]:
-        kwargs["batch_last_output"] = name in spec.batch_last_outputs
-        winograd = {"auto": name in spec.winograd, "im2col": False, "winograd": c.stride == 1}[conv_algorithm]
-        if winograd:
-            return name, WinogradConv2d(in_ch, c.out_channels, c.kernel, c.padding, c.groups, dtype=dtype, **kwargs)
-        keep = name not in spec.recompute_columns
-        return name, Conv2d(in_ch, c.out_channels, c.kernel, c.stride, c.padding, c.groups, dtype=dtype, keep_columns=keep, **kwargs)
+    def convolution(in_ch: int, c: ConvSpec, name: str, **kwargs: Any) -> tuple[str, Layer]:
+        shape = (in_ch, c.out_channels, c.kernel, c.stride, c.padding, c.groups)
+        if make_conv is not None:
+            return name, make_conv(name, spec.name, conv, *shape, dtype=dtype, **kwargs)
+        return name, layers.Conv2d(*shape, dtype=dtype, **kwargs)
 
-    def lrn() -> LocalResponseNorm:
-        return LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0, groups=spec.lrn_groups)
+    def lrn() -> Layer:
+        return layers.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0, groups=spec.lrn_groups)
 
     features = [
-        conv(spec.in_channels, c1, "conv1", need_input_grad=False),
-        ("relu1", ReLU()),
+        convolution(spec.in_channels, c1, "conv1", need_input_grad=False),
+        ("relu1", layers.ReLU()),
         ("norm1", lrn()),
-        ("pool1", MaxPool2d(3, 2)),
-        conv(c1.out_channels, c2, "conv2"),
-        ("relu2", ReLU()),
+        ("pool1", layers.MaxPool2d(3, 2)),
+        convolution(c1.out_channels, c2, "conv2"),
+        ("relu2", layers.ReLU()),
         ("norm2", lrn()),
-        ("pool2", MaxPool2d(3, 2)),
-        conv(c2.out_channels, c3, "conv3"),
-        ("relu3", ReLU()),
-        conv(c3.out_channels, c4, "conv4"),
-        ("relu4", ReLU()),
-        conv(c4.out_channels, c5, "conv5"),
-        ("relu5", ReLU()),
-        ("pool5", MaxPool2d(3, 2)),
-        ("flatten", Flatten()),
+        ("pool2", layers.MaxPool2d(3, 2)),
+        convolution(c2.out_channels, c3, "conv3"),
+        ("relu3", layers.ReLU()),
+        convolution(c3.out_channels, c4, "conv4"),
+        ("relu4", layers.ReLU()),
+        convolution(c4.out_channels, c5, "conv5"),
+        ("relu5", layers.ReLU()),
+        ("pool5", layers.MaxPool2d(3, 2)),
+        ("flatten", layers.Flatten()),
     ]
-    flat = Sequential(*features).output_shape((1, spec.in_channels, spec.input_size, spec.input_size))[1]
+    flat = layers.Sequential(*features).output_shape((1, spec.in_channels, spec.input_size, spec.input_size))[1]
     model = AlexNet(
         spec,
         *features,
-        ("fc6", Linear(flat, spec.fc[0], dtype=dtype)),
-        ("relu6", ReLU()),
-        ("drop6", Dropout(dropout, seed=seed + 6)),
-        ("fc7", Linear(spec.fc[0], spec.fc[1], dtype=dtype)),
-        ("relu7", ReLU()),
-        ("drop7", Dropout(dropout, seed=seed + 7)),
-        ("fc8", Linear(spec.fc[1], spec.num_classes, dtype=dtype)),
+        ("fc6", layers.Linear(flat, spec.fc[0], dtype=dtype)),
+        ("relu6", layers.ReLU()),
+        ("drop6", layers.Dropout(dropout, seed=seed + 6)),
+        ("fc7", layers.Linear(spec.fc[0], spec.fc[1], dtype=dtype)),
+        ("relu7", layers.ReLU()),
+        ("drop7", layers.Dropout(dropout, seed=seed + 7)),
+        ("fc8", layers.Linear(spec.fc[1], spec.num_classes, dtype=dtype)),
     )
+    if hasattr(layers, "share_buffers"):
+        layers.share_buffers(model)
     initialize(model, init or spec.default_init, seed)
     return model
 

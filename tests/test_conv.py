@@ -5,9 +5,9 @@ from hypothesis import strategies as st
 from reference import conv2d_naive, rel_err, torch_forward_backward
 
 from minialexnet.backend import asnumpy, to_device
+from minialexnet.fast import Conv2d, col2im, conv_output_size, im2col
+from minialexnet.fast.layout import is_batch_last, to_batch_last
 from minialexnet.gradcheck import check_layer
-from minialexnet.layers import Conv2d, col2im, conv_output_size, im2col
-from minialexnet.layers.layout import is_batch_last, to_batch_last
 
 CASES = [
     # (N, C, H, W, F, kernel, stride, padding, groups)
@@ -187,7 +187,7 @@ def test_input_smaller_than_kernel_is_explained(rng):
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("need_input_grad", [True, False])
 def test_recomputing_columns_in_chunks_gives_the_same_results(case, need_input_grad, rng, monkeypatch, device):
-    import minialexnet.layers.conv as conv_module
+    import minialexnet.fast.conv as conv_module
 
     kept, x = make_conv(case, rng)
     kept.need_input_grad = need_input_grad
@@ -239,7 +239,7 @@ def test_column_order_is_chosen_by_output_size(rng):
 @pytest.mark.parametrize("algorithm", ["im2col-n-oh-ow", "im2col-oh-ow-n", "winograd"])
 @pytest.mark.parametrize("input_batch_last", [False, True], ids=["x-standard", "x-batch-last"])
 def test_batch_last_output_has_the_same_values_stored_batch_last(algorithm, input_batch_last, rng, device):
-    from minialexnet.layers import WinogradConv2d
+    from minialexnet.fast import WinogradConv2d
 
     N, C, H, F = 3, 4, 7, 6
     make = {"winograd": lambda: WinogradConv2d(C, F, 3, padding=1, groups=2, rng=np.random.default_rng(0), dtype=np.float64)}

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from minialexnet.backend import asnumpy, to_device
+from minialexnet.fast import Dropout
 from minialexnet.gradcheck import check_layer
-from minialexnet.layers import Dropout
 
 
 def test_p_is_the_drop_probability_and_kept_units_are_scaled(device):

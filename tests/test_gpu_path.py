@@ -24,7 +24,9 @@ TWO_EPOCHS = ["--limit", "100", "--batch-size", "50", "--epochs", "2", "--seed",
 def test_train_save_evaluate_and_predict_on_the_gpu_as_on_the_cpu(device, tmp_path, capsys):
     """Two epochs (augmentation, 10-crop validation) on both devices; the GPU's checkpoint, loaded on the CPU, predicts the same."""
     runs = {
-        where: train.run(train.build_parser().parse_args([*TWO_EPOCHS, "--device", where, "--out", str(tmp_path / where)]))
+        where: train.run(
+            train.build_parser().parse_args([*TWO_EPOCHS, "--device", where, "--engine", "reference", "--out", str(tmp_path / where)])
+        )
         for where in ("cpu", device)
     }
     assert device_of(runs[device]["model"].params["conv1.W"]) == "gpu:0"

@@ -4,8 +4,8 @@ import sys
 import numpy as np
 import pytest
 
-from minialexnet.gradcheck import check_layer, check_network, demo_network, kink_free_input, numerical_gradient, relative_error
-from minialexnet.layers import Layer, Linear, ReLU
+from minialexnet.fast import Layer, Linear, ReLU
+from minialexnet.gradcheck import check_all, check_layer, check_network, demo_network, kink_free_input, numerical_gradient, relative_error
 
 
 class IgnoresDout(Layer):
@@ -107,3 +107,9 @@ def test_command_line_gpu_without_gpu_exits_2_with_one_line():
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "pip install cupy-cuda12x" in result.stderr and 'pip install "minialexnet[gpu]"' not in result.stderr
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_every_layer_of_every_engine_passes_the_check(engine):
+    report = check_all("cpu", seed=2, engine=engine)
+    assert report.passed and len(report.rows) > 25, report.table()

@@ -69,7 +69,7 @@ def test_twin_follows_the_layer_names_and_the_lrn_convention():
 
 def test_from_state_dict_builds_the_same_network(rng):
     model = alexnet("mini", seed=2)
-    copy = from_state_dict(to_torch(model), "mini", conv_algorithm="im2col")  # another algorithm, the same weights
+    copy = from_state_dict(to_torch(model), "mini", conv="im2col")  # another algorithm, the same weights
     assert copy.config.num_classes == 10 and next(iter(copy.params.values())).dtype == np.float32
     assert all(np.array_equal(copy.params[name], value) for name, value in model.params.items())
     x = rng.standard_normal((3, 1, 28, 28)).astype(np.float32)

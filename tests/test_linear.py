@@ -3,8 +3,8 @@ import pytest
 from reference import rel_err, torch_forward_backward
 
 from minialexnet.backend import asnumpy, to_device
+from minialexnet.fast import Linear
 from minialexnet.gradcheck import check_layer
-from minialexnet.layers import Linear
 
 
 def make_linear(rng, in_features=7, out_features=5):

@@ -3,8 +3,8 @@ import pytest
 from reference import lrn_naive, rel_err, torch_forward_backward
 
 from minialexnet.backend import asnumpy, to_device
+from minialexnet.fast import LocalResponseNorm, channel_window_sum
 from minialexnet.gradcheck import check_layer
-from minialexnet.layers import LocalResponseNorm, channel_window_sum
 
 SETTINGS = [
     dict(size=5, alpha=1e-4, beta=0.75, k=2.0),  # the paper
@@ -88,7 +88,7 @@ def test_float32_has_no_float64_buffers(rng):
 
 
 def test_batch_last_input_gives_the_same_values_stored_batch_last(rng, device):
-    from minialexnet.layers.layout import is_batch_last, to_batch_last
+    from minialexnet.fast.layout import is_batch_last, to_batch_last
 
     x = np.abs(rng.standard_normal((3, 7, 4, 5))) * 30.0
     dout = rng.standard_normal(x.shape)

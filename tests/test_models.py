@@ -113,24 +113,24 @@ def test_every_config_builds():
 
 
 def test_winograd_computes_conv2_to_conv5_by_default():
-    from minialexnet.layers import Conv2d, WinogradConv2d
+    from minialexnet.fast import Conv2d, WinogradConv2d
 
     for name in CONFIGS:
         model = alexnet(name)
         assert type(model["conv1"]) is Conv2d
         assert all(isinstance(model[conv], WinogradConv2d) for conv in ("conv2", "conv3", "conv4", "conv5"))
-    assert not any(isinstance(layer, WinogradConv2d) for _, layer in alexnet("paper", conv_algorithm="im2col"))
-    everywhere = alexnet("mini", conv_algorithm="winograd")  # mini's conv1 has stride 1 too
+    assert not any(isinstance(layer, WinogradConv2d) for _, layer in alexnet("paper", conv="im2col"))
+    everywhere = alexnet("mini", conv="winograd")  # mini's conv1 has stride 1 too
     assert isinstance(everywhere["conv1"], WinogradConv2d)
-    assert type(alexnet("paper", conv_algorithm="winograd")["conv1"]) is Conv2d  # stride 4
+    assert type(alexnet("paper", conv="winograd")["conv1"]) is Conv2d  # stride 4
     with pytest.raises(ValueError, match="unknown conv_algorithm 'fft'; choose one of auto, im2col, winograd"):
-        alexnet("mini", conv_algorithm="fft")
+        alexnet("mini", conv="fft")
 
 
 @pytest.mark.parametrize("config,size", [("mini", 28), ("paper-2gpu", 67)])
 def test_conv_algorithms_give_the_same_network(config, size, rng):
     """Same parameters, and (float64) the same features and gradients, whichever algorithm computes the convolutions."""
-    models = [alexnet(config, seed=4, conv_algorithm=algorithm).astype(np.float64) for algorithm in ("im2col", "winograd")]
+    models = [alexnet(config, seed=4, conv=algorithm).astype(np.float64) for algorithm in ("im2col", "winograd")]
     for a, b in zip(models[0].params.values(), models[1].params.values(), strict=True):
         assert np.array_equal(a, b)
     x = rng.standard_normal((2, models[0].input_shape[0], size, size))  # 67: the paper's layers on a smaller image
@@ -155,15 +155,13 @@ def test_conv_algorithms_give_the_same_network(config, size, rng):
 
 @pytest.mark.parametrize("config", ["mini", "paper-2gpu"])
 def test_batch_last_layouts_change_storage_not_results(config, rng):
-    """The configs' batch-last outputs (layers/layout.py) give the features and gradients of a row-major network."""
-    import dataclasses
+    """The fast engine's batch-last outputs (fast/layout.py) give the features and gradients of the reference network."""
+    from minialexnet.fast.choices import CHOICES
+    from minialexnet.fast.layout import is_batch_last
 
-    from minialexnet.layers.layout import is_batch_last
-    from minialexnet.models import get_config
-
-    spec = get_config(config)
-    assert spec.batch_last_outputs  # both configs store some outputs batch-last
-    models = [alexnet(c, seed=5).astype(np.float64) for c in (spec, dataclasses.replace(spec, batch_last_outputs=()))]
+    batch_last_outputs = CHOICES[config]["batch_last_outputs"]
+    assert batch_last_outputs  # both configs store some outputs batch-last
+    models = [alexnet(config, seed=5, engine=engine, conv="im2col").astype(np.float64) for engine in ("fast", "reference")]
     x = rng.standard_normal((2, models[0].input_shape[0], *(2 * [28 if config == "mini" else 67])))
     results = []
     for model in models:
@@ -179,7 +177,7 @@ def test_batch_last_layouts_change_storage_not_results(config, rng):
         results.append((h, {name: layer.grads["W"] for name, layer in model if name.startswith("conv")}, dout, layouts))
     (h_a, grads_a, _, layouts_a), (h_b, grads_b, _, layouts_b) = results
     assert not any(layouts_b.values())
-    assert [name for name, stored in layouts_a.items() if stored and name.startswith("conv")] == list(spec.batch_last_outputs)
+    assert [name for name, stored in layouts_a.items() if stored and name.startswith("conv")] == list(batch_last_outputs)
     assert layouts_a["relu5"] and layouts_a["pool5"]  # the layers after them keep the layout
     assert np.abs(h_a - h_b).max() < 1e-12 * np.abs(h_a).max()
     for name, grad in grads_a.items():

@@ -7,9 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from minialexnet.fast import parallel
-from minialexnet.layers import Conv2d, LocalResponseNorm, MaxPool2d, ReLU
-from minialexnet.layers.layout import to_batch_last
+from minialexnet.fast import Conv2d, LocalResponseNorm, MaxPool2d, ReLU, parallel
+from minialexnet.fast.layout import to_batch_last
 from minialexnet.optim import SGD
 
 

@@ -5,8 +5,8 @@ from hypothesis import strategies as st
 from reference import maxpool_backward_naive, maxpool_naive, rel_err, torch_forward_backward
 
 from minialexnet.backend import asnumpy, to_device
+from minialexnet.fast import MaxPool2d
 from minialexnet.gradcheck import check_layer, kink_free_input
-from minialexnet.layers import MaxPool2d
 
 CASES = [((2, 3, 7, 7), 3, 2), ((1, 2, 9, 6), 3, 2), ((2, 1, 55, 55), 3, 2), ((1, 2, 5, 8), (2, 3), (1, 2)), ((2, 2, 4, 4), 2, 2)]
 
@@ -97,7 +97,7 @@ def test_bad_arguments_and_shapes():
 
 @pytest.mark.parametrize("shape,kernel,stride", CASES)
 def test_batch_last_input_gives_the_same_values_stored_batch_last(shape, kernel, stride, rng, device):
-    from minialexnet.layers.layout import is_batch_last, to_batch_last
+    from minialexnet.fast.layout import is_batch_last, to_batch_last
 
     x = np.round(rng.standard_normal(shape), 1)  # ties: the first maximum must still win
     standard, batch_last = MaxPool2d(kernel, stride), MaxPool2d(kernel, stride)

@@ -3,8 +3,8 @@ import pytest
 from reference import rel_err, torch_forward_backward
 
 from minialexnet.backend import asnumpy, to_device
+from minialexnet.fast import ReLU
 from minialexnet.gradcheck import check_layer, kink_free_input
-from minialexnet.layers import ReLU
 
 
 def test_forward_and_backward_values(device):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from minialexnet.backend import asnumpy, to_device
+from minialexnet.fast import Linear, ReLU, Sequential
 from minialexnet.gradcheck import demo_network
-from minialexnet.layers import Linear, ReLU, Sequential
 
 
 def test_named_parameters_forward_backward(rng):

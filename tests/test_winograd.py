@@ -5,9 +5,9 @@ from hypothesis import strategies as st
 from reference import conv2d_naive, rel_err, torch_forward_backward
 
 from minialexnet.backend import asnumpy, to_device
+from minialexnet.fast import Conv2d, WinogradConv2d, winograd_matrices
+from minialexnet.fast.winograd import add_tiles, gather_tiles, place_blocks, take_blocks
 from minialexnet.gradcheck import check_layer
-from minialexnet.layers import Conv2d, WinogradConv2d, winograd_matrices
-from minialexnet.layers.winograd import add_tiles, gather_tiles, place_blocks, take_blocks
 
 CASES = [
     # (N, C, H, W, F, kernel, padding, groups, tile)
@@ -90,7 +90,7 @@ def test_gradients_match_the_im2col_convolution(case, rng):
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("need_input_grad", [True, False])
 def test_products_in_chunks_give_the_same_results(case, need_input_grad, rng, monkeypatch, device):
-    import minialexnet.layers.conv as conv_module
+    import minialexnet.fast.conv as conv_module
 
     whole, direct, x = make_pair(case, rng)
     whole.need_input_grad = direct.need_input_grad = need_input_grad

@@ -4,8 +4,7 @@ A NumPy elementwise operation (``maximum``, ``multiply``, a strided copy) runs o
 NumPy releases Python's global lock inside such operations, so plain threads can run
 them side by side. ``for_each_slice`` cuts an axis of length ``n`` into slices and runs
 ``work(slice)`` for each, on a small pool of threads and on the calling thread itself,
-each taking the next slice from a shared queue when it is free (measured: the mini step
-at batch 128 took 7 to 30 ms less than when the caller only waited for the pool).
+each taking the next slice from a shared queue when it is free.
 
 The slices are also kept small (about ``SLICE_BYTES`` of data each) so that a layer's whole
 sequence of operations on one slice (LRN does about ten) stays in the CPU's cache instead
@@ -13,16 +12,15 @@ of streaming every intermediate through main memory.
 
 Inside a slice, intermediates come from ``slice_scratch``: a few buffers per thread, kept
 and reused, because allocating even a 2 MiB array afresh costs the operating system page
-faults every time (measured: LRN forward plus backward at batch 32 took 98 ms with fresh
-temporaries and 76 ms with reused ones).
+faults every time (docs/fast_engine.md).
 
 The matrix products go through ``matmul``, which cuts them into pieces shared by the same
 threads and the same queue, each piece computed by the BLAS on one thread. A multithreaded
 OpenBLAS is as fast on an idle machine, but its threads wait for each other inside every
 product, so a machine with anything else running (the normal case: a notebook, a browser,
 another training run) made every product wait for whichever thread had lost its core; the
-queue lets the threads that have a core take the remaining pieces (see ``matmul`` and the
-README's "Speed on a shared machine" for the measurements).
+queue lets the threads that have a core take the remaining pieces (docs/fast_engine.md,
+"Threads and products").
 
 On the GPU there is nothing to gain (CuPy queues the work on the device), so ``work`` is
 called once with the whole range and ``matmul`` is ``cupy.matmul``: the layer code is the
@@ -116,31 +114,31 @@ def _run_marked(work: Callable[[slice], None], part: slice) -> None:
 
 
 class ScratchSlots:
-    """Numbered scratch arrays, each grown to the largest request and reused for smaller ones.
+    """Named scratch arrays, each grown to the largest request and reused for smaller ones.
 
     A network shares one among its layers (``Layer.borrow``); each thread keeps one for the
     intermediates of its slices (``slice_scratch``).
     """
 
     def __init__(self) -> None:
-        self.buffers: dict[int, Any] = {}
+        self.buffers: dict[str, Any] = {}
 
-    def get(self, slot: int, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
-        """An uninitialised array of ``shape`` on ``like``'s device, with its dtype or ``dtype``, from ``slot``."""
+    def get(self, name: str, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
+        """An uninitialised array of ``shape`` on ``like``'s device, with its dtype or ``dtype``, from the buffer called ``name``."""
         xp = get_array_module(like)
         dtype = like.dtype if dtype is None else np.dtype(dtype)
         size = int(np.prod(shape))
-        buffer = self.buffers.get(slot)
+        buffer = self.buffers.get(name)
         if buffer is None or buffer.size < size or buffer.dtype != dtype or get_array_module(buffer) is not xp:
-            self.buffers.pop(slot, None)  # release the old one before allocating its successor
-            buffer = self.buffers[slot] = xp.empty(size, dtype=dtype)
+            self.buffers.pop(name, None)  # release the old one before allocating its successor
+            buffer = self.buffers[name] = xp.empty(size, dtype=dtype)
         return buffer[:size].reshape(shape)
 
 
-def slice_scratch(slot: int, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
+def slice_scratch(name: str, shape: tuple[int, ...], like: Any, dtype: Any = None) -> Any:
     """An uninitialised array of ``shape`` (``like``'s dtype or ``dtype``) that this thread reuses from call to call.
 
-    Valid until the same thread asks for ``slot`` again: use it for intermediates inside one
+    Valid until the same thread asks for ``name`` again: use it for intermediates inside one
     slice's work, never for results. On the GPU it is a fresh array (CuPy's memory pool
     makes that cheap, and a kept one would hold device memory).
     """
@@ -149,7 +147,7 @@ def slice_scratch(slot: int, shape: tuple[int, ...], like: Any, dtype: Any = Non
     slots = getattr(_inside, "slots", None)
     if slots is None:
         slots = _inside.slots = ScratchSlots()
-    return slots.get(slot, shape, like, dtype)
+    return slots.get(name, shape, like, dtype)
 
 
 def for_each_slice_along(xp: Any, a: Any, axis: int, work: Callable[[tuple[slice, ...]], None]) -> None:
@@ -279,9 +277,8 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
 
     Why not let OpenBLAS use every core itself: its threads wait for one another inside each
     product, spinning, so when any other program wants a core (a busy loop, a PyTorch run,
-    a notebook) every product waits for the thread that lost its core. Measured on this
-    2-core machine beside other work: the mini training step took 1.9 to 9.9 s with
-    OpenBLAS's threads and 0.49 s with one BLAS thread per piece. So inside this function
+    a notebook) every product waits for the thread that lost its core (docs/fast_engine.md).
+    So inside this function
     the BLAS runs one thread per call and the pieces (2-D products, or stacks of them) are
     spread by the same queue as the elementwise slices; outside, the BLAS is as it was.
     On the GPU this is ``cupy.matmul``.

@@ -8,14 +8,8 @@
   the same names. ``layer.to(device)`` and ``layer.astype(dtype)`` move or cast them.
 - The input's dtype is the compute dtype: float32 for training, float64 for gradient
   checks. No layer allocates float64 buffers for a float32 input.
-- Large scratch arrays are kept between steps and reused when their shape allows:
-  allocating hundreds of megabytes afresh every step costs the operating system more time
-  than filling them. ``self.scratch(name, ...)`` is the layer's own (for what backward
-  reads, such as the convolution's column matrix); ``self.borrow(slot, ...)`` is shared by
-  all the layers of one network and only valid until the method that borrowed it returns
-  (for intermediates such as a transposed copy of the gradient), so the network holds one
-  of each slot instead of one per layer. Outputs are always new arrays; only what never
-  leaves the layer is reused.
+- ``layer.output_shape(input_shape)`` gives the output's shape without running forward;
+  ``layer.kink_state()`` tells the gradient checker which branch a piecewise-linear layer took.
 - Layers that make random choices (dropout) expose ``get_rng_state``/``set_rng_state``
   so a gradient check can replay the same mask and a checkpoint can resume the same run.
 """
@@ -27,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import asnumpy, get_array_module, to_device
-from minialexnet.fast.parallel import ScratchSlots
 
 
 class Layer:
@@ -39,8 +32,6 @@ class Layer:
         self.cache: Any = None
         self.out_shape: tuple[int, ...] = ()
         self.name: str = type(self).__name__
-        self.workspace: dict[str, Any] = {}
-        self.shared = ScratchSlots()  # a Sequential replaces it with the network's own
 
     def forward(self, x: Any, train: bool = True) -> Any:
         raise NotImplementedError
@@ -56,8 +47,6 @@ class Layer:
         self.params = {key: to_device(value, device) for key, value in self.params.items()}
         self.grads = {key: to_device(value, device) for key, value in self.grads.items()}
         self.cache = None
-        self.workspace = {}
-        self.shared.buffers.clear()
         return self
 
     def astype(self, dtype: Any) -> Layer:
@@ -65,32 +54,7 @@ class Layer:
         self.params = {key: value.astype(dtype) for key, value in self.params.items()}
         self.grads = {key: value.astype(dtype) for key, value in self.grads.items()}
         self.cache = None
-        self.workspace = {}
-        self.shared.buffers.clear()
         return self
-
-    def scratch(self, name: str, shape: tuple[int, ...], like: Any) -> Any:
-        """An uninitialised array of ``shape`` with the dtype and device of ``like``, reused between calls."""
-        xp = get_array_module(like)
-        buffer = self.workspace.get(name)
-        if buffer is None or buffer.shape != tuple(shape) or buffer.dtype != like.dtype or get_array_module(buffer) is not xp:
-            buffer = self.workspace[name] = xp.empty(shape, dtype=like.dtype)
-        return buffer
-
-    def borrow(self, slot: int, shape: tuple[int, ...], like: Any) -> Any:
-        """A scratch array from the network's shared ``slot``: valid only until the calling method returns.
-
-        Never keep it in ``self.cache`` and never return it (or a view of it): the next
-        layer borrows the same memory.
-        """
-        return self.shared.get(slot, shape, like)
-
-    def reusable_grad(self, name: str, like: Any) -> Any:
-        """The existing gradient array ``name`` if a result like ``like`` can be written into it, else None."""
-        grad = self.grads.get(name)
-        if grad is None or grad.dtype != like.dtype or get_array_module(grad) is not get_array_module(like) or not grad.flags.c_contiguous:
-            return None
-        return grad
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """The output shape for an input of ``input_shape`` (the same, unless overridden)."""

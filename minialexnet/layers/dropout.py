@@ -1,4 +1,4 @@
-"""Dropout on the outputs of fc6 and fc7. Paper: Section 4.2.
+"""Dropout on the outputs of fc6 and fc7. Paper: Section 4.2. Fast twin: ``minialexnet/fast/dropout.py``.
 
 Notation: x the input, any shape (N, ...); p the probability of DROPPING a unit (0.5 in
 the paper); mask[n, j] = 1 with probability 1 - p, else 0.
@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import get_array_module
-from minialexnet.fast.parallel import for_each_slice
 from minialexnet.layers.base import Layer
 
 _IDENTITY = "identity"  # what forward keeps when it drops nothing (evaluation, or p = 0)
@@ -87,21 +86,21 @@ class Dropout(Layer):
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
 
-    def _draw_mask(self, x: Any) -> Any:
-        xp = get_array_module(x)
+    def _mask_key(self) -> tuple[int, int]:
+        """The key of the next mask: a hash of (seed, masks drawn so far)."""
         key = np.random.SeedSequence([self.seed, self.masks_drawn]).generate_state(2)
         self.masks_drawn += 1
+        return int(key[0]), int(key[1])
+
+    def _draw_mask(self, x: Any) -> Any:
+        """mask (shape of x): 1 / (1 - p) where a unit is kept, 0 where it is dropped."""
         N = x.shape[0]
-        cols = x.size // max(N, 1)
-        threshold, scale = np.uint32(min(round(self.p * 2**32), 2**32 - 1)), x.dtype.type(1.0 / (1.0 - self.p))
-        mask = xp.empty((N, cols), dtype=x.dtype)
+        bits = uniform_bits(get_array_module(x), N, x.size // max(N, 1), self._mask_key(), self.row_offset)
+        return ((bits >= self._threshold()) * x.dtype.type(1.0 / (1.0 - self.p))).astype(x.dtype).reshape(x.shape)
 
-        def rows(s: slice) -> None:  # a few images at a time, on all the CPU's cores (parallel.py)
-            bits = uniform_bits(xp, s.stop - s.start, cols, (int(key[0]), int(key[1])), self.row_offset + s.start)
-            xp.multiply(bits >= threshold, scale, out=mask[s])
-
-        for_each_slice(xp, N, rows, 4 * cols)
-        return mask.reshape(x.shape)
+    def _threshold(self) -> np.uint32:
+        """A unit is dropped when its uniform 32-bit value is below p * 2**32."""
+        return np.uint32(min(round(self.p * 2**32), 2**32 - 1))
 
     def forward(self, x: Any, train: bool = True) -> Any:
         if not train or self.p == 0.0:

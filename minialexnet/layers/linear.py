@@ -1,4 +1,4 @@
-"""Fully connected layer (fc6, fc7, fc8). Paper: Section 3.5.
+"""Fully connected layer (fc6, fc7, fc8). Paper: Section 3.5. Fast twin: ``minialexnet/fast/linear.py``.
 
 Notation: N batch size, I in_features, O out_features.
 
@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.fast.parallel import matmul
 from minialexnet.layers.base import Layer
 
 
@@ -47,13 +46,11 @@ class Linear(Layer):
     def forward(self, x: Any, train: bool = True) -> Any:
         self._check_input(x, 2, self.in_features, f"(N, {self.in_features})")
         self._require_params_like(x)
-        out = matmul(x, self.params["W"].T)
-        out += self.params["b"]
-        return self._keep_for_backward(x, out)
+        return self._keep_for_backward(x, x @ self.params["W"].T + self.params["b"])
 
     def backward(self, dout: Any) -> Any:
         x = self._cache_for_backward(dout)
-        self.grads["W"] = matmul(dout.T, x, out=self.reusable_grad("W", dout))  # 151 MB for fc6: reuse it
+        self.grads["W"] = dout.T @ x
         self.grads["b"] = dout.sum(axis=0)
         self.cache = None
-        return matmul(dout, self.params["W"])
+        return dout @ self.params["W"]

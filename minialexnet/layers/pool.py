@@ -1,108 +1,31 @@
-"""Overlapping max-pooling. Paper: Section 3.4 (s = 2 < z = 3, so windows overlap).
+"""Overlapping max-pooling. Paper: Section 3.4 (stride s = 2 < window z = 3: windows overlap).
+Fast twin: ``minialexnet/fast/pool.py``.
 
-Notation (as in conv.py)::
-
-    N, C, H, W   input batch, channels, height, width
-    KH, KW       window size (z = 3 in the paper)
-    SH, SW       stride (s = 2 in the paper)
-    OH, OW       output size, OH = (H - KH) // SH + 1   (55 -> 27 -> 13 -> 6 in AlexNet)
-    row_max      (N, C, H, OW): the maximum of each window's columns, row by row
+Notation (as in conv.py): N, C, H, W the input; KH, KW the window (z = 3); SH, SW the
+stride (s = 2); OH = (H - KH) // SH + 1, OW likewise (55 -> 27 -> 13 -> 6 in AlexNet).
 
 Shapes: x (N, C, H, W) -> out (N, C, OH, OW).
 
-The maximum over a KH x KW window is separable: first the maximum over the KW columns of
-every row (``row_max``), then the maximum of KH consecutive row maxima. Each step is a few
-strided slices of the whole batch compared with a running maximum, so the work is
-KH + KW slice operations instead of KH * KW.
+Forward: the window at (oh, ow) holds x[:, :, SH oh + i, SW ow + j] for the KH * KW offsets
+(i, j); for each offset that is one strided slice of the whole batch, so out is the running
+maximum of KH * KW slices.
 
-Backward sends each output gradient to exactly one element, the first maximum in
-row-major order (as PyTorch does on ties): the first of the KH rows whose row maximum
-equals the output, then the first of the KW columns in that row holding that maximum.
-The choice is made by comparing with the maxima, passing each gradient along only once
-(``pending``); overlapping windows that pick the same pixel add their gradients.
-
-Both directions work on a few images at a time (``for_each_slice`` in parallel.py), so the
-slices run on all the CPU's cores and each slice's intermediates stay in cache. A
-batch-last input (layout.py) is worked on a few channels at a time instead, and its
-output and dx are batch-last too: there every strided window slice moves runs of N
-consecutive numbers, which is faster than rows of W numbers with gaps (measured: pool2 of
-``mini`` 10.1 -> 7.1 ms forward and backward). Forward keeps ``row_max`` for backward
-(half the input's size; rebuilding it cost more time).
+Backward: each output gradient goes to exactly one input, the first maximum of its window
+in row-major order (as PyTorch does on ties); windows that pick the same pixel add up.
+Walking the offsets in row-major order, ``pending`` is the gradient no earlier offset took.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from minialexnet.backend import get_array_module
-from minialexnet.fast.parallel import for_each_slice_along
 from minialexnet.layers.base import Layer
 from minialexnet.layers.conv import _pair, conv_output_size
-from minialexnet.layers.layout import empty_batch_last, is_batch_last, slice_scratch_like
-
-
-def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int, out: Any = None) -> Any:
-    """Running maximum of ``kernel`` strided slices of ``x`` along ``axis`` (2 or 3), into ``out`` if given."""
-    xp = get_array_module(x)
-
-    def window(offset: int) -> Any:
-        index = [slice(None)] * 4
-        index[axis] = slice(offset, offset + stride * out_size, stride)
-        return x[tuple(index)]
-
-    if out is None:
-        out = window(0).copy()
-    else:
-        out[...] = window(0)
-    for offset in range(1, kernel):
-        xp.maximum(out, window(offset), out=out)
-    return out
-
-
-def _route_along(dout: Any, source: Any, maxima: Any, axis: int, kernel: int, stride: int, dsource: Any = None) -> Any:
-    """Backward of ``_max_along``: each gradient goes to the first slice that holds the maximum.
-
-    ``dsource``: an array of ``source``'s shape to write into (it is zeroed first).
-    What no earlier slice took goes to the last one without a comparison: the maximum is
-    always one of the slices. Intermediates come from this thread's slice scratch 2, 3 and 4.
-    """
-    xp = get_array_module(dout)
-    out_size = dout.shape[axis]
-    if dsource is None:
-        dsource = xp.zeros(source.shape, dtype=dout.dtype)
-    else:
-        dsource.fill(0)
-    pending = dout  # the gradient not yet passed on
-    taken = slice_scratch_like(3, dout)
-    hit = slice_scratch_like(4, dout, dtype=bool)
-    for offset in range(kernel):
-        index = [slice(None)] * 4
-        index[axis] = slice(offset, offset + stride * out_size, stride)
-        index = tuple(index)
-        if offset == kernel - 1:
-            dsource[index] += pending
-            break
-        xp.equal(source[index], maxima, out=hit)
-        xp.multiply(pending, hit, out=taken)
-        dsource[index] += taken
-        if pending is dout:
-            pending = xp.subtract(dout, taken, out=slice_scratch_like(2, dout))
-        else:
-            pending -= taken
-    return dsource
-
-
-def _for_each_part(xp: Any, x: Any, work: Callable[[tuple[slice, ...]], None]) -> None:
-    """``work(index)`` on a few images of x at a time, or a few channels when x is batch-last."""
-    for_each_slice_along(xp, x, 1 if is_batch_last(x) else 0, work)
 
 
 class MaxPool2d(Layer):
-    """Max over KH x KW windows moved by SH, SW. Section 3.4. No parameters, no padding.
-
-    Shapes: x (N, C, H, W) -> out (N, C, (H - KH) // SH + 1, (W - KW) // SW + 1).
-    """
+    """Max over KH x KW windows moved by SH, SW; no padding. Shapes: (N, C, H, W) -> (N, C, OH, OW). Section 3.4."""
 
     def __init__(self, kernel_size: int | tuple[int, int] = 3, stride: int | tuple[int, int] = 2) -> None:
         super().__init__()
@@ -118,37 +41,36 @@ class MaxPool2d(Layer):
         N, C, H, W = input_shape
         return (N, C, conv_output_size(H, self.kernel_size[0], self.stride[0]), conv_output_size(W, self.kernel_size[1], self.stride[1]))
 
+    def _windows(self, OH: int, OW: int) -> list[tuple[slice, ...]]:
+        """The strided slice of x that offset (i, j) of every window reads, in row-major order of (i, j)."""
+        (KH, KW), (SH, SW) = self.kernel_size, self.stride
+        return [(slice(None), slice(None), slice(i, i + SH * OH, SH), slice(j, j + SW * OW, SW)) for i in range(KH) for j in range(KW)]
+
     def forward(self, x: Any, train: bool = True) -> Any:
         self._check_input(x, 4, layout="(N, C, H, W)")
         xp = get_array_module(x)
-        (KH, KW), (SH, SW) = self.kernel_size, self.stride
-        N, C, OH, OW = self.output_shape(x.shape)
-        H = x.shape[2]
-        if is_batch_last(x):  # a few channels at a time, everything batch-last
-            out = empty_batch_last(xp, (N, C, OH, OW), x.dtype)
-            row_max = self.scratch("row_max", (C, H, OW, N), x).transpose(3, 0, 1, 2)  # kept for backward
-        else:  # a few images at a time
-            out = xp.empty((N, C, OH, OW), dtype=x.dtype)
-            row_max = self.scratch("row_max", (N, C, H, OW), x)
+        _, _, OH, OW = self.output_shape(x.shape)
+        windows = self._windows(OH, OW)
+        out = x[windows[0]].copy()
+        for window in windows[1:]:
+            xp.maximum(out, x[window], out=out)
+        return self._keep_for_backward((x, out), out)
 
-        def part(s: tuple[slice, ...]) -> None:
-            _max_along(x[s], 3, KW, SW, OW, out=row_max[s])
-            _max_along(row_max[s], 2, KH, SH, OH, out=out[s])
-
-        _for_each_part(xp, x, part)
-        return self._keep_for_backward((x, row_max, out), out)
+    def _route(self, dout: Any) -> Any:
+        """dx: each dout goes to the first (row-major) position of its window's maximum."""
+        x, out = self.cache
+        xp = get_array_module(dout)
+        dx = xp.zeros(x.shape, dtype=dout.dtype)
+        pending = dout
+        for window in self._windows(*out.shape[2:]):
+            taken = pending * (x[window] == out)
+            dx[window] += taken
+            pending = pending - taken
+        return dx
 
     def backward(self, dout: Any) -> Any:
-        x, row_max, out = self._cache_for_backward(dout)
-        xp = get_array_module(dout)
-        (KH, KW), (SH, SW) = self.kernel_size, self.stride
-        dx = xp.empty_like(x)  # laid out as x is
-
-        def part(s: tuple[slice, ...]) -> None:
-            drow_max = _route_along(dout[s], row_max[s], out[s], 2, KH, SH, dsource=slice_scratch_like(1, row_max[s]))
-            _route_along(drow_max, x[s], row_max[s], 3, KW, SW, dsource=dx[s])
-
-        _for_each_part(xp, x, part)
+        self._cache_for_backward(dout)
+        dx = self._route(dout)
         self.cache = None
         return dx
 
@@ -156,8 +78,4 @@ class MaxPool2d(Layer):
         """Where each window's maximum sits (changes when a perturbation changes a winner)."""
         if self.cache is None:
             return None
-        x, row_max, out = self.cache
-        xp = get_array_module(x)
-        (KH, KW), (SH, SW) = self.kernel_size, self.stride
-        route = _route_along(_route_along(xp.ones_like(out), row_max, out, 2, KH, SH), x, row_max, 3, KW, SW)
-        return route > 0
+        return self._route(get_array_module(self.cache[1]).ones_like(self.cache[1])) > 0

@@ -1,7 +1,7 @@
 """A chain of named layers: forward left to right, backward right to left.
 
 Parameters are addressed as ``"<layer>.<param>"`` (``"conv1.W"``, ``"fc8.b"``), the same
-names the checkpoints and the optimizer use.
+names the checkpoints and the optimizer use. Fast twin: ``minialexnet/fast/sequential.py``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from minialexnet.fast.parallel import ScratchSlots
 from minialexnet.layers.base import Layer
 
 
@@ -36,16 +35,6 @@ class Sequential(Layer):
             layer.name = name
             self.layers[name] = layer
         self.training = True
-        self.share_scratch(ScratchSlots())
-
-    def share_scratch(self, shared: ScratchSlots) -> None:
-        """Let every layer (nested ones too) borrow from ``shared``: one set of slots per network."""
-        self.shared = shared
-        for layer in self.layers.values():
-            if isinstance(layer, Sequential):
-                layer.share_scratch(shared)
-            else:
-                layer.shared = shared
 
     def __repr__(self) -> str:
         body = "\n".join(f"  ({name}): {layer!r}" for name, layer in self.layers.items())
@@ -107,12 +96,12 @@ class Sequential(Layer):
 
     def to(self, device: str) -> Sequential:
         for layer in self.layers.values():
-            layer.to(device)  # each clears the shared scratch
+            layer.to(device)
         return self
 
     def astype(self, dtype: Any) -> Sequential:
         for layer in self.layers.values():
-            layer.astype(dtype)  # each clears the shared scratch
+            layer.astype(dtype)
         return self
 
     def zero_grads(self) -> None:

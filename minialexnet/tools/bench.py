@@ -41,8 +41,10 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, synchronize, to_device, use_device
+from minialexnet.engines import ENGINE_CHOICES
+from minialexnet.fast import WinogradConv2d
 from minialexnet.fast.parallel import THREAD_ENV_NAMES, get_num_threads, matmul, one_thread_blas_found
-from minialexnet.layers import Conv2d, SoftmaxCrossEntropy, WinogradConv2d
+from minialexnet.layers import Conv2d, SoftmaxCrossEntropy
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, AlexNet, alexnet
 from minialexnet.optim import SGD
 
@@ -88,8 +90,10 @@ class MiniAlexNetRunner:
 
     name = "minialexnet"
 
-    def __init__(self, config: str, batch_size: int, device: str, dtype: Any, seed: int = 0, conv_algorithm: str = "auto") -> None:
-        self.model = alexnet(config, seed=seed, conv_algorithm=conv_algorithm).astype(dtype).to(device)
+    def __init__(
+        self, config: str, batch_size: int, device: str, dtype: Any, seed: int = 0, conv_algorithm: str = "auto", engine: str = "auto"
+    ) -> None:
+        self.model = alexnet(config, seed=seed, engine=engine, conv=conv_algorithm, device=device).astype(dtype).to(device)
         shape = (batch_size, *self.model.input_shape)
         rng = np.random.default_rng(seed)
         # inputs at the scale the config trains on: 0..255 minus the mean, or standardised
@@ -208,18 +212,20 @@ def time_runners(runners: list[Any], steps: int, warmup: int, rounds: int) -> di
     }
 
 
-def peak_memory(framework: str, config: str, batch_size: int, device: str, dtype: str, conv_algorithm: str = "auto") -> float | None:
+def peak_memory(
+    framework: str, config: str, batch_size: int, device: str, dtype: str, conv_algorithm: str = "auto", engine: str = "auto"
+) -> float | None:
     """Peak memory (bytes) of one training step, measured in a fresh child process."""
     command = [sys.executable, "-m", "minialexnet.bench", "--memory-child", framework, "--config", config, "--batch-size", str(batch_size)]
-    command += ["--device", device, "--dtype", dtype, "--conv", conv_algorithm]
+    command += ["--device", device, "--dtype", dtype, "--conv", conv_algorithm, "--engine", engine]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         return None
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def _memory_child(framework: str, config: str, batch_size: int, device: str, dtype: Any, conv_algorithm: str) -> float:
-    runner: Any = MiniAlexNetRunner(config, batch_size, device, dtype, conv_algorithm=conv_algorithm)
+def _memory_child(framework: str, config: str, batch_size: int, device: str, dtype: Any, conv_algorithm: str, engine: str) -> float:
+    runner: Any = MiniAlexNetRunner(config, batch_size, device, dtype, conv_algorithm=conv_algorithm, engine=engine)
     if framework == "pytorch":
         runner = TorchRunner(runner, device)
     if device.startswith("gpu"):
@@ -280,7 +286,7 @@ def format_table(result: dict[str, Any]) -> str:
         + (f", pytorch {flops / theirs['step_s'] / 1e9:.1f} GFLOP/s" if theirs else "")
     )
     if "winograd" in result.get("conv_layers", ""):
-        lines.append("(effective rate: FLOPs of direct convolution; the Winograd layers multiply less, see layers/winograd.py)")
+        lines.append("(effective rate: FLOPs of direct convolution; the Winograd layers multiply less, see fast/winograd.py)")
     if result.get("per_layer"):
         total = sum(r["forward_s"] + r["backward_s"] for r in result["per_layer"])
         lines += ["", f"{'layer':<10}{'forward':>12}{'backward':>12}{'share':>9}"]
@@ -305,7 +311,9 @@ def bench_distributed(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     part = share(args.batch_size, comm.rank, comm.size)
-    runner = MiniAlexNetRunner(args.config, part.stop - part.start, device, np.dtype(args.dtype), conv_algorithm=args.conv)
+    runner = MiniAlexNetRunner(
+        args.config, part.stop - part.start, device, np.dtype(args.dtype), conv_algorithm=args.conv, engine=args.engine
+    )
     parallel = DataParallel(comm, runner.model)
     steps, allreduces = [], []
     for index in range(args.warmup + args.steps):
@@ -378,7 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per framework")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--rounds", type=int, default=5, help="alternations between the frameworks")
-    parser.add_argument("--conv", default="auto", choices=CONV_ALGORITHMS, help="convolution algorithm (auto: the config's choice)")
+    parser.add_argument(
+        "--engine", default="auto", choices=ENGINE_CHOICES, help="auto (fast on a CPU, reference on a GPU), reference, fast"
+    )
+    parser.add_argument(
+        "--conv", default="auto", choices=CONV_ALGORITHMS, help="the fast engine's convolution algorithm (auto: its choice)"
+    )
     parser.add_argument("--per-layer", action="store_true", help="time each layer's forward and backward")
     parser.add_argument("--compare", choices=("torch",), default=None, help="also time PyTorch on the same network")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
@@ -403,9 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.distributed:
         return bench_distributed(args)
     if args.memory_child:
-        print(_memory_child(args.memory_child, args.config, args.batch_size, args.device, dtype, args.conv))
+        print(_memory_child(args.memory_child, args.config, args.batch_size, args.device, dtype, args.conv, args.engine))
         return 0
-    ours = MiniAlexNetRunner(args.config, args.batch_size, args.device, dtype, conv_algorithm=args.conv)
+    ours = MiniAlexNetRunner(args.config, args.batch_size, args.device, dtype, conv_algorithm=args.conv, engine=args.engine)
     runners: list[Any] = [ours]
     if args.compare == "torch":
         try:
@@ -431,7 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     result.update(time_runners(runners, args.steps, args.warmup, args.rounds))
     if not args.no_memory:
         for runner in runners:
-            result[runner.name]["peak_bytes"] = peak_memory(runner.name, args.config, args.batch_size, args.device, args.dtype, args.conv)
+            result[runner.name]["peak_bytes"] = peak_memory(
+                runner.name, args.config, args.batch_size, args.device, args.dtype, args.conv, args.engine
+            )
     if args.per_layer:
         result["per_layer"] = ours.per_layer()
     print(format_table(result))

@@ -51,7 +51,7 @@ def _torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise ImportError("minialexnet.interop needs PyTorch, which minialexnet does not install: pip install torch") from None
+        raise ImportError("minialexnet.interop needs PyTorch, which minialexnet does not install: pip install torch==2.13.0") from None
     return torch
 
 
@@ -177,7 +177,7 @@ def from_state_dict(state: Mapping[str, Any] | Any, config: str, **alexnet_optio
 
     ``state``: an ``nn.Module`` (its ``state_dict()`` is read) or a state_dict. The input
     channels, the number of classes and the dtype are taken from the weights (conv1's and
-    fc8's shapes); ``alexnet_options`` go to ``alexnet()`` (e.g. ``conv_algorithm``).
+    fc8's shapes); ``alexnet_options`` go to ``alexnet()`` (e.g. ``conv``).
     """
     if hasattr(state, "state_dict"):
         state = state.state_dict()

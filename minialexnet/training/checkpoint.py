@@ -192,9 +192,9 @@ class Checkpoint:
 
         model.set_params({name: to_device(self.params[name].astype(value.dtype), device_of(value)) for name, value in model.params.items()})
 
-    def build_model(self, device: str = "cpu") -> AlexNet:
-        """A new model of the checkpoint's config, with its parameters, on ``device``."""
-        model = alexnet(self.config).to(device)
+    def build_model(self, device: str = "cpu", engine: str = "auto") -> AlexNet:
+        """A new model of the checkpoint's config, with its parameters, on ``device``, computed by ``engine``."""
+        model = alexnet(self.config, engine=engine, device=device).to(device)
         self.load_into(model)
         if "rng" in self.meta:
             model.set_rng_state(self.meta["rng"])

@@ -25,6 +25,7 @@ import numpy as np
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, use_device
 from minialexnet.data import DataFileError
 from minialexnet.data.folder import load_image
+from minialexnet.engines import ENGINE_CHOICES
 from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
@@ -57,18 +58,24 @@ def image_shape(checkpoint: Checkpoint) -> tuple[int, int]:
 
 
 def predict_images(
-    checkpoint: Checkpoint, paths: list[str | Path], device: str = "cpu", top: int = 5, invert: str = "no"
+    checkpoint: Checkpoint,
+    paths: list[str | Path],
+    device: str = "cpu",
+    top: int = 5,
+    invert: str = "no",
+    engine: str = "auto",
 ) -> list[list[tuple[str, float]]]:
     """For each image file, the ``top`` (class name, probability) pairs, most likely first; ``invert`` as ``--invert``."""
     channels, side = image_shape(checkpoint)
-    return predict_arrays(checkpoint, paths, [load_image(path, side, channels) for path in paths], device, top, invert)
+    images = [load_image(path, side, channels) for path in paths]
+    return predict_arrays(checkpoint, paths, images, device, top, invert, engine)
 
 
 def predict_arrays(
-    checkpoint: Checkpoint, paths: list[str | Path], images: list[np.ndarray], device: str, top: int, invert: str
+    checkpoint: Checkpoint, paths: list[str | Path], images: list[np.ndarray], device: str, top: int, invert: str, engine: str = "auto"
 ) -> list[list[tuple[str, float]]]:
     """``predict_images`` on images already read (uint8 (C, s, s) each, from ``image_shape``); ``paths`` name them."""
-    model = checkpoint.build_model(device).eval()
+    model = checkpoint.build_model(device, engine).eval()
     preprocess = checkpoint.preprocess()
     dark = invert == "auto" and trained_on_dark(checkpoint)
     images = list(images)
@@ -101,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         help="invert the images (255 - x); auto: those whose border is brighter than their centre, for a model trained "
         "on light objects on dark such as Fashion-MNIST (default: auto)",
     )
+    parser.add_argument(
+        "--engine", choices=ENGINE_CHOICES, default="auto", help="auto (fast on a CPU, reference on a GPU), reference, fast"
+    )
     parser.add_argument("images", nargs="+", help="image files (any format Pillow reads)")
     args = parser.parse_args(argv)
     one_line_warnings()
@@ -124,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if not readable:
         return code
     try:
-        results = predict_arrays(checkpoint, readable, images, args.device, 5, args.invert)
+        results = predict_arrays(checkpoint, readable, images, args.device, 5, args.invert, args.engine)
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -80,6 +80,7 @@ from typing import Any
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
 from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
+from minialexnet.engines import ENGINE_CHOICES
 from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, AlexNet, alexnet, get_config
@@ -138,7 +139,7 @@ DEFAULTS: dict[str, Any] = {
     "towers": 1,
 }
 # Options that fix the data, the batches or the numerics: a resumed run must keep them.
-FIXED_ON_RESUME = ("config", "conv", "data", "limit", "val_fraction", "batch_size", "seed", "init", "augment", "scale", "mean")
+FIXED_ON_RESUME = ("config", "data", "limit", "val_fraction", "batch_size", "seed", "init", "augment", "scale", "mean")
 # Options a resumed run may change; each change is printed.
 TUNABLE_ON_RESUME = ("lr", "momentum", "weight_decay", "schedule", "patience", "step_size")
 RUN_FILES = ("last.npz", "best.npz", "metrics.csv")
@@ -173,6 +174,7 @@ def build_parser() -> Parser:
     add, D = parser.add_argument, DEFAULTS
     add("--device", type=device_name, help=f"cpu, gpu or gpu:N (default: {D['device']})")
     add("--config", choices=sorted(CONFIGS), help=f"network size, see minialexnet.models (default: {D['config']})")
+    add("--engine", choices=ENGINE_CHOICES, default="auto", help="auto (fast on a CPU, reference on a GPU), reference, fast")
     add(
         "--conv",
         choices=CONV_ALGORITHMS,
@@ -581,7 +583,9 @@ def build(run: TrainingRun, checkpoint: Checkpoint | None) -> None:
         in_channels=run.dataset.image_shape[0],
         init=args.init,
         seed=args.seed,
-        conv_algorithm=args.conv,
+        engine=args.engine,
+        conv=args.conv,
+        device=args.device,
     ).to(args.device)
     run.num_params = run.model.num_params
     run.optimizer = SGD(args.lr, args.momentum, args.weight_decay)

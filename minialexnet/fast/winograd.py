@@ -54,9 +54,8 @@ holds dV.
 
 Why not always: the transforms and the gathers cost memory passes that im2col does not
 have, and the matrix products have only C/G rows to sum over. It pays off when the direct
-products are large (the paper's conv2 to conv5 at batch 32: measured in
-``benchmarks/results``) and loses on tiny layers (``mini``'s), so the configs choose per
-layer. Larger tiles save more multiplications but round worse (the transforms' entries
+products are large (the paper's conv2 to conv5 at batch 32) and loses on tiny layers, so
+the fast engine chooses per layer (choices.py). Larger tiles save more multiplications but round worse (the transforms' entries
 grow with the points used): ``DEFAULT_TILE`` keeps the float32 error within a few 1e-6 of
 the largest output for 3x3 kernels and about 1e-5 for 5x5.
 """
@@ -70,8 +69,9 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import get_array_module
+from minialexnet.fast.conv import Conv2d, chunk_slices
 from minialexnet.fast.parallel import for_each_slice, matmul, slice_scratch
-from minialexnet.layers.conv import Conv2d, chunk_slices, conv_output_size
+from minialexnet.layers.conv import conv_output_size
 
 # the interpolation points; more (3, -3, ...) would allow larger tiles, but their transforms
 # round so badly that even float64 gradient checks fail at 10 x 10 tiles
@@ -197,14 +197,14 @@ class WinogradConv2d(Conv2d):
         OH, OW, TH, TW, AH, AW = self._geometry(x.shape)
         XI, L = AH * AW, N * TH * TW
         Ak, Gk, Bk = self._transforms(x)
-        tiles = gather_tiles(x, m, AH, AW, self.padding, TH, TW, out=self.borrow(1, (XI, C, L), x))
+        tiles = gather_tiles(x, m, AH, AW, self.padding, TH, TW, out=self.borrow("columns", (XI, C, L), x))
         V = matmul(Bk, tiles.reshape(XI, C * L), out=self.scratch("V", (XI, C * L), x)).reshape(XI, G, C // G, L)
         U = matmul(Gk, self.params["W"].reshape(F * C // G, -1).T).reshape(XI, G, F // G, C // G)
         out = self._empty_output(xp, (N, F, OH, OW), x.dtype)
         for g in range(G):  # a few filters at a time: M for all of them would be the layer's largest array
             for f in chunk_slices(F // G, XI * L * x.itemsize, xp):
-                M = matmul(U[:, g, f], V[:, g], out=self.borrow(0, (XI, f.stop - f.start, L), x))
-                Y = matmul(Ak, M.reshape(XI, -1), out=self.borrow(2, (m * m, M[0].size), x))
+                M = matmul(U[:, g, f], V[:, g], out=self.borrow("product", (XI, f.stop - f.start, L), x))
+                Y = matmul(Ak, M.reshape(XI, -1), out=self.borrow("partial_product", (m * m, M[0].size), x))
                 filters = slice(g * F // G + f.start, g * F // G + f.stop)
                 place_blocks(Y.reshape(m, m, -1, TH, TW, N), out[:, filters], self.params["b"][filters])
         return self._keep_for_backward((x, V, U), out)  # x only for its shape and memory layout
@@ -218,11 +218,11 @@ class WinogradConv2d(Conv2d):
         _, _, TH, TW, AH, AW = self._geometry(x_shape)
         XI, L = AH * AW, N * TH * TW
         Ak, Gk, Bk = self._transforms(dout)
-        dY = take_blocks(dout, m, TH, TW, out=self.borrow(2, (m, m, F, TH, TW, N), dout)).reshape(m * m, F, L)
+        dY = take_blocks(dout, m, TH, TW, out=self.borrow("partial_product", (m, m, F, TH, TW, N), dout)).reshape(m * m, F, L)
         self.grads["b"] = dY.sum(axis=(0, 2))
         dU = xp.empty_like(U)
         for xi in chunk_slices(XI, F * L * dout.itemsize, xp):  # a few tile positions at a time, for memory as in forward
-            dM = matmul(Ak.T[xi], dY.reshape(m * m, F * L), out=self.borrow(0, (xi.stop - xi.start, F * L), dout))
+            dM = matmul(Ak.T[xi], dY.reshape(m * m, F * L), out=self.borrow("product", (xi.stop - xi.start, F * L), dout))
             dM = dM.reshape(-1, G, F // G, L)
             matmul(dM, V[xi].transpose(0, 1, 3, 2), out=dU[xi])
             if self.need_input_grad:  # V[xi] is no longer needed: dV[xi] takes its memory
@@ -235,7 +235,7 @@ class WinogradConv2d(Conv2d):
         self.cache = None
         if not self.need_input_grad:
             return None
-        dtiles = matmul(Bk.T, V.reshape(XI, C * L), out=self.borrow(1, (XI, C * L), dout))  # V holds dV
+        dtiles = matmul(Bk.T, V.reshape(XI, C * L), out=self.borrow("columns", (XI, C * L), dout))  # V holds dV
         dx = xp.empty_like(x, dtype=dout.dtype)  # laid out as x is
         add_tiles(dtiles.reshape(AH, AW, C, TH, TW, N), m, self.padding, out=dx)
         return dx
@@ -273,10 +273,10 @@ def gather_tiles(x: Any, m: int, AH: int, AW: int, padding: tuple[int, int], TH:
 
     def channels(s: slice) -> None:
         c = s.stop - s.start
-        x_hwn = slice_scratch(0, (c, RH * m, RW * m, N), x)
+        x_hwn = slice_scratch("padded", (c, RH * m, RW * m, N), x)
         x_hwn.fill(0)
         x_hwn[:, PH : PH + H, PW : PW + W] = x[:, s].transpose(1, 2, 3, 0)
-        phases = slice_scratch(1, (m, m, c, RH, RW, N), x)
+        phases = slice_scratch("phases", (m, m, c, RH, RW, N), x)
         phases[...] = x_hwn.reshape(c, RH, m, RW, m, N).transpose(2, 4, 0, 1, 3, 5)
         for u in range(BH):
             rows = min(m, AH - m * u)  # the last block of a tile may be cut short
@@ -303,14 +303,14 @@ def add_tiles(dtiles: Any, m: int, padding: tuple[int, int], *, out: Any) -> Any
 
     def channels(s: slice) -> None:
         c = s.stop - s.start
-        phases = slice_scratch(1, (m, m, c, RH, RW, N), dtiles)
+        phases = slice_scratch("phases", (m, m, c, RH, RW, N), dtiles)
         phases.fill(0)
         for u in range(BH):
             rows = min(m, AH - m * u)
             for v in range(BW):
                 cols = min(m, AW - m * v)
                 phases[:rows, :cols, :, u : u + TH, v : v + TW] += dtiles[m * u : m * u + rows, m * v : m * v + cols, s]
-        x_hwn = slice_scratch(0, (c, RH, m, RW, m, N), dtiles)
+        x_hwn = slice_scratch("padded", (c, RH, m, RW, m, N), dtiles)
         x_hwn[...] = phases.transpose(2, 3, 0, 4, 1, 5)
         x_hwn = x_hwn.reshape(c, RH * m, RW * m, N)
         out[:, s] = x_hwn[:, PH : PH + H, PW : PW + W].transpose(3, 0, 1, 2)
@@ -332,7 +332,7 @@ def place_blocks(Y: Any, out: Any, bias: Any) -> Any:
     bias = bias.reshape(F, 1, 1)
 
     def filters(s: slice) -> None:
-        image = slice_scratch(0, (s.stop - s.start, OH, OW, N), Y)
+        image = slice_scratch("image", (s.stop - s.start, OH, OW, N), Y)
         for a in range(m):
             for b in range(m):
                 image[:, a::m, b::m] = Y[a, b, s, : len(range(a, OH, m)), : len(range(b, OW, m))]
@@ -352,7 +352,7 @@ def take_blocks(dout: Any, m: int, TH: int, TW: int, *, out: Any = None) -> Any:
     blocks = xp.empty((m, m, F, TH, TW, N), dtype=dout.dtype) if out is None else out
 
     def filters(s: slice) -> None:
-        image = slice_scratch(0, (s.stop - s.start, OH, OW, N), dout)
+        image = slice_scratch("image", (s.stop - s.start, OH, OW, N), dout)
         image[...] = dout[:, s].transpose(1, 2, 3, 0)
         for a in range(m):
             for b in range(m):

@@ -10,7 +10,7 @@ Why it is faster here: convolutions multiply matrices whose columns run over (h,
 so their products come out batch-last (conv.py, winograd.py), and a max-pool or LRN
 working on a few channels at a time then reads runs of N consecutive numbers instead
 of rows of W numbers with stride-2 gaps. A network whose layers hand each other
-batch-last arrays saves the transposing copies in between (``models.py`` chooses which
+batch-last arrays saves the transposing copies in between (``choices.py`` chooses which
 convolutions store their outputs so; ReLU, LRN and max-pool keep the layout they get).
 
 NumPy and CuPy index a batch-last array exactly like any other, so no layer depends on
@@ -35,12 +35,12 @@ def empty_batch_last(xp: Any, shape: tuple[int, int, int, int], dtype: Any) -> A
     return xp.empty((C, H, W, N), dtype=dtype).transpose(3, 0, 1, 2)
 
 
-def slice_scratch_like(slot: int, a: Any, dtype: Any = None) -> Any:
+def slice_scratch_like(name: str, a: Any, dtype: Any = None) -> Any:
     """``slice_scratch`` of ``a``'s shape (``a``'s dtype or ``dtype``), stored batch-last when ``a`` is."""
     if not is_batch_last(a):
-        return slice_scratch(slot, a.shape, a, dtype)
+        return slice_scratch(name, a.shape, a, dtype)
     N, C, H, W = a.shape
-    return slice_scratch(slot, (C, H, W, N), a, dtype).transpose(3, 0, 1, 2)
+    return slice_scratch(name, (C, H, W, N), a, dtype).transpose(3, 0, 1, 2)
 
 
 def to_batch_last(a: Any) -> Any:

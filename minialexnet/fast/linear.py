@@ -1,0 +1,43 @@
+"""Fully connected layer on all the CPU's cores. Twin of ``minialexnet.layers.linear.Linear``.
+
+What it changes: the products go through ``parallel.matmul`` (cut by their shapes across
+threads), and dW is written into the existing gradient array (151 MB for fc6) instead of
+a new one each step. Paper: Section 3.5.
+
+Notation: N batch size, I in_features, O out_features.
+
+Shapes::
+
+    x    (N, I)
+    W    (O, I)      PyTorch's layout
+    b    (O,)
+    out  (N, O)      out = x W^T + b
+
+Backward: dx = dout W (N, I); dW = dout^T x (O, I); db = sum of dout over the batch (O,).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minialexnet.fast.base import FastLayer
+from minialexnet.fast.parallel import matmul
+from minialexnet.layers import linear as reference
+
+
+class Linear(FastLayer, reference.Linear):
+    """out = x W^T + b. Shapes: x (N, I) -> out (N, O)."""
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self._check_input(x, 2, self.in_features, f"(N, {self.in_features})")
+        self._require_params_like(x)
+        out = matmul(x, self.params["W"].T)
+        out += self.params["b"]
+        return self._keep_for_backward(x, out)
+
+    def backward(self, dout: Any) -> Any:
+        x = self._cache_for_backward(dout)
+        self.grads["W"] = matmul(dout.T, x, out=self.reusable_grad("W", dout))  # 151 MB for fc6: reuse it
+        self.grads["b"] = dout.sum(axis=0)
+        self.cache = None
+        return matmul(dout, self.params["W"])

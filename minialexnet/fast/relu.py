@@ -1,0 +1,79 @@
+"""ReLU on all the CPU's cores. Twin of ``minialexnet.layers.relu.ReLU``: the same
+elementwise maximum, on slices in memory order (any layout), written into new arrays.
+
+Rectified linear units. Paper: Section 3.1 (ReLU nonlinearity).
+
+Notation: x the input, any shape; out = max(0, x), same shape.
+
+Backward: d out / d x is 1 where x > 0 and 0 elsewhere (at exactly 0 we take 0, as
+PyTorch does). Forward keeps its output, which is positive exactly where x is, as the
+mask; ``dout`` is never written to. Both directions run on slices on all the CPU's cores
+(``for_each_slice`` in parallel.py): slices of the numbers in the order memory holds them,
+whatever the layout (a convolution may store its output batch-last, see conv.py), or,
+when the arrays are laid out differently from each other, slices of the first axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minialexnet.backend import get_array_module
+from minialexnet.fast.base import FastLayer
+from minialexnet.fast.parallel import for_each_slice_along
+from minialexnet.layers import relu as reference
+
+
+class ReLU(FastLayer, reference.ReLU):
+    """out = max(0, x). Shapes: x (any) -> out (same). Section 3.1."""
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self._check_input(x)
+        xp = get_array_module(x)
+        out = xp.empty_like(x)
+        zero = x.dtype.type(0)
+
+        x_flat, out_flat = _flat_views(x, out)
+
+        def rows(s: Any) -> None:
+            xp.maximum(x_flat[s], zero, out=out_flat[s])
+
+        _over_first_axis(xp, x_flat, rows)
+        return self._keep_for_backward(out, out)  # out > 0 exactly where x > 0, so the output doubles as the mask
+
+    def backward(self, dout: Any) -> Any:
+        out = self._cache_for_backward(dout)
+        xp = get_array_module(dout)
+        dx = xp.empty_like(dout)
+        dout_flat, out_flat, dx_flat = _flat_views(dout, out, dx)
+
+        def rows(s: Any) -> None:
+            xp.multiply(dout_flat[s], out_flat[s] > 0, out=dx_flat[s])
+
+        _over_first_axis(xp, dout_flat, rows)
+        return dx
+
+    def kink_state(self) -> Any:
+        return None if self.cache is None else self.cache > 0
+
+
+def _flat_views(*arrays: Any) -> tuple[Any, ...]:
+    """The arrays as 1-D views in memory order, when they are all laid out alike without gaps; else as they are.
+
+    Element i of every view is then the same (n, c, h, w) of every array, so elementwise
+    work on the views is elementwise work on the arrays, on long contiguous runs.
+    """
+    first = arrays[0]
+    if first.ndim == 0 or any(a.shape != first.shape or a.strides != first.strides for a in arrays):
+        return arrays
+    order = sorted(range(first.ndim), key=lambda axis: -first.strides[axis])
+    if not first.transpose(order).flags.c_contiguous:
+        return arrays
+    return tuple(a.transpose(order).reshape(-1) for a in arrays)
+
+
+def _over_first_axis(xp: Any, x: Any, work: Any) -> None:
+    """Run ``work`` on slices of x's first axis (on the whole of x when it has no axes)."""
+    if x.ndim == 0:
+        work(Ellipsis)
+    else:
+        for_each_slice_along(xp, x, 0, work)
