@@ -12,7 +12,7 @@
   the stream each argument exports (CUDA Array Interface v3), a host wait per argument, so
   ``NUMBA_CUDA_ARRAY_INTERFACE_SYNC`` is off for this process unless set: nothing inside a
   step waits for the GPU.
-- Grid: ``BLOCK`` threads a block and at most ``MAX_BLOCKS`` blocks (the kernels loop over
+- Grid: ``BLOCK`` threads a block (``MINIALEXNET_CUDA_BLOCK``, default 256) and at most ``MAX_BLOCKS`` blocks (the kernels loop over
   what is left: grid-stride). The simulator gets one block of ``SIMULATOR_THREADS``: the
   same code, few Python threads.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 os.environ.setdefault("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "0")
 
-BLOCK = 256  # threads a block; benchmarks/gpu/verify.py sweeps it
+BLOCK = int(os.environ.get("MINIALEXNET_CUDA_BLOCK", "256"))  # threads a block; benchmarks/gpu/verify.py sweeps it
 MAX_BLOCKS = 132 * 32  # H200: 132 multiprocessors, enough blocks to fill each
 SIMULATOR_THREADS = 4
 
