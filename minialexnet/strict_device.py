@@ -24,6 +24,10 @@ What it enforces, as CuPy does (the messages are CuPy's own where CuPy has one):
   silently behave unlike CuPy.
 - Every host<->device copy is counted with its size and the line that caused it
   (``counting()``), for the transfer budgets in ``test_strict_device.py``.
+- Every kernel launch is counted by name (``counting_launches()``): each elementwise
+  operation, reduction, fill or copy through ``xp`` (as CuPy launches one kernel for each),
+  and each launch of the GPU engine's numba kernels (minialexnet/cuda), which run on the
+  NumPy arrays underneath in numba's simulator.
 
 Stricter than CuPy, on purpose (each is a bug in code meant to run through ``xp``):
 
@@ -42,8 +46,8 @@ Not modelled (a test that passes here can still fail on real CuPy; the GPU lane 
 - out-of-bounds integer-array indices: NumPy raises IndexError, CuPy wraps them around;
 - memory: device memory is host memory; the pool's figures count the arrays this module
   made that are alive (``used_bytes``) and their peak since ``free_all_blocks`` (``total_bytes``);
-- one device (``gpu:0``); no kernels (``RawKernel``, ``ElementwiseKernel``: see
-  ``minialexnet/kernels.py``), cuBLAS handles, pinned memory, ``cupyx``, ``cupy.random``
+- one device (``gpu:0``); no CuPy kernels (``RawKernel``, ``ElementwiseKernel``; the GPU
+  engine's kernels are numba's, see minialexnet/cuda/launch.py), cuBLAS handles, pinned memory, ``cupyx``, ``cupy.random``
   (the project draws its dropout masks with ``xp`` integer arithmetic instead).
 """
 

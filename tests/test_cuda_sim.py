@@ -30,3 +30,13 @@ def test_every_kernel_and_a_whole_training_step_match_the_reference_in_the_simul
     assert result.returncode == 0, report
     assert " passed" in report and "skipped" not in report and "failed" not in report, report
     print(report[report.index("launches in one") :].splitlines()[0])
+
+
+def test_the_engine_subclasses_the_reference_layers_and_is_not_available_without_a_gpu():
+    from minialexnet import cuda, layers
+    from minialexnet.backend import gpu_available
+
+    for name in ("Conv2d", "ReLU", "LocalResponseNorm", "MaxPool2d", "Dropout", "Linear", "Flatten", "SoftmaxCrossEntropy", "Sequential"):
+        assert issubclass(getattr(cuda, name), getattr(layers, name)), name
+    if not gpu_available():
+        assert cuda.available() is False

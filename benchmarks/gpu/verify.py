@@ -47,7 +47,7 @@ TF32 = {
     "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1",
 }  # cuBLAS TF32 in CuPy and PyTorch (cuDNN's convolutions use it by default)
 FP32 = {"CUPY_TF32": "0"}
-TINY_TRAINING = ["--epochs", "1", "--limit", "60", "--batch-size", "16"]  # the dry run's training: a few steps
+TINY_TRAINING = ["--epochs", "1", "--limit", "10", "--batch-size", "5"]  # the dry run's training: two steps (the simulator is slow)
 
 
 @dataclass
