@@ -52,3 +52,28 @@ def test_a_full_run_without_the_dataset_stops_at_once_with_one_line(tmp_path):
         result.stdout.strip()
         == f"verify: no Fashion-MNIST in {tmp_path / 'absent'}; copy its four *-ubyte.gz files there or set MINIALEXNET_DATA"
     )
+
+
+def test_the_table_runs_every_gpu_command_on_the_gpu_and_bench_only_keeps_the_benchmarks_and_the_sweep(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("verify", VERIFY)
+    verify = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "verify", verify)  # dataclasses look their module up there
+    spec.loader.exec_module(verify)
+    table = verify.steps()
+    names = [step.name for step in table]
+    assert names.index("gpu-tests") < names.index("gradcheck") < names.index("bench-reference-fp32") < names.index("train-short")
+    assert names.index("evaluate-cpu") < names.index("fashion-cuda") < names.index("fashion-torch") == len(names) - 1
+    assert [s.name for s in table if s.bench] == [
+        *(f"bench-{engine}-{precision}" for engine in ("reference", "cuda") for precision in ("fp32", "tf32")),
+        *(f"sweep-cuda-block{block}" for block in (128, 256, 512)),
+    ]
+    for step in table:
+        if step.module not in ("pytest", None):
+            assert step.full[step.full.index("--device") + 1] == ("cpu" if step.name == "evaluate-cpu" else "gpu"), step.name
+        if step.name.startswith("bench-"):
+            assert "--per-layer" in step.full and "--compare" in step.full and step.full[step.full.index("--batch-size") + 1] == "128"
+            assert step.env["CUPY_TF32"] == ("1" if step.name.endswith("tf32") else "0")
+    fashion = next(s for s in table if s.name == "fashion-cuda").full
+    assert fashion[fashion.index("--config") + 1] == "fashion" and fashion[fashion.index("--epochs") + 1] == "10" and "paper" in fashion

@@ -76,14 +76,14 @@ def _engine_flag(engine: str | None) -> list[str]:
 
 
 def _bench(name: str, engine: str, env: dict[str, str], per_layer: bool = True) -> Step:
-    full = ["--device", "gpu", "--config", "paper", "--batch-size", "128", "--steps", "20", "--warmup", "5", "--rounds", "3"]
+    full = ["--device", "gpu", "--config", "paper", "--batch-size", "128", "--steps", "10", "--warmup", "3", "--rounds", "2"]
     dry = ["--device", "gpu", "--config", "mini", "--batch-size", "2", "--steps", "1", "--warmup", "1", "--rounds", "1", "--no-memory"]
     extra = ["--per-layer", "--compare", "torch"] if per_layer else ["--no-memory"]
     return Step(
         name,
         full + extra + ["--json", "{out}/" + name + ".json"],
         dry + (["--per-layer"] if per_layer else []) + ["--json", "{out}/" + name + ".json"],
-        40 if per_layer else 15,
+        35 if per_layer else 10,
         env=env,
         engine=engine,
         module="minialexnet.bench",
@@ -190,12 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="the same steps on this CPU: strict device, numba's simulator, tiny sizes")
     parser.add_argument("--bench-only", action="store_true", help="only the benchmarks and the block-size sweep")
     parser.add_argument("--out", default=os.environ.get("OUT"), help="results folder (default: $OUT)")
-    parser.add_argument("--budget", type=float, default=540.0, help="seconds for the whole run (default: 540, under 9 minutes)")
+    parser.add_argument("--budget", type=float, default=None, help="seconds for the whole run (default: 540; 180 with --bench-only)")
     parser.add_argument("--only", default=None, help="comma-separated step names (default: all)")
     args = parser.parse_args(argv)
     if args.out is None:
         parser.error("no results folder: pass --out DIR or set OUT")
     out = Path(args.out).resolve()
+    budget = args.budget if args.budget is not None else 180.0 if args.bench_only else 540.0
     table = [s for s in steps() if (s.bench or not args.bench_only) and (args.only is None or s.name in args.only.split(","))]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.setdefault("MINIALEXNET_DATA", str(ROOT / ".gpu-data"))
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     start, outputs, failures = time.perf_counter(), {}, 0
     for step in table:
         argv_step = command(step, args.dry_run, out)
-        left = args.budget - (time.perf_counter() - start)
+        left = budget - (time.perf_counter() - start)
         if argv_step is None:
             entry = {"name": step.name, "status": "skipped", "why": "--engine needs minialexnet/engines.py"}
         elif not args.dry_run and left < step.estimate_s:
