@@ -133,11 +133,14 @@ def test_float32_conv_and_lrn_agree_to_float32_rounding():
     both_passes(ref, new, x * 3, rng, tolerance=1e-5)
 
 
-def micro_network(module, seed: int):
-    """Every layer type: 1x12x12 input, 4 and 8 channels, groups 2, LRN, two max-pools, fc layers with dropout."""
+def micro_network(module, seed: int, container=None):
+    """Every layer type: 1x12x12 input, 4 and 8 channels, groups 2, LRN, two max-pools, fc layers with dropout.
+
+    ``container``: the Sequential class holding the layers (default: the module's own).
+    """
     rng = np.random.default_rng(seed)
     kw = {"dtype": np.float64}
-    return module.Sequential(
+    return (container or module.Sequential)(
         ("conv1", module.Conv2d(1, 4, 3, stride=1, padding=1, need_input_grad=False, rng=rng, **kw)),
         ("relu1", module.ReLU()),
         ("norm1", module.LocalResponseNorm(3, alpha=0.1, beta=0.75, k=2.0, groups=2)),
@@ -153,10 +156,10 @@ def micro_network(module, seed: int):
     )
 
 
-def training_step(module, optimizer_class, x, labels):
+def training_step(module, optimizer_class, x, labels, net=None):
     """One SGD step of the micro network built from ``module``: (loss, parameters after, launches counted on the strict device)."""
     cupy = strict_device.cupy
-    net = micro_network(module, seed=21).to("gpu")
+    net = (net or micro_network(module, seed=21)).to("gpu")
     loss_layer, optimizer = module.SoftmaxCrossEntropy(), optimizer_class(lr=0.05, momentum=0.9, weight_decay=5e-4)
     x, labels = cupy.asarray(x), cupy.asarray(labels)
     for _ in range(2):  # the second step uses the velocity of the first
@@ -190,3 +193,20 @@ def test_a_whole_training_step_of_the_micro_network_equals_the_reference_engine_
     print("cuda engine:", " ".join(launches_new.log))
     assert launches_new.count() == expected, launches_new.log
     assert launches_ref.count() > 3 * launches_new.count()
+
+
+def test_fuse_gives_a_reference_sequential_of_engine_layers_the_same_step_and_launches():
+    from minialexnet.optim import SGD
+
+    rng = np.random.default_rng(23)
+    x, labels = rng.standard_normal((2, 1, 12, 12)), np.array([1, 2])
+    loss_ref, params_ref, _ = training_step(reference, SGD, x, labels)
+    unfused = micro_network(engine, seed=21, container=reference.Sequential)
+    _, _, launches_unfused = training_step(engine, engine.SGD, x, labels, net=unfused)
+    fused = engine.fuse(micro_network(engine, seed=21, container=reference.Sequential))
+    loss_new, params_new, launches_new = training_step(engine, engine.SGD, x, labels, net=fused)
+    assert loss_new == pytest.approx(loss_ref, rel=1e-12)
+    for key in params_ref:
+        np.testing.assert_allclose(params_new[key], params_ref[key], rtol=1e-11, atol=1e-13, err_msg=key)
+    assert launches_unfused.count() - launches_new.count() == 6  # three ReLUs, forward and backward
+    assert "relu_forward" in launches_unfused.log and "relu_forward" not in launches_new.log

@@ -36,6 +36,7 @@ from minialexnet.cuda.layers import (
     ReLU,
     Sequential,
     SoftmaxCrossEntropy,
+    fuse,
 )
 from minialexnet.cuda.optim import SGD
 
@@ -63,4 +64,5 @@ __all__ = [
     "Sequential",
     "SoftmaxCrossEntropy",
     "available",
+    "fuse",
 ]

@@ -5,9 +5,10 @@ replaces forward and backward: the products stay in cuBLAS through ``xp.matmul``
 everything between them is one kernel launch a pass. Arrays are CuPy's (or the strict
 device's, with numba's simulator); they stay C-contiguous, as the kernels read them flat.
 
-``Sequential`` fuses each ReLU that follows a Conv2d or Linear into that layer's epilogue
-(``bias_activation``) and its backward (``output_grad``): the ReLU layer stays in the network
-(same names, same parameters for checkpoints) and passes its input through.
+``fuse(network)`` (which this engine's ``Sequential`` applies to itself) fuses each ReLU that
+follows a Conv2d or Linear into that layer's epilogue (``bias_activation``) and its backward
+(``output_grad``): the ReLU layer stays in the network (same names, same parameters for
+checkpoints) and passes its input through.
 """
 
 from __future__ import annotations
@@ -237,11 +238,24 @@ class Flatten(reference.Flatten):
     """reference Flatten (flatten.py): a view, no kernel."""
 
 
+def fuse(network: reference.Sequential) -> reference.Sequential:
+    """Fuse each ReLU that directly follows one of this engine's Conv2d or Linear into it (nested Sequentials too); returns network.
+
+    Any Sequential works (models.AlexNet is the reference one): the layers stay in place
+    under their names, the ReLU passes its input through and the layer before applies it.
+    """
+    for before, after in itertools.pairwise(network.layers.values()):
+        if isinstance(before, (Conv2d, Linear)) and isinstance(after, ReLU):
+            before.relu, after.fused = True, True
+    for layer in network.layers.values():
+        if isinstance(layer, reference.Sequential):
+            fuse(layer)
+    return network
+
+
 class Sequential(reference.Sequential):
-    """reference Sequential, with each ReLU right after a Conv2d or Linear (of this engine) fused into it."""
+    """reference Sequential, with each ReLU right after a Conv2d or Linear of this engine fused into it (``fuse``)."""
 
     def __init__(self, *layers: Any) -> None:
         super().__init__(*layers)
-        for before, after in itertools.pairwise(self.layers.values()):
-            if isinstance(before, (Conv2d, Linear)) and isinstance(after, ReLU):
-                before.relu, after.fused = True, True
+        fuse(self)
