@@ -24,6 +24,10 @@ What it enforces, as CuPy does (the messages are CuPy's own where CuPy has one):
   silently behave unlike CuPy.
 - Every host<->device copy is counted with its size and the line that caused it
   (``counting()``), for the transfer budgets in ``test_strict_device.py``.
+- Every kernel launch is counted by name (``counting_launches()``): each elementwise
+  operation, reduction, fill or copy through ``xp`` (as CuPy launches one kernel for each),
+  and each launch of the GPU engine's numba kernels (minialexnet/cuda), which run on the
+  NumPy arrays underneath in numba's simulator.
 
 Stricter than CuPy, on purpose (each is a bug in code meant to run through ``xp``):
 
@@ -42,8 +46,8 @@ Not modelled (a test that passes here can still fail on real CuPy; the GPU lane 
 - out-of-bounds integer-array indices: NumPy raises IndexError, CuPy wraps them around;
 - memory: device memory is host memory; the pool's figures count the arrays this module
   made that are alive (``used_bytes``) and their peak since ``free_all_blocks`` (``total_bytes``);
-- one device (``gpu:0``); no kernels (``RawKernel``, ``ElementwiseKernel``: see
-  ``minialexnet/kernels.py``), cuBLAS handles, pinned memory, ``cupyx``, ``cupy.random``
+- one device (``gpu:0``); no CuPy kernels (``RawKernel``, ``ElementwiseKernel``; the GPU
+  engine's kernels are numba's, see minialexnet/cuda/launch.py), cuBLAS handles, pinned memory, ``cupyx``, ``cupy.random``
   (the project draws its dropout masks with ``xp`` integer arithmetic instead).
 """
 
@@ -102,6 +106,42 @@ def counting() -> Iterator[Transfers]:
         yield _transfers
     finally:
         _transfers = outer
+
+
+@dataclass
+class Launches:
+    """Kernel launches on the device, by name: as in CuPy, each elementwise operation, reduction, fill or copy through
+    ``xp`` is one; each numba kernel launch (``minialexnet/cuda``, through ``record_launch``) is one. Views
+    (reshape, transpose, slicing) and ``empty`` launch nothing."""
+
+    log: list[str] = field(default_factory=list)
+
+    def record(self, what: str) -> None:
+        self.log.append(what)
+
+    def count(self) -> int:
+        return len(self.log)
+
+
+_launches = Launches()
+_NO_LAUNCH = frozenset("empty empty_like reshape ravel squeeze swapaxes transpose view".split())
+
+
+@contextlib.contextmanager
+def counting_launches() -> Iterator[Launches]:
+    """Count the kernel launches made inside the block (a fresh log)."""
+    global _launches
+    outer, _launches = _launches, Launches()
+    try:
+        yield _launches
+    finally:
+        _launches = outer
+
+
+def record_launch(what: str) -> None:
+    """One kernel launch named ``what`` (a numba kernel run on device arrays; xp calls record themselves)."""
+    if what not in _NO_LAUNCH:
+        _launches.record(what)
 
 
 def _caller() -> str:
@@ -179,6 +219,7 @@ def _index(key: Any) -> Any:
 
 def _binary(op: Any, reflected: bool = False) -> Any:
     def method(self: ndarray, other: Any) -> Any:
+        record_launch(op.__name__)
         return _result(op(_operand(other), self._a) if reflected else op(self._a, _operand(other)))
 
     return method
@@ -186,6 +227,7 @@ def _binary(op: Any, reflected: bool = False) -> Any:
 
 def _in_place(op: Any) -> Any:
     def method(self: ndarray, other: Any) -> ndarray:
+        record_launch(op.__name__)
         op(self._a, _operand(other))
         return self
 
@@ -294,10 +336,14 @@ class ndarray:  # noqa: N801 (CuPy's name)
     def __setitem__(self, key: Any, value: Any) -> None:
         if isinstance(value, (np.ndarray, list)) and np.ndim(value) > 0:
             raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
+        record_launch("setitem")
         self._a[_index(key)] = value if isinstance(value, np.ndarray) else _operand(value)
 
     # --- operators -------------------------------------------------------------------------
-    __neg__ = lambda self: _result(-self._a)  # noqa: E731
+    def __neg__(self) -> ndarray:
+        record_launch("neg")
+        return _result(-self._a)
+
     __pos__ = lambda self: _result(+self._a)  # noqa: E731
     __abs__ = lambda self: _result(abs(self._a))  # noqa: E731
     __invert__ = lambda self: _result(~self._a)  # noqa: E731
@@ -333,6 +379,7 @@ _METHODS = (
 def _method(name: str) -> Any:
     def method(self: ndarray, *args: Any, **kwargs: Any) -> Any:
         out = kwargs.get("out")
+        record_launch(name)
         result = getattr(self._a, name)(*_operand(args), **{k: _operand(v) for k, v in kwargs.items()})
         return out if out is not None else _result(result)
 
@@ -375,6 +422,7 @@ def _function(name: str) -> Any:
 
     def function(*args: Any, **kwargs: Any) -> Any:
         out = kwargs.get("out")
+        record_launch(name)
         result = numpy_function(*_operand(args), **{k: _operand(v) for k, v in kwargs.items()})
         return out if out is not None else _result(result)
 

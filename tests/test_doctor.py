@@ -29,7 +29,7 @@ def lines_of(capsys) -> dict[str, str]:
 def test_this_machine_exits_0_and_reports_every_part():
     result = subprocess.run([sys.executable, "-m", "minialexnet.doctor"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-    for part in ("Python", "NumPy", "BLAS", "threads", "CuPy", "NCCL", "MPI", "NVRTC", "smoke test cpu"):
+    for part in ("Python", "NumPy", "BLAS", "threads", "CuPy", "NCCL", "MPI", "CUDA kernels", "smoke test cpu"):
         assert part in result.stdout
     assert result.stdout.strip().endswith("everything present works")
 
@@ -94,3 +94,24 @@ def test_a_wrong_result_or_a_bad_thread_setting_is_a_problem(monkeypatch, capsys
     report = lines_of(capsys)
     assert report["threads"].startswith("FAIL") and "MINIALEXNET_NUM_THREADS='two'" in report["threads"] and "advice:" in report["threads"]
     assert report["smoke test cpu"].startswith("FAIL") and "max relative error 1.0e-03" in report["smoke test cpu"]
+
+
+def test_the_kernels_line_names_the_compiler_and_that_the_engine_needs_a_gpu(capsys):
+    assert doctor.main([]) == 0
+    line = lines_of(capsys)["CUDA kernels"]
+    if line.startswith("--"):
+        assert "pip install numba-cuda nvidia-cuda-nvcc-cu12 nvidia-cuda-nvrtc-cu12" in line
+    else:
+        assert "numba-cuda 0." in line and "NVVM" in line and "compiles for sm_90" in line and "--engine cuda needs a GPU" in line
+
+
+def test_without_numba_cuda_the_kernels_line_says_what_to_install(monkeypatch, capsys):
+    from importlib import metadata
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert doctor.main([]) == 0
+    line = lines_of(capsys)["CUDA kernels"]
+    assert line.startswith("--") and "numba-cuda is not installed" in line and "pip install numba-cuda nvidia-cuda-nvcc-cu12" in line

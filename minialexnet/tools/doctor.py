@@ -1,7 +1,8 @@
 """``python -m minialexnet.doctor``: what this machine offers minialexnet, and whether it works.
 
 Run it first when something is wrong, and before a long run. It reports Python, NumPy and
-its BLAS with the thread settings, CuPy with the CUDA runtime and driver, NCCL, MPI, NVRTC,
+its BLAS with the thread settings, CuPy with the CUDA runtime and driver, NCCL, MPI, the CUDA
+kernels' compiler (numba-cuda, for the GPU engine),
 every device with its memory, and runs a smoke test on each device: a convolution, LRN and
 max-pool forward and backward in float32, against the same layers in float64 on the CPU
 (a few seconds). Each problem comes with one line of advice.
@@ -132,14 +133,17 @@ def check_mpi() -> list[Check]:
     return [Check("ok", "MPI", MPI.Get_library_version().splitlines()[0].strip())]
 
 
-def check_nvrtc() -> list[Check]:
-    from minialexnet.tools.kernels import NVRTCUnavailableError, nvrtc_version
+def check_kernels() -> list[Check]:
+    """The compiler of the GPU engine's kernels (tools/kernels.py), and whether that engine can run here."""
+    from minialexnet import cuda
+    from minialexnet.tools.kernels import CompilerUnavailableError, toolchain
 
     try:
-        major, minor = nvrtc_version()
-    except NVRTCUnavailableError:
-        return [Check("--", "NVRTC", "not installed: only the kernel compile tests need it (pip install nvidia-cuda-nvrtc-cu12)")]
-    return [Check("ok", "NVRTC", f"{major}.{minor}")]
+        compiler = toolchain()
+    except CompilerUnavailableError as error:
+        return [Check("--", "CUDA kernels", f"{error}: only --engine cuda and its compile tests need it")]
+    engine = "--engine cuda runs here" if cuda.available() else "--engine cuda needs a GPU"
+    return [Check("ok", "CUDA kernels", f"{compiler}, compiles for sm_90; {engine}")]
 
 
 def _conv_lrn_pool(device: str, dtype: Any) -> list[np.ndarray]:
@@ -195,7 +199,8 @@ def run_checks() -> list[Check]:
         return checks
 
     checks = check_python() + check_numpy() + _guarded("CuPy", gpu_section)
-    checks += _guarded("NCCL", lambda: check_nccl(cupy if gpus else None)) + _guarded("MPI", check_mpi) + _guarded("NVRTC", check_nvrtc)
+    checks += _guarded("NCCL", lambda: check_nccl(cupy if gpus else None)) + _guarded("MPI", check_mpi)
+    checks += _guarded("CUDA kernels", check_kernels)
     return checks + [smoke_test(device) for device in ("cpu", *gpus)]
 
 
