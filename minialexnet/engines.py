@@ -4,37 +4,55 @@ An engine is a module exposing the layer classes under the reference names (Conv
 LocalResponseNorm, MaxPool2d, Dropout, Linear, Flatten, SoftmaxCrossEntropy, Sequential)
 with the reference constructors and the ``Layer`` contract. It may also expose
 ``network_conv(name, config_name, conv, ...)`` to choose how each AlexNet convolution is
-computed and ``share_buffers(network)`` to give a network one set of reused buffers
-(``minialexnet.fast`` does both).
+computed, and ``prepare_network(network)``, called once a network is built
+(``minialexnet.fast`` gives it one set of reused buffers, ``minialexnet.cuda`` fuses each
+ReLU into the product before it).
 
 | engine    | module             | what it is                                            |
 |-----------|--------------------|-------------------------------------------------------|
 | reference | minialexnet.layers | the plain layers, NumPy or CuPy (the one to read)     |
 | fast      | minialexnet.fast   | threads, batch-last layouts, Winograd (CPU)           |
+| cuda      | minialexnet.cuda   | numba-cuda kernels between cuBLAS products (GPU)      |
 
-``auto`` is ``fast`` on the CPU and ``reference`` on a GPU. Adding an engine is one entry in
-``ENGINES`` (and, for a device it should serve by default, one in ``auto``).
+``auto`` is ``fast`` on the CPU; on a GPU it is ``cuda`` when numba-cuda imports and sees
+the GPU, else ``reference`` (with a one-line warning saying why). Adding an engine is one
+entry in ``ENGINES`` (and, for a device it should serve by default, one in ``resolve``).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import warnings
 from types import ModuleType
 
 ENGINES: dict[str, str] = {
     "reference": "minialexnet.layers",
     "fast": "minialexnet.fast",
+    "cuda": "minialexnet.cuda",
 }
 ENGINE_CHOICES = ("auto", *ENGINES)
+ENGINE_HELP = "auto (fast on a CPU; on a GPU cuda when numba-cuda is installed, else reference), reference, fast, cuda (GPU only)"
 
 
 def resolve(engine: str, device: str = "cpu") -> str:
     """The engine's name, with ``auto`` replaced by the default for ``device`` ("cpu", "gpu", "gpu:N")."""
     if engine not in ENGINE_CHOICES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINE_CHOICES)}")
-    if engine == "auto":
-        return "fast" if device == "cpu" else "reference"
-    return engine
+    if engine == "cuda" and device == "cpu":
+        raise ValueError("the cuda engine runs on a GPU: add --device gpu, or choose --engine fast (or reference) on the CPU")
+    if engine != "auto":
+        return engine
+    if device == "cpu":
+        return "fast"
+    from minialexnet import cuda
+
+    if cuda.available():
+        return "cuda"
+    installed = importlib.util.find_spec("numba") is not None
+    why = "numba-cuda sees no CUDA GPU here" if installed else "numba-cuda is not installed (pip install numba-cuda)"
+    warnings.warn(f"--engine auto on {device}: {why}, so the reference engine runs", stacklevel=2)
+    return "reference"
 
 
 def engine_module(engine: str, device: str = "cpu") -> ModuleType:

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, get_array_module, to_device
-from minialexnet.engines import ENGINE_CHOICES, engine_module, resolve
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module, resolve
 from minialexnet.fast.parallel import get_num_threads
 from minialexnet.layers import Layer, Sequential, SoftmaxCrossEntropy
 
@@ -410,9 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m minialexnet.gradcheck", description="Check every layer's backward pass against central differences (float64)."
     )
     parser.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N (default: cpu)")
-    parser.add_argument(
-        "--engine", choices=ENGINE_CHOICES, default="auto", help="auto (fast on a CPU, reference on a GPU), reference, fast"
-    )
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto", help=ENGINE_HELP)
     parser.add_argument("--seed", type=int, default=0, help="seed for inputs, directions and upstream gradients")
     args = parser.parse_args(argv)
     try:

@@ -273,8 +273,8 @@ def alexnet(
         ("drop7", layers.Dropout(dropout, seed=seed + 7)),
         ("fc8", layers.Linear(spec.fc[1], spec.num_classes, dtype=dtype)),
     )
-    if hasattr(layers, "share_buffers"):
-        layers.share_buffers(model)
+    if hasattr(layers, "prepare_network"):
+        layers.prepare_network(model)
     initialize(model, init or spec.default_init, seed)
     return model
 

@@ -136,12 +136,23 @@ def test_a_few_training_steps_of_the_two_engines_agree(rng):
         assert rel_err(models["fast"].params[name], value) < 1e-10, name
 
 
-def test_auto_is_fast_on_the_cpu_and_reference_on_a_gpu():
-    assert ENGINE_CHOICES == ("auto", "reference", "fast")
-    assert resolve("auto", "cpu") == "fast" and resolve("auto", "gpu:1") == "reference" and resolve("reference", "cpu") == "reference"
-    assert engine_module("auto") is fast and engine_module("auto", "gpu") is layers
-    with pytest.raises(ValueError, match="unknown engine 'cuda2'; choose one of auto, reference, fast"):
+def test_auto_is_fast_on_the_cpu_and_on_a_gpu_cuda_only_where_numba_sees_it(monkeypatch):
+    from minialexnet import cuda
+
+    assert ENGINE_CHOICES == ("auto", "reference", "fast", "cuda")
+    assert resolve("auto", "cpu") == "fast" and resolve("reference", "cpu") == "reference"
+    assert engine_module("auto") is fast
+    monkeypatch.setattr(cuda, "available", lambda: False)
+    with pytest.warns(UserWarning, match="--engine auto on gpu:1: numba-cuda sees no CUDA GPU here, so the reference engine runs"):
+        assert resolve("auto", "gpu:1") == "reference"
+    with pytest.warns(UserWarning):
+        assert engine_module("auto", "gpu") is layers
+    monkeypatch.setattr(cuda, "available", lambda: True)
+    assert resolve("auto", "gpu") == "cuda" and engine_module("auto", "gpu") is cuda
+    with pytest.raises(ValueError, match="unknown engine 'cuda2'; choose one of auto, reference, fast, cuda"):
         resolve("cuda2")
+    with pytest.raises(ValueError, match="the cuda engine runs on a GPU: add --device gpu"):
+        resolve("cuda", "cpu")
 
 
 def test_a_run_resumes_on_the_other_engine_with_another_conv(tmp_path):

@@ -40,6 +40,8 @@ from minialexnet.cuda.layers import (
 )
 from minialexnet.cuda.optim import SGD
 
+prepare_network = fuse  # the engine hook models.alexnet calls (engines.py)
+
 
 def available() -> bool:
     """True when numba-cuda imports and sees a real CUDA GPU (not its simulator), and CuPy has one too."""
@@ -65,4 +67,5 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "available",
     "fuse",
+    "prepare_network",
 ]

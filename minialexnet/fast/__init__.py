@@ -20,6 +20,8 @@ from minialexnet.fast.sequential import Sequential, share_buffers
 from minialexnet.fast.winograd import WinogradConv2d, winograd_matrices
 from minialexnet.layers import Flatten, Layer, SoftmaxCrossEntropy, conv_output_size
 
+prepare_network = share_buffers  # the engine hook models.alexnet calls (engines.py)
+
 __all__ = [
     "CONV_ALGORITHMS",
     "Conv2d",
@@ -38,6 +40,7 @@ __all__ = [
     "conv_output_size",
     "im2col",
     "network_conv",
+    "prepare_network",
     "share_buffers",
     "winograd_matrices",
 ]

@@ -41,10 +41,10 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, synchronize, to_device, use_device
-from minialexnet.engines import ENGINE_CHOICES
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module
 from minialexnet.fast import WinogradConv2d
 from minialexnet.fast.parallel import THREAD_ENV_NAMES, get_num_threads, matmul, one_thread_blas_found
-from minialexnet.layers import Conv2d, SoftmaxCrossEntropy
+from minialexnet.layers import Conv2d
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, AlexNet, alexnet
 from minialexnet.optim import SGD
 
@@ -100,8 +100,9 @@ class MiniAlexNetRunner:
         scale = 60.0 if self.model.config.default_scale == "paper" else 1.0
         self.x = to_device((rng.standard_normal(shape) * scale).astype(dtype), device)
         self.y = to_device(rng.integers(0, self.model.config.num_classes, batch_size), device)
-        self.loss = SoftmaxCrossEntropy()
-        self.optimizer = SGD(0.01, 0.9, 5e-4)
+        layers = engine_module(engine, device)
+        self.loss = layers.SoftmaxCrossEntropy()
+        self.optimizer = getattr(layers, "SGD", SGD)(0.01, 0.9, 5e-4)  # an engine may bring its own update (cuda: one kernel)
         self.xp = get_array_module(self.x)
 
     def step(self) -> None:
@@ -386,9 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per framework")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--rounds", type=int, default=5, help="alternations between the frameworks")
-    parser.add_argument(
-        "--engine", default="auto", choices=ENGINE_CHOICES, help="auto (fast on a CPU, reference on a GPU), reference, fast"
-    )
+    parser.add_argument("--engine", default="auto", choices=ENGINE_CHOICES, help=ENGINE_HELP)
     parser.add_argument(
         "--conv", default="auto", choices=CONV_ALGORITHMS, help="the fast engine's convolution algorithm (auto: its choice)"
     )

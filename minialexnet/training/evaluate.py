@@ -21,7 +21,7 @@ import numpy as np
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
 from minialexnet.data import DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
-from minialexnet.engines import ENGINE_CHOICES
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP
 from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
 from minialexnet.layers import Sequential, SoftmaxCrossEntropy
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
@@ -120,9 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("test", "train"), default="test", help="which split to evaluate (default: test)")
     parser.add_argument("--eval-crops", type=int, choices=(1, 10), default=1, help="1 centre crop, or the paper's 10 crops (default: 1)")
     parser.add_argument("--device", type=device_name, default="cpu", help="cpu, gpu or gpu:N (default: cpu)")
-    parser.add_argument(
-        "--engine", choices=ENGINE_CHOICES, default="auto", help="auto (fast on a CPU, reference on a GPU), reference, fast"
-    )
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto", help=ENGINE_HELP)
     parser.add_argument("--batch-size", type=positive_int, default=256, help="images per forward pass (default: 256)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, help="a progress bar (default: when stderr is a terminal)")
     parser.add_argument("--progress-every", type=int, default=20, metavar="N", help="without a bar, a line every N batches (default: 20)")

@@ -25,7 +25,7 @@ import numpy as np
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, use_device
 from minialexnet.data import DataFileError
 from minialexnet.data.folder import load_image
-from minialexnet.engines import ENGINE_CHOICES
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP
 from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
@@ -108,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         help="invert the images (255 - x); auto: those whose border is brighter than their centre, for a model trained "
         "on light objects on dark such as Fashion-MNIST (default: auto)",
     )
-    parser.add_argument(
-        "--engine", choices=ENGINE_CHOICES, default="auto", help="auto (fast on a CPU, reference on a GPU), reference, fast"
-    )
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto", help=ENGINE_HELP)
     parser.add_argument("images", nargs="+", help="image files (any format Pillow reads)")
     args = parser.parse_args(argv)
     one_line_warnings()

@@ -80,9 +80,8 @@ from typing import Any
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
 from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
-from minialexnet.engines import ENGINE_CHOICES
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module
 from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
-from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, AlexNet, alexnet, get_config
 from minialexnet.multi import distributed
 from minialexnet.multi.towers import Towers
@@ -174,7 +173,7 @@ def build_parser() -> Parser:
     add, D = parser.add_argument, DEFAULTS
     add("--device", type=device_name, help=f"cpu, gpu or gpu:N (default: {D['device']})")
     add("--config", choices=sorted(CONFIGS), help=f"network size, see minialexnet.models (default: {D['config']})")
-    add("--engine", choices=ENGINE_CHOICES, default="auto", help="auto (fast on a CPU, reference on a GPU), reference, fast")
+    add("--engine", choices=ENGINE_CHOICES, default="auto", help=ENGINE_HELP)
     add(
         "--conv",
         choices=CONV_ALGORITHMS,
@@ -588,7 +587,8 @@ def build(run: TrainingRun, checkpoint: Checkpoint | None) -> None:
         device=args.device,
     ).to(args.device)
     run.num_params = run.model.num_params
-    run.optimizer = SGD(args.lr, args.momentum, args.weight_decay)
+    optimizer = getattr(engine_module(args.engine, args.device), "SGD", SGD)  # an engine may bring its own update (cuda: one kernel)
+    run.optimizer = optimizer(args.lr, args.momentum, args.weight_decay)
     run.schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
     if checkpoint is not None:
         restore(run, checkpoint)
@@ -704,7 +704,7 @@ def train_epochs(run: TrainingRun) -> None:
     args, (bar_on, every) = run.args, run.progress
     train = run.dataset
     loader = BatchLoader(train.train_images, train.train_labels, run.preprocess, args.batch_size, seed=args.seed, device=args.device)
-    loss_layer = SoftmaxCrossEntropy()
+    loss_layer = engine_module(args.engine, args.device).SoftmaxCrossEntropy()
     last = run.out / "last.npz"
     with StopRequest() as stop:
         for epoch in range(run.start_epoch + 1, args.epochs + 1):
