@@ -21,15 +21,11 @@ still reports) and the tools' own JSON files. A step starts only while the time 
 (``--budget``, seconds) leaves room for its estimate; the others are recorded as skipped.
 Fashion-MNIST comes from ``MINIALEXNET_DATA``, by default the git-ignored ``.gpu-data/`` of the
 checkout: copy the four ``*-ubyte.gz`` files there before the GPU is lent (the GPU has no internet).
-
-The engine switch (``--engine reference|cuda``) comes with minialexnet/engines.py; without it a
-reference step runs without the flag and a cuda step is recorded as skipped.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -41,7 +37,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 STRICT = str(ROOT / "benchmarks" / "gpu" / "on_strict_device.py")
 RECIPE = str(ROOT / "benchmarks" / "torch_fashion_recipe.py")
-HAS_ENGINES = importlib.util.find_spec("minialexnet.engines") is not None
 TF32 = {
     "CUPY_TF32": "1",
     "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1",
@@ -68,12 +63,11 @@ class Step:
     script: str | None = None
     bench: bool = False
     compare_output_with: str | None = None  # the name of an earlier step whose last three lines must equal this one's
-    needs_engine: bool = True  # False: without the engine switch, run on the default engine instead of skipping
     in_dry_run: bool = True  # False: the dry run leaves it out (a repeat of a step it ran, slow in the simulator)
 
 
 def _engine_flag(engine: str | None) -> list[str]:
-    return ["--engine", engine] if engine is not None and HAS_ENGINES else []
+    return ["--engine", engine] if engine is not None else []
 
 
 def _bench(name: str, engine: str, env: dict[str, str], per_layer: bool = True) -> Step:
@@ -106,9 +100,7 @@ def steps() -> list[Step]:
         table.append(sweep)
     train = ["--device", "gpu", "--config", "mini", "--data", "sample", "--out", "{out}/short", "--overwrite"]
     dry_train = [*train, *TINY_TRAINING]
-    table.append(
-        Step("train-short", [*train, "--epochs", "2"], dry_train, 30, engine="cuda", module="minialexnet.train", needs_engine=False)
-    )
+    table.append(Step("train-short", [*train, "--epochs", "2"], dry_train, 30, engine="cuda", module="minialexnet.train"))
     evaluate = ["--checkpoint", "{out}/short/last.npz", "--data", "sample"]
     table.append(Step("evaluate-gpu", [*evaluate, "--device", "gpu"], [*evaluate, "--device", "gpu"], 10, module="minialexnet.evaluate"))
     table.append(
@@ -126,9 +118,7 @@ def steps() -> list[Step]:
     tiny = ["--device", "gpu", "--config", "mini", "--data", "sample", *TINY_TRAINING, *recipe]
     for engine in ("cuda",):
         out = ["--out", "{out}/fashion-" + engine, "--overwrite"]
-        table.append(
-            Step(f"fashion-{engine}", fashion + out, tiny + out, 200, engine=engine, module="minialexnet.train", needs_engine=False)
-        )
+        table.append(Step(f"fashion-{engine}", fashion + out, tiny + out, 200, engine=engine, module="minialexnet.train"))
     torch_fashion = [*fashion, "--json", "{out}/fashion-torch.json"]
     torch_tiny = [*tiny, "--json", "{out}/fashion-torch.json"]
     torch_tiny[torch_tiny.index("gpu")] = "cpu"  # PyTorch's CPU build in the dry run
@@ -136,10 +126,8 @@ def steps() -> list[Step]:
     return table
 
 
-def command(step: Step, dry: bool, out: Path) -> list[str] | None:
-    """The argv of ``step`` (None when it needs an engine this checkout lacks)."""
-    if step.engine not in (None, "reference") and not HAS_ENGINES and step.needs_engine:
-        return None
+def command(step: Step, dry: bool, out: Path) -> list[str]:
+    """The argv of ``step``."""
     args = [a.replace("{out}", str(out)) for a in (step.dry if dry else step.full)] + _engine_flag(step.engine)
     if step.script is not None:
         return [sys.executable, step.script, *args]
@@ -214,9 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     for step in table:
         argv_step = command(step, args.dry_run, out)
         left = budget - (time.perf_counter() - start)
-        if argv_step is None:
-            entry = {"name": step.name, "status": "skipped", "why": "--engine needs minialexnet/engines.py"}
-        elif not args.dry_run and left < step.estimate_s:
+        if not args.dry_run and left < step.estimate_s:
             entry = {
                 "name": step.name,
                 "status": "skipped",
