@@ -1,7 +1,9 @@
-"""The grader (minialexnet/exercises.py): skeletons, reference solutions, and every mistake it must name.
+"""The grader (minialexnet/exercises/): skeletons, reference solutions, and every mistake it must name.
 
-Each case of ``MISTAKES`` writes a deliberately wrong student file into tmp_path (a reference
-solution with one edit) and asserts the grade is a FAIL whose hint names the mistake.
+Each case of ``MISTAKES`` writes a deliberately wrong student file into tmp_path (an honest
+solution of ``tests/exercise_files/plain`` with one edit) and asserts the grade is a FAIL whose
+hint names the mistake. The reference solutions in ``lessons/solutions`` are thin wrappers
+around the library; ``tests/exercise_files/<style>`` hold honest students' files in other styles.
 """
 
 import shutil
@@ -16,12 +18,14 @@ from minialexnet.optim import SGD
 
 LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 SKELETONS, SOLUTIONS = LESSONS / "exercises", LESSONS / "solutions"
+STUDENTS = Path(__file__).resolve().parent / "exercise_files"
+PLAIN = STUDENTS / "plain"
 
 
 def student_folder(tmp_path: Path, name: str, edits: dict[str, str]) -> Path:
-    """The reference solutions, with each key of ``edits`` replaced by its value (each found exactly once) in ``<name>.py``."""
+    """The plain honest files, with each key of ``edits`` replaced by its value (each found exactly once) in ``<name>.py``."""
     folder = tmp_path / "student"
-    shutil.copytree(SOLUTIONS, folder)
+    shutil.copytree(PLAIN, folder)
     path = folder / f"{name}.py"
     text = path.read_text()
     for old, new in edits.items():
@@ -119,11 +123,11 @@ MISTAKES = [
     (
         "im2col",
         {
-            "def im2col(x, KH, KW, stride, padding):\n": (
-                "def im2col(x, KH, KW, stride, padding):\n"
+            "def im2col(x, KH, KW, stride=1, padding=0):\n": (
+                "def im2col(x, KH, KW, stride=1, padding=0):\n"
                 "    from minialexnet.layers.conv import im2col as fast\n"
                 "\n"
-                "    return fast(x, KH, KW, stride, stride, padding, padding)\n"
+                "    return fast(x, KH, KW, stride, padding)\n"
             )
         },
         "you called the library's minialexnet.layers.conv.im2col",
@@ -131,8 +135,8 @@ MISTAKES = [
     (
         "im2col",
         {
-            "def im2col(x, KH, KW, stride, padding):\n": (
-                "def im2col(x, KH, KW, stride, padding):\n"
+            "def im2col(x, KH, KW, stride=1, padding=0):\n": (
+                "def im2col(x, KH, KW, stride=1, padding=0):\n"
                 "    import minialexnet.layers\n"
                 "\n"
                 "    return minialexnet.layers.im2col(x, KH, KW, stride, padding)\n"
@@ -157,7 +161,7 @@ MISTAKES = [
     (
         "relu",
         {"return np.maximum(x, 0)": "return 2 * np.maximum(x, 0)", RELU_DX: "return 2 * dout * self.cache"},
-        "ReLU.forward differs from the library's ReLU",
+        "ReLU.forward differs from the paper's formula",
     ),
     # gradients missing, under other names, never written, accumulated, divided by N
     (
@@ -184,17 +188,17 @@ MISTAKES = [
     (
         "conv",
         {'self.grads["b"] = dout_mat.sum(axis=1)': 'self.grads["b"] = dout_mat.mean(axis=1)'},
-        "you averaged over N * OH * OW = 48 positions",
+        "you averaged over N * OH * OW = 40 positions",
     ),
     (
         "conv",
         {'self.grads["W"] = (dout_mat @ col.T)': 'self.grads["W"] = 2 * (dout_mat @ col.T)'},
         'self.grads["W"] is off by a constant factor of 2',
     ),
-    ("conv_naive", {"db = dout.sum(axis=(0, 2, 3))": "db = dout.mean(axis=(0, 2, 3))"}, "db: you averaged over N * OH * OW = 27 positions"),
+    ("conv_naive", {"db = dout.sum(axis=(0, 2, 3))": "db = dout.mean(axis=(0, 2, 3))"}, "db: you averaged over N * OH * OW = 24 positions"),
     (
         "conv_naive",
-        {"return dxp[:, :, padding : padding + H, padding : padding + Wd], dW, db": "return [dxp, dW, db]"},
+        {"return dx_padded[:, :, padding : padding + H, padding : padding + Wd], dW, db": "return [dx_padded, dW, db]"},
         "return the tuple (dx, dW, db)",
     ),
     # max-pool ties
@@ -232,14 +236,14 @@ MISTAKES = [
     ),
     ("softmax_cross_entropy", {"shifted = logits - logits.max(axis=1, keepdims=True)": "shifted = logits"}, "subtract each row's maximum"),
     # im2col and col2im
-    ("im2col", {"stride * OW : stride] += col": "stride * OW : stride] = col"}, "the SUM of their entries"),
+    ("im2col", {"SW * OW : SW] += col": "SW * OW : SW] = col"}, "the SUM of their entries"),
     (
         "im2col",
         {"return col.reshape(C * KH * KW, N * OH * OW)": "return col.transpose(0, 1, 2, 4, 5, 3).reshape(C * KH * KW, N * OH * OW)"},
         "(oh, ow, n) order",
     ),
     ("im2col", {"return col.reshape(C * KH * KW, N * OH * OW)": "return col.reshape(C * KH * KW, N * OH * OW).T"}, "transposed?"),
-    ("im2col", {"return xp[:, :, padding : padding + H, padding : padding + W]": "return xp"}, "drop the padding"),
+    ("im2col", {"return x_padded[:, :, PH : PH + H, PW : PW + W]": "return x_padded"}, "drop the padding"),
     ("conv", {'cols = load("im2col")': 'cols = load("im2col")\ncols.im2col = lambda *args: 1 / 0'}, "raised ZeroDivisionError"),
     # LRN
     (
@@ -392,7 +396,7 @@ def test_conv_waits_for_the_students_im2col(tmp_path):
         tmp_path, "im2col", {"    return col.reshape(C * KH * KW, N * OH * OW)": '    raise NotImplementedError("write im2col")'}
     )
     assert exercises.check("conv", folder, quiet=True).status == "not written"
-    folder = student_folder(tmp_path / "again", "im2col", {"stride * OW : stride] += col": "stride * OW : stride] = col"})
+    folder = student_folder(tmp_path / "again", "im2col", {"SW * OW : SW] += col": "SW * OW : SW] = col"})
     grade = exercises.check("conv", folder, quiet=True)
     assert grade.status == "fail" and "uses your im2col.py, which fails its check: col2im is not the adjoint" in grade.hint, grade
 

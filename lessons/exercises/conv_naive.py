@@ -3,19 +3,19 @@
 Notation: N batch, C input channels, F filters, H, W input size, KH, KW kernel size,
 S stride, P zero padding on each side, OH = (H + 2P - KH) // S + 1, OW likewise.
 
-    x    (N, C, H, W)        xp = x with P zeros added on each side of H and W
-    W    (F, C, KH, KW)
+    x    (N, C, H, W)        x_padded = x with P zeros added on each side of H and W
+    W    (F, C, KH, KW)      KH and KW may differ, and so may H and W
     b    (F,)
-    out  (N, F, OH, OW)      out[n, f, oh, ow] = b[f] + sum_{c, i, j} W[f, c, i, j] xp[n, c, S oh + i, S ow + j]
+    out  (N, F, OH, OW)      out[n, f, oh, ow] = b[f] + sum_{c, i, j} W[f, c, i, j] x_padded[n, c, S oh + i, S ow + j]
 
 (a cross-correlation, as in every framework). Write it with loops over n, f, oh, ow (the
 sum over c, i, j may be one NumPy product of a window and a filter). np.pad pads.
 
-Backward: every term of that sum links one W[f, c, i, j] and one xp[n, c, S oh + i, S ow + j]
+Backward: every term of that sum links one W[f, c, i, j] and one x_padded[n, c, S oh + i, S ow + j]
 through out[n, f, oh, ow]. Loop over the same positions and, for each, ADD dout[n, f, oh, ow]
 times the other factor into the gradient of each factor (windows overlap: a pixel gets
 contributions from several positions). db[f] collects dout[n, f, oh, ow] over all N * OH * OW
-positions, summed. Finally drop the padding from dxp to get dx.
+positions, summed. Finally drop the padding from dx_padded to get dx.
 
 Check it:  ``exercises.check("conv_naive")``
 """

@@ -1,10 +1,12 @@
 """Exercise: im2col and its adjoint col2im (Section 3.5: how a convolution becomes one matrix product).
 
-Notation as in conv_naive.py: x (N, C, H, W), kernel KH x KW, stride S, padding P,
-OH = (H + 2P - KH) // S + 1, OW likewise; xp is x padded with P zeros on each side.
+Notation as in conv_naive.py: x (N, C, H, W), kernel KH x KW, stride (SH, SW), padding (PH, PW),
+OH = (H + 2 PH - KH) // SH + 1, OW = (W + 2 PW - KW) // SW + 1; x_padded is x with PH zeros
+above and below, PW left and right. stride and padding are each an int (the same for height
+and width) or an (h, w) pair, as in the library's im2col: ``pair`` below turns either into a pair.
 
     col   (C * KH * KW, N * OH * OW)
-    col[(c, i, j), (n, oh, ow)] = xp[n, c, S oh + i, S ow + j]
+    col[(c, i, j), (n, oh, ow)] = x_padded[n, c, SH oh + i, SW ow + j]
 
 Rows are numbered in (c, i, j) order, i.e. row = (c * KH + i) * KW + j, the order of
 W.reshape(F, -1); columns in (n, oh, ow) order, column = (n * OH + oh) * OW + ow.
@@ -21,14 +23,19 @@ Check it:  ``exercises.check("im2col")``
 import numpy as np
 
 
-def im2col(x, KH, KW, stride, padding):
+def pair(value):
+    """2 -> (2, 2); (1, 2) -> (1, 2)."""
+    return (value, value) if np.isscalar(value) else tuple(value)
+
+
+def im2col(x, KH, KW, stride=1, padding=0):
     """x (N, C, H, W) -> col (C * KH * KW, N * OH * OW)."""
     # ---- your code ----
     raise NotImplementedError("write im2col")
     # ---- end of your code ----
 
 
-def col2im(col, x_shape, KH, KW, stride, padding):
+def col2im(col, x_shape, KH, KW, stride=1, padding=0):
     """col (C * KH * KW, N * OH * OW), x_shape (N, C, H, W) -> dx (N, C, H, W), the adjoint of im2col."""
     # ---- your code ----
     raise NotImplementedError("write col2im")

@@ -64,7 +64,7 @@ from types import ModuleType
 import numpy as np
 
 from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, loaded, solutions_dir, where
-from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, deadline
+from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, autodiff_import, deadline
 from minialexnet.exercises.layers import LAYERS, grade_dropout, grade_im2col, grade_layer
 from minialexnet.exercises.training import grade_sequential, grade_sgd, grade_train_loop
 
@@ -140,6 +140,13 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
                 return Grade(name, "not written", str(error))
             except (Exception, SystemExit) as error:
                 return Grade(name, "fail", f"importing {name}.py raised {type(error).__name__}: {error}{where(error)}")
+            borrowed = autodiff_import(module)
+            if borrowed:
+                return Grade(
+                    name,
+                    "fail",
+                    f"{name}.py imports {borrowed}: its autograd would compute the gradients for you; write backward with array operations",
+                )
             return Grade(name, "pass", error=GRADERS[name](module, seed))
     except NotWrittenError as error:
         return Grade(name, "not written", str(error))
