@@ -3,7 +3,7 @@
 Notation as in conv_naive.py: x (N, C, H, W), kernel KH x KW, stride (SH, SW), padding (PH, PW),
 OH = (H + 2 PH - KH) // SH + 1, OW = (W + 2 PW - KW) // SW + 1; x_padded is x with PH zeros
 above and below, PW left and right. stride and padding are each an int (the same for height
-and width) or an (h, w) pair, as in the library's im2col: ``pair`` below turns either into a pair.
+and width) or an (h, w) pair, as in the library's im2col: ``_pair`` below turns either into a pair.
 
     col   (C * KH * KW, N * OH * OW)
     col[(c, i, j), (n, oh, ow)] = x_padded[n, c, SH oh + i, SW ow + j]
@@ -23,7 +23,7 @@ Check it:  ``exercises.check("im2col")``
 import numpy as np
 
 
-def pair(value):
+def _pair(value):
     """2 -> (2, 2); (1, 2) -> (1, 2)."""
     return (value, value) if np.isscalar(value) else tuple(value)
 

@@ -130,6 +130,10 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
     loaded.clear()
     try:
         with deadline(time_limit):
+            hint = f"{name}.py imports {{}}: its autograd would compute the gradients for you; write backward with array operations"
+            borrowed = autodiff_import(folder / f"{name}.py")
+            if borrowed:
+                return Grade(name, "fail", hint.format(borrowed))
             try:
                 module = load(name, folder)
             except FileNotFoundError as error:
@@ -140,13 +144,9 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
                 return Grade(name, "not written", str(error))
             except (Exception, SystemExit) as error:
                 return Grade(name, "fail", f"importing {name}.py raised {type(error).__name__}: {error}{where(error)}")
-            borrowed = autodiff_import(module)
+            borrowed = autodiff_import(folder / f"{name}.py", module)
             if borrowed:
-                return Grade(
-                    name,
-                    "fail",
-                    f"{name}.py imports {borrowed}: its autograd would compute the gradients for you; write backward with array operations",
-                )
+                return Grade(name, "fail", hint.format(borrowed))
             return Grade(name, "pass", error=GRADERS[name](module, seed))
     except NotWrittenError as error:
         return Grade(name, "not written", str(error))

@@ -152,24 +152,24 @@ class Watch:
 AUTODIFF = ("torch", "jax", "autograd", "tensorflow")
 
 
-def autodiff_import(module: ModuleType) -> str | None:
-    """The automatic-differentiation library the student's file imports (anywhere in it, or bound in its globals), if any."""
-    tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
+def autodiff_import(path: Path, module: ModuleType | None = None) -> str | None:
+    """The automatic-differentiation library the student's file imports (anywhere in its source, or bound in its globals)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        tree = ast.Module(body=[], type_ignores=[])  # load() reports these
     for node in ast.walk(tree):
-        names = (
-            [alias.name for alias in node.names]
-            if isinstance(node, ast.Import)
-            else [node.module or ""]
-            if isinstance(node, ast.ImportFrom)
-            else []
-        )
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
         for name in names:
             if name.split(".")[0] in AUTODIFF:
                 return name.split(".")[0]
-    for value in vars(module).values():
-        root = (getattr(value, "__name__", "") if isinstance(value, ModuleType) else getattr(value, "__module__", "") or "").split(".")[0]
-        if root in AUTODIFF:
-            return root
+    for value in vars(module).values() if module is not None else ():
+        owner = getattr(value, "__name__", "") if isinstance(value, ModuleType) else getattr(value, "__module__", "")
+        if isinstance(owner, str) and owner.split(".")[0] in AUTODIFF:
+            return owner.split(".")[0]
     return None
 
 

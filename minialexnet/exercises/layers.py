@@ -100,6 +100,7 @@ class _Run:
 def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float:
     rng = np.random.default_rng(seed)
     watch = Watch(module, exercise.forwards)
+    _Run(exercise, module, watch, *exercise.cases[0])  # missing names and constructor errors, before any case
     worst = 0.0
     for setting, shape in exercise.cases:
         where = exercise.describe(setting, shape)

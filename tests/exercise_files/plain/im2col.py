@@ -1,6 +1,6 @@
 """An honest im2col and col2im by loops over the kernel offsets (tests/test_exercises.py edits it into mistakes).
 
-    col[(c, i, j), (n, oh, ow)] = x_padded[n, c, SH oh + i, SW ow + j]
+col[(c, i, j), (n, oh, ow)] = x_padded[n, c, SH oh + i, SW ow + j]
 """
 
 import numpy as np

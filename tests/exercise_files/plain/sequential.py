@@ -1,6 +1,4 @@
-"""An honest solution (loops, tests/test_exercises.py edits it into mistakes): a chain of layers, forward in order and backward in reverse (the chain rule).
-
-"""
+"""An honest solution (loops, tests/test_exercises.py edits it into mistakes): a chain of layers (the chain rule)."""
 
 from minialexnet.layers.base import Layer
 

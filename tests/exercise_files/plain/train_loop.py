@@ -1,6 +1,4 @@
-"""An honest solution (loops, tests/test_exercises.py edits it into mistakes): one epoch of minibatch SGD, and the accuracy (Section 5).
-
-"""
+"""An honest solution (loops, tests/test_exercises.py edits it into mistakes): one epoch of minibatch SGD, and the accuracy (Section 5)."""
 
 import numpy as np
 
