@@ -351,6 +351,31 @@ MISTAKES = [
         {"self.cache = (a, b, D)": "LocalResponseNorm.kept = (a, b, D)", "a, b, D = self.cache": "a, b, D = LocalResponseNorm.kept"},
         "the layers share state",
     ),
+    # lesson 1: NumPy-only code, named with the call that fails on CuPy
+    (
+        "softmax",
+        {"e = xp.exp(": "e = np.exp(", "from minialexnet.backend": "import numpy as np\n\nfrom minialexnet.backend"},
+        "softmax fails on the GPU",
+    ),
+    ("softmax", {"e = xp.exp(z - z.max(axis=1, keepdims=True))": "e = xp.exp(z)"}, "softmax of a (5, 10) array holds NaN or inf"),
+    # lesson 3: a checker that misses bugs or kinks
+    ("gradcheck", {"out[i] = (plus - minus) / (2 * eps)": "out[i] = (plus - minus) / eps"}, "numerical_gradient is 2 times the derivative"),
+    ("gradcheck", {"_crossed(lambda _: layer.forward(x), target, dout, eps))": "False)"}, "did not report a kink crossing"),
+    (
+        "gradcheck",
+        {"return 0.0 if scale == 0 else float(np.abs(a - n).max() / scale)": "return float(np.abs(a - n).max() / scale / 1e6)"},
+        "that layer's W is wrong, catch it",
+    ),
+    # lesson 8: the schedule
+    ("schedule", {"if self.bad_epochs > self.patience:": "if self.bad_epochs >= self.patience:"}, "lr is 0.001, expected 0.01"),
+    ("schedule", {"if val_error < self.best - self.threshold:": "if val_error < self.best:"}, "with patience 2 and threshold 0.001"),
+    ("schedule", {"return optimizer.lr": "return None"}, "return the learning rate"),
+    # lesson 11: the kernel
+    ("kernel", {"    if i < x.size:\n        dx[i]": "    dx[i]"}, "threads past the end"),
+    ("kernel", {"if x[i] > 0 else 0.0": "if x[i] >= 0 else 0.0"}, "use x > 0, not x >= 0"),
+    # lesson 12: the data-parallel step
+    ("data_parallel", {"weight = len(share) / len(images)": "weight = 1 / ranks"}, "weight rank r's gradient by its share"),
+    ("data_parallel", {"grads[key] += weight * value": "grads[key] = weight * value"}, "grads are the last share's only"),
     # the training loop
     (
         "train_loop",
@@ -489,7 +514,7 @@ def test_exercise_dir_follows_the_environment_and_load_reads_edits_afresh(tmp_pa
 
 def test_missing_files_unknown_names_and_the_printed_lines(tmp_path, capsys):
     assert "does not exist" in exercises.check("relu", tmp_path, quiet=True).hint
-    assert exercises.check("softmax", quiet=True).hint.startswith("unknown exercise 'softmax'; choose from relu, linear")
+    assert exercises.check("softmx", quiet=True).hint.startswith("unknown exercise 'softmx'; choose from softmax, relu, linear")
     folder = student_folder(tmp_path, "relu", {RELU_DX: "return -dout * self.cache"})
     assert exercises.main(["check", "relu", "--dir", str(folder)]) == 1
     assert capsys.readouterr().out.splitlines()[0] == "relu: FAIL - dx has the wrong sign [input (3, 2, 3, 4)]"

@@ -63,6 +63,7 @@ from types import ModuleType
 
 import numpy as np
 
+from minialexnet.exercises.course import grade_data_parallel, grade_gradcheck, grade_kernel, grade_schedule, grade_softmax
 from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, loaded, solutions_dir, where
 from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, autodiff_import, deadline
 from minialexnet.exercises.layers import LAYERS, grade_dropout, grade_im2col, grade_layer
@@ -100,9 +101,11 @@ class Grade:
 
 
 GRADERS: dict[str, Callable[[ModuleType, int], float]] = {  # in the course's order
+    "softmax": grade_softmax,
     "relu": partial(grade_layer, LAYERS["relu"]),
     "linear": partial(grade_layer, LAYERS["linear"]),
     "softmax_cross_entropy": partial(grade_layer, LAYERS["softmax_cross_entropy"]),
+    "gradcheck": grade_gradcheck,
     "conv_naive": partial(grade_layer, LAYERS["conv_naive"]),
     "im2col": grade_im2col,
     "conv": partial(grade_layer, LAYERS["conv"]),
@@ -112,6 +115,9 @@ GRADERS: dict[str, Callable[[ModuleType, int], float]] = {  # in the course's or
     "sequential": grade_sequential,
     "sgd": grade_sgd,
     "train_loop": grade_train_loop,
+    "schedule": grade_schedule,
+    "kernel": grade_kernel,
+    "data_parallel": grade_data_parallel,
 }
 NAMES = tuple(GRADERS)
 DEPENDS_ON = {"conv": "im2col"}  # conv.py uses the student's own im2col
