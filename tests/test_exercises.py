@@ -577,3 +577,34 @@ def test_the_complex_step_is_exact_where_central_differences_are_not(rng):
     analytic = float(np.sum(layer.backward(dout) * direction))
     exact = oracles.exact_directional(lambda t: oracles.lrn(t, 5, 0.5, 0.75, 2.0), a, dout, direction)
     assert abs(exact - analytic) < 1e-13 * abs(analytic)
+
+
+# ---------------------------------------------------------------- the strict device: NumPy-only code named, xp code on both devices
+
+
+@pytest.mark.parametrize("name", ["conv_naive", "lrn", "maxpool"])
+def test_xp_code_runs_on_both_devices(tmp_path, name):
+    folder = tmp_path / "student"
+    shutil.copytree(PLAIN, folder)
+    shutil.copy(STUDENTS / "xp" / f"{name}.py", folder / f"{name}.py")
+    grade = exercises.check(name, folder, quiet=True)
+    assert grade.passed and grade.hint == "runs on NumPy and on the GPU (strict device)", grade
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [("conv_naive", "numpy.pad was called on a device array"), ("lrn", "numpy.zeros_like was called on a device array")],
+)
+def test_numpy_only_code_passes_with_the_call_that_would_fail_on_cupy(name, call):
+    grade = exercises.check(name, PLAIN, quiet=True)
+    assert grade.passed and grade.hint.startswith("NumPy only, on CuPy:") and call in grade.hint, grade
+    assert f"({name}.py, line" in grade.hint
+
+
+def test_a_layer_that_differs_on_the_gpu_fails(tmp_path):
+    edits = {
+        "self.cache = x > 0": "self.cache = x > 0\n        self.gpu = type(x).__module__ == 'cupy'",
+        RELU_DX: "return dout * self.cache * (1 + self.gpu)",
+    }
+    grade = exercises.check("relu", student_folder(tmp_path, "relu", edits), quiet=True)
+    assert grade.status == "fail" and "gives other results on the GPU (the strict device) than on NumPy" in grade.hint, grade

@@ -9,7 +9,7 @@ from minialexnet.layers import Conv2d
 def _layer(W, b, stride, padding):
     F, C, KH, KW = W.shape
     layer = Conv2d(C, F, (KH, KW), stride=stride, padding=padding, dtype=W.dtype)
-    layer.params["W"][...], layer.params["b"][...] = W, b
+    layer.params = {"W": W, "b": b}
     return layer
 
 

@@ -75,7 +75,7 @@ __all__ = ["ENVIRONMENT", "NAMES", "Grade", "check", "exercise_dir", "load", "ma
 
 @dataclass
 class Grade:
-    """The result of one check: ``status`` is "pass", "fail" or "not written"."""
+    """The result of one check: ``status`` is "pass", "fail" or "not written"; ``hint`` says why (or, for a pass, how it ran on the GPU)."""
 
     name: str
     status: str
@@ -89,7 +89,8 @@ class Grade:
 
     def __str__(self) -> str:
         if self.passed:
-            return f"{self.name}: pass" + ("" if np.isnan(self.error) else f" (relative error {self.error:.1e})")
+            line = f"{self.name}: pass" + ("" if np.isnan(self.error) else f" (relative error {self.error:.1e})")
+            return line + (f"; {self.hint}" if self.hint else "")
         if self.status == "not written":
             return f"{self.name}: not written yet" + (f" ({self.hint})" if self.hint else "")
         return f"{self.name}: FAIL - {self.hint}"
@@ -100,7 +101,7 @@ class Grade:
             print(self)
 
 
-GRADERS: dict[str, Callable[[ModuleType, int], float]] = {  # in the course's order
+GRADERS: dict[str, Callable[[ModuleType, int], float | tuple[float, str]]] = {  # in the course's order
     "softmax": grade_softmax,
     "relu": partial(grade_layer, LAYERS["relu"]),
     "linear": partial(grade_layer, LAYERS["linear"]),
@@ -153,7 +154,9 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
             borrowed = autodiff_import(folder / f"{name}.py", module)
             if borrowed:
                 return Grade(name, "fail", hint.format(borrowed))
-            return Grade(name, "pass", error=GRADERS[name](module, seed))
+            result = GRADERS[name](module, seed)
+            error, note = result if isinstance(result, tuple) else (result, "")
+            return Grade(name, "pass", note, error=error)
     except NotWrittenError as error:
         return Grade(name, "not written", str(error))
     except (StudentError, LibraryCallError) as error:

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from minialexnet import strict_device
 from minialexnet.exercises import oracles
+from minialexnet.exercises.files import where
 from minialexnet.exercises.harness import FORWARD_TOLERANCE, StudentError, Watch, as_array, attribute, build, factor, near
 from minialexnet.gradcheck import DEFAULT_THRESHOLD, kink_free_input, numerical_gradient, relative_error
 from minialexnet.layers import Layer
@@ -97,7 +99,7 @@ class _Run:
         return {"dx": dx, **{key: copy.copy(value) for key, value in grads.items()}}
 
 
-def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float:
+def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> tuple[float, str]:
     rng = np.random.default_rng(seed)
     watch = Watch(module, exercise.forwards)
     _Run(exercise, module, watch, *exercise.cases[0])  # missing names and constructor errors, before any case
@@ -113,7 +115,39 @@ def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float
     worst = exact if exercise.smooth else worst  # reported: against the exact derivative where the oracle gives one
     if exercise.extra is not None:
         exercise.extra(module, watch)
-    return worst
+    return worst, _on_the_gpu(exercise, module, watch, setting, shape, rng)
+
+
+def _on_the_gpu(exercise: LayerExercise, module: ModuleType, watch: Watch, setting: Setting, shape: tuple[int, ...], rng: Any) -> str:
+    """The layer once more on the strict device (CuPy's rules, no GPU): a note for NumPy-only code, a failure for other results."""
+    params, x, labels = _inputs(exercise, setting, shape, rng)
+    host = _Run(exercise, module, watch, setting, shape)
+    host.set_params(params)
+    out = np.asarray(host.forward(x, labels))
+    dout = None if exercise.loss else rng.standard_normal(out.shape)
+    expected = host.backward(dout)
+    with strict_device.installed() as cupy:
+        student = build(f"{exercise.title}(...)", lambda: exercise.build(module, setting))
+        for key, value in params.items():
+            student.params[key] = cupy.asarray(value)
+        try:
+            with np.errstate(all="ignore"):
+                if exercise.loss:
+                    got = cupy.asnumpy(cupy.asarray(student.forward(cupy.asarray(x), cupy.asarray(labels))))
+                    grads = {"dx": student.backward()}
+                else:
+                    got = cupy.asnumpy(student.forward(cupy.asarray(x), train=True))
+                    grads = {"dx": student.backward(cupy.asarray(dout))}
+                grads.update({key: student.grads[key] for key in params})
+                grads = {key: cupy.asnumpy(value) for key, value in grads.items()}
+        except Exception as error:  # NotModelledError, TypeError: NumPy called on a GPU array
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            return f"NumPy only, on CuPy: {message}{where(error)}"
+    if relative_error(got, out) > 1e-12 or any(relative_error(grads[key], np.asarray(expected[key])) > 1e-12 for key in grads):
+        raise StudentError(
+            f"{exercise.title} gives other results on the GPU (the strict device) than on NumPy [{exercise.describe(setting, shape)}]"
+        )
+    return "runs on NumPy and on the GPU (strict device)"
 
 
 def _inputs(exercise: LayerExercise, setting: Setting, shape: tuple[int, ...], rng: np.random.Generator) -> tuple[Any, ...]:
