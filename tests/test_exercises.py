@@ -370,6 +370,40 @@ MISTAKES = [
     ("schedule", {"if self.bad_epochs > self.patience:": "if self.bad_epochs >= self.patience:"}, "lr is 0.001, expected 0.01"),
     ("schedule", {"if val_error < self.best - self.threshold:": "if val_error < self.best:"}, "with patience 2 and threshold 0.001"),
     ("schedule", {"return optimizer.lr": "return None"}, "return the learning rate"),
+    # lesson 9: augmentation
+    ("augment", {"patch[:, :, ::-1] if flips[n] else patch": "patch[:, ::-1, :] if flips[n] else patch"}, "crop_and_flip differs from"),
+    ("augment", {"patch[:, :, ::-1] if flips[n] else patch": "patch if flips[n] else patch[:, :, ::-1]"}, "mirrors the wrong patches"),
+    (
+        "augment",
+        {
+            "int(tops[n]) : int(tops[n]) + size, int(lefts[n])": "int(lefts[n]) : int(lefts[n]) + size, int(tops[n])",
+            "int(lefts[n]) + size]": "int(tops[n]) + size]",
+        },
+        "swapped tops and lefts",
+    ),
+    ("augment", {"return get_array_module(x).stack(patches)": "return np.stack(patches)"}, "crop_and_flip fails on the GPU"),
+    (
+        "augment",
+        {"far, centre = full - size, (full - size) // 2": "far, centre = full - size, full // 2 - size // 2"},
+        "the four corners and the centre",
+    ),
+    (
+        "augment",
+        {
+            "return np.linalg.eigh(centred.T @ centred / len(pixels))": (
+                "values, vectors = np.linalg.eigh(centred.T @ centred / len(pixels))\n    return values, vectors.T"
+            )
+        },
+        "eigenvectors are rows",
+    ),
+    (
+        "augment",
+        {"pixels = images.transpose(0, 2, 3, 1).reshape(-1, 3)": "pixels = images.reshape(-1, 3)"},
+        "not eigenpairs of the 3x3 covariance",
+    ),
+    # lesson 10: nearest neighbours
+    ("neighbours", {"[:, :k]": "[:, ::-1][:, :k]"}, "the farthest rows"),
+    ("neighbours", {"- 2 * query @ reference.T": "- query @ reference.T"}, "differs from the k rows of reference closest"),
     # lesson 11: the kernel
     ("kernel", {"    if i < x.size:\n        dx[i]": "    dx[i]"}, "threads past the end"),
     ("kernel", {"if x[i] > 0 else 0.0": "if x[i] >= 0 else 0.0"}, "use x > 0, not x >= 0"),

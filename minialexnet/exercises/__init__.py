@@ -63,7 +63,15 @@ from types import ModuleType
 
 import numpy as np
 
-from minialexnet.exercises.course import grade_data_parallel, grade_gradcheck, grade_kernel, grade_schedule, grade_softmax
+from minialexnet.exercises.course import (
+    grade_augment,
+    grade_data_parallel,
+    grade_gradcheck,
+    grade_kernel,
+    grade_neighbours,
+    grade_schedule,
+    grade_softmax,
+)
 from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, loaded, solutions_dir, where
 from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, autodiff_import, deadline
 from minialexnet.exercises.layers import LAYERS, grade_dropout, grade_im2col, grade_layer
@@ -117,6 +125,8 @@ GRADERS: dict[str, Callable[[ModuleType, int], float | tuple[float, str]]] = {  
     "sgd": grade_sgd,
     "train_loop": grade_train_loop,
     "schedule": grade_schedule,
+    "augment": grade_augment,
+    "neighbours": grade_neighbours,
     "kernel": grade_kernel,
     "data_parallel": grade_data_parallel,
 }
