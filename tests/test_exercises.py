@@ -22,10 +22,17 @@ STUDENTS = Path(__file__).resolve().parent / "exercise_files"
 PLAIN = STUDENTS / "plain"
 
 
+def honest_folder(tmp_path: Path) -> Path:
+    """A student's folder of honest files: the plain ones, and the reference solutions where those are already plain code."""
+    folder = tmp_path / "student"
+    shutil.copytree(SOLUTIONS, folder)
+    shutil.copytree(PLAIN, folder, dirs_exist_ok=True)
+    return folder
+
+
 def student_folder(tmp_path: Path, name: str, edits: dict[str, str]) -> Path:
     """The plain honest files, with each key of ``edits`` replaced by its value (each found exactly once) in ``<name>.py``."""
-    folder = tmp_path / "student"
-    shutil.copytree(PLAIN, folder)
+    folder = honest_folder(tmp_path)
     path = folder / f"{name}.py"
     text = path.read_text()
     for old, new in edits.items():
@@ -564,8 +571,7 @@ HONEST = sorted((path.parent.name, path.stem) for path in STUDENTS.glob("*/*.py"
 
 @pytest.mark.parametrize(("style", "name"), HONEST, ids=[f"{style}-{name}" for style, name in HONEST])
 def test_an_honest_file_in_another_style_passes(tmp_path, style, name):
-    folder = tmp_path / "student"
-    shutil.copytree(PLAIN, folder)
+    folder = honest_folder(tmp_path)
     shutil.copy(STUDENTS / style / f"{name}.py", folder / f"{name}.py")
     grade = exercises.check(name, folder, quiet=True)
     assert grade.passed, grade
@@ -618,8 +624,7 @@ def test_the_complex_step_is_exact_where_central_differences_are_not(rng):
 
 @pytest.mark.parametrize("name", ["conv_naive", "lrn", "maxpool"])
 def test_xp_code_runs_on_both_devices(tmp_path, name):
-    folder = tmp_path / "student"
-    shutil.copytree(PLAIN, folder)
+    folder = honest_folder(tmp_path)
     shutil.copy(STUDENTS / "xp" / f"{name}.py", folder / f"{name}.py")
     grade = exercises.check(name, folder, quiet=True)
     assert grade.passed and grade.hint == "runs on NumPy and on the GPU (strict device)", grade
