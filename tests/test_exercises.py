@@ -325,6 +325,11 @@ MISTAKES = [
         "[input (2, 2, 7, 5), 3 filters of 3x2",
     ),
     ("conv_naive", {"F, _, KH, KW = W.shape": "F, _, KH, _ = W.shape\n    KW = KH"}, "[input (2, 2, 7, 5), 3 filters of 3x2"),
+    (
+        "conv_naive",
+        {"dx_padded[n, :, rows, cols] += dout[n, f, oh, ow] * W[f]": "dx_padded[n, :, rows, cols] += 2 * dout[n, f, oh, ow] * W[f]"},
+        "FAIL - dx is off by a constant factor of 2",
+    ),
     ("maxpool", {"OH, OW = (H - K) // S + 1, (W - K) // S + 1": "OH, OW = H // S, W // S"}, "[MaxPool2d(3, 1) on input (2, 1, 6, 5)]"),
     ("sgd", {SGD_UPDATE: "v += self.weight_decay * w + grads[name]", "w += v": "w -= self.lr * v"}, "this is PyTorch's form"),
     (
@@ -461,7 +466,7 @@ def test_each_mistake_fails_with_a_hint_that_names_it(tmp_path, name, edits, hin
     folder = student_folder(tmp_path, name, edits)
     grade = exercises.check(name, folder, quiet=True)
     assert grade.status == "fail", grade
-    assert hint in grade.hint, grade.hint
+    assert hint in str(grade), grade.hint
 
 
 def test_a_student_subclassing_the_library_layer_is_caught(tmp_path):

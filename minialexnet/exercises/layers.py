@@ -513,7 +513,7 @@ LAYERS: dict[str, LayerExercise] = {
         param_shapes=_conv_shapes,
         names=("conv_forward_naive", "conv_backward_naive"),
         forwards=("conv_forward_naive",),
-        label=lambda key: f"d{key}",
+        label=lambda key: key if key == "dx" else f"d{key}",
         factor_hint=_conv_factor_hint,
         describe=_conv_describe,
     ),
