@@ -627,7 +627,7 @@ def test_the_complex_step_is_exact_where_central_differences_are_not(rng):
 # ---------------------------------------------------------------- the strict device: NumPy-only code named, xp code on both devices
 
 
-@pytest.mark.parametrize("name", ["conv_naive", "lrn", "maxpool"])
+@pytest.mark.parametrize("name", ["conv_naive", "im2col", "lrn", "maxpool", "dropout"])
 def test_xp_code_runs_on_both_devices(tmp_path, name):
     folder = honest_folder(tmp_path)
     shutil.copy(STUDENTS / "xp" / f"{name}.py", folder / f"{name}.py")
@@ -637,7 +637,12 @@ def test_xp_code_runs_on_both_devices(tmp_path, name):
 
 @pytest.mark.parametrize(
     ("name", "call"),
-    [("conv_naive", "numpy.pad was called on a device array"), ("lrn", "numpy.zeros_like was called on a device array")],
+    [
+        ("conv_naive", "numpy.pad was called on a device array"),
+        ("im2col", "numpy.pad was called on a device array"),
+        ("lrn", "numpy.zeros_like was called on a device array"),
+        ("dropout", "Unsupported type"),
+    ],
 )
 def test_numpy_only_code_passes_with_the_call_that_would_fail_on_cupy(name, call):
     grade = exercises.check(name, PLAIN, quiet=True)

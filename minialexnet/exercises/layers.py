@@ -126,28 +126,55 @@ def _on_the_gpu(exercise: LayerExercise, module: ModuleType, watch: Watch, setti
     out = np.asarray(host.forward(x, labels))
     dout = None if exercise.loss else rng.standard_normal(out.shape)
     expected = host.backward(dout)
-    with strict_device.installed() as cupy:
+
+    def run(cupy: Any) -> list[np.ndarray]:
         student = build(f"{exercise.title}(...)", lambda: exercise.build(module, setting))
         for key, value in params.items():
             student.params[key] = cupy.asarray(value)
+        if exercise.loss:
+            got = cupy.asnumpy(cupy.asarray(student.forward(cupy.asarray(x), cupy.asarray(labels))))
+            grads = {"dx": student.backward()}
+        else:
+            got = cupy.asnumpy(student.forward(cupy.asarray(x), train=True))
+            grads = {"dx": student.backward(cupy.asarray(dout))}
+        grads.update({key: student.grads[key] for key in params})
+        return [got, *(cupy.asnumpy(grads[key]) for key in ["dx", *params])]
+
+    wanted = [out, *(np.asarray(expected[key]) for key in ["dx", *params])]
+    return device_note(run, wanted, f"{exercise.title} [{exercise.describe(setting, shape)}]")
+
+
+def device_note(run: Callable[[Any], list[np.ndarray]], expected: list[np.ndarray], what: str, tolerance: float = 1e-12) -> str:
+    """``run(cupy)`` on the strict device: a note for NumPy-only code, a failure for results other than ``expected``."""
+    with strict_device.installed() as cupy:
         try:
             with np.errstate(all="ignore"):
-                if exercise.loss:
-                    got = cupy.asnumpy(cupy.asarray(student.forward(cupy.asarray(x), cupy.asarray(labels))))
-                    grads = {"dx": student.backward()}
-                else:
-                    got = cupy.asnumpy(student.forward(cupy.asarray(x), train=True))
-                    grads = {"dx": student.backward(cupy.asarray(dout))}
-                grads.update({key: student.grads[key] for key in params})
-                grads = {key: cupy.asnumpy(value) for key, value in grads.items()}
+                got = run(cupy)
         except Exception as error:  # NotModelledError, TypeError: NumPy called on a GPU array
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             return f"NumPy only, on CuPy: {message}{where(error)}"
-    if relative_error(got, out) > 1e-12 or any(relative_error(grads[key], np.asarray(expected[key])) > 1e-12 for key in grads):
-        raise StudentError(
-            f"{exercise.title} gives other results on the GPU (the strict device) than on NumPy [{exercise.describe(setting, shape)}]"
-        )
+    if any(relative_error(a, b) > tolerance for a, b in zip(got, expected, strict=True)):
+        raise StudentError(f"{what} gives other results on the GPU (the strict device) than on NumPy")
     return "runs on NumPy and on the GPU (strict device)"
+
+
+def _dropout_on_the_gpu(module: ModuleType, p: float, x: np.ndarray, dout: np.ndarray) -> str:
+    """Dropout on the strict device: the statistics of its mask, and backward using forward's mask."""
+
+    def run(cupy: Any) -> list[np.ndarray]:
+        layer = module.Dropout(p=p, seed=1)
+        out = cupy.asnumpy(layer.forward(cupy.asarray(x), train=True))
+        dx = cupy.asnumpy(layer.backward(cupy.asarray(dout)))
+        return [dx, dout * out / x]
+
+    note = device_note(lambda cupy: run(cupy), [np.zeros(1), np.zeros(1)], "Dropout", tolerance=np.inf)
+    if note.startswith("NumPy only"):
+        return note + " (draw the mask with xp, or copy a host draw to the device with xp.asarray)"
+    with strict_device.installed() as cupy:
+        dx, expected = run(cupy)
+    if relative_error(dx, expected) > 1e-12 or abs(float(np.mean(expected == 0)) - p) > 0.02:
+        raise StudentError("Dropout on the GPU (the strict device) drops the wrong share of units, or backward uses another mask")
+    return note
 
 
 def _inputs(exercise: LayerExercise, setting: Setting, shape: tuple[int, ...], rng: np.random.Generator) -> tuple[Any, ...]:
@@ -559,7 +586,7 @@ IM2COL_CASES = (
 )
 
 
-def grade_im2col(module: ModuleType, seed: int) -> float:
+def grade_im2col(module: ModuleType, seed: int) -> tuple[float, str]:
     """im2col against the grader's loops (same row and column order), col2im against their adjoint."""
     rng = np.random.default_rng(seed)
     watch = Watch(module)
@@ -604,13 +631,19 @@ def grade_im2col(module: ModuleType, seed: int) -> float:
                 else f"col2im differs from the adjoint of im2col {setting} (relative error {error:.1e})"
             )
         worst = max(worst, error, relative_error(float(np.sum(col * y)), float(np.sum(x * dx))))
-    return worst
+    shape, KH, KW, S, P = IM2COL_CASES[-1]
+    x = rng.standard_normal(shape)
+    return worst, device_note(
+        lambda cupy: [cupy.asnumpy(gather(cupy.asarray(x), KH, KW, S, P))],
+        [oracles.im2col(x, KH, KW, S, P)],
+        "im2col",
+    )
 
 
 # ---------------------------------------------------------------- dropout: statistics and the mask
 
 
-def grade_dropout(module: ModuleType, seed: int) -> float:
+def grade_dropout(module: ModuleType, seed: int) -> tuple[float, str]:
     p = 0.3  # not 0.5, so that keep and drop probabilities differ
     watch = Watch(module)
     layer = build("Dropout(p=0.3, seed=0)", lambda: attribute(module, "Dropout")(p=p, seed=seed))
@@ -669,4 +702,4 @@ def grade_dropout(module: ModuleType, seed: int) -> float:
     two = watch.call("Dropout.forward", second.forward, x.copy(), train=True)
     if not np.array_equal(one, two):
         raise StudentError("two Dropout(seed=3) dropped different units: draw the mask with self.rng")
-    return error
+    return error, _dropout_on_the_gpu(module, p, x, dout)
