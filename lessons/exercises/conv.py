@@ -15,6 +15,11 @@ matrix-product rule (the gradient of A @ B with respect to A and to B) and col2i
 adjoint of im2col. db sums over all L positions. Store dW with W's shape and db in
 self.grads["W"] and self.grads["b"]; return dx (N, C, H, W).
 
+The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
+``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
+too, and the check says so; NumPy-only code passes with a note naming the call that
+would fail on CuPy.
+
 Check it:  ``exercises.check("conv")``
 """
 

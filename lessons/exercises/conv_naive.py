@@ -17,6 +17,11 @@ times the other factor into the gradient of each factor (windows overlap: a pixe
 contributions from several positions). db[f] collects dout[n, f, oh, ow] over all N * OH * OW
 positions, summed. Finally drop the padding from dx_padded to get dx.
 
+The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
+``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
+too, and the check says so; NumPy-only code passes with a note naming the call that
+would fail on CuPy.
+
 Check it:  ``exercises.check("conv_naive")``
 """
 

@@ -12,6 +12,11 @@ the outputs by 0.5 at test time: the same network up to that factor.)
 Backward: out is x times a constant mask, so dx = ?  (train=False: the identity.)
 Draw random numbers with self.rng (np.random.Generator), so a seed makes a run repeatable.
 
+The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
+``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
+too, and the check says so; NumPy-only code passes with a note naming the call that
+would fail on CuPy.
+
 Check it:  ``exercises.check("dropout")``
 """
 

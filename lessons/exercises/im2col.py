@@ -17,6 +17,11 @@ of col back onto the pixel it was copied from, so <im2col(x), y> = <x, col2im(y)
 x, y (a pixel covered by several windows receives the sum). Padding positions are dropped.
 That is exactly what the backward pass of a convolution needs: dx = col2im(dcol).
 
+The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
+``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
+too, and the check says so; NumPy-only code passes with a note naming the call that
+would fail on CuPy.
+
 Check it:  ``exercises.check("im2col")``
 """
 

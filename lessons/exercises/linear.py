@@ -13,6 +13,11 @@ their gradients sum over the batch). Return dx; store dW and db in self.grads["W
 self.grads["b"] (the same names as self.params), overwriting, never adding to, what is there.
 Check the shapes of your results against the shapes above.
 
+The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
+``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
+too, and the check says so; NumPy-only code passes with a note naming the call that
+would fail on CuPy.
+
 Check it:  ``exercises.check("linear")``
 """
 

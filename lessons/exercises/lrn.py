@@ -14,6 +14,11 @@ dL/da[j] = dout[j] * db[j]/da[j] (D[j] held fixed) + sum over c with j in window
 dout[c] * db[c]/dD[c] * dD[c]/da[j]. Work out the two derivatives; the window is symmetric,
 so "every c whose window contains j" is window(j).
 
+The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
+``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
+too, and the check says so; NumPy-only code passes with a note naming the call that
+would fail on CuPy.
+
 Check it:  ``exercises.check("lrn")``
 """
 

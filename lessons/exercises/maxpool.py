@@ -13,6 +13,11 @@ smallest i, then the smallest j), as in PyTorch; the total gradient is conserved
 sum(dx) = sum(dout). Remember in forward which element won (np.argmax of a flattened window
 returns the first maximum).
 
+The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
+``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
+too, and the check says so; NumPy-only code passes with a note naming the call that
+would fail on CuPy.
+
 Check it:  ``exercises.check("maxpool")``
 """
 

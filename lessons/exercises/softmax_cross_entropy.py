@@ -11,6 +11,11 @@ Backward (no argument: the loss is the last layer, dL/dloss = 1): return dL/dz (
 Differentiate -log p[n, y[n]] with respect to z[n, k] (two cases: k = y[n] and k != y[n]),
 then remember the 1/N of the mean.
 
+The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
+``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
+too, and the check says so; NumPy-only code passes with a note naming the call that
+would fail on CuPy.
+
 Check it:  ``exercises.check("softmax_cross_entropy")``
 """
 
