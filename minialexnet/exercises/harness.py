@@ -21,18 +21,11 @@ from minialexnet.layers import Layer
 
 FORWARD_TOLERANCE = 1e-9  # float64 forward passes agree to rounding (about 1e-15)
 BATCH = 3
-LIBRARY_MODULES = (
+LIBRARY_MODULES = (  # a name ending in "." stands for every loaded module below it
     "minialexnet.gradcheck",
-    "minialexnet.layers.conv",
-    "minialexnet.layers.dropout",
-    "minialexnet.layers.flatten",
-    "minialexnet.layers.linear",
-    "minialexnet.layers.loss",
-    "minialexnet.layers.lrn",
-    "minialexnet.layers.pool",
-    "minialexnet.layers.relu",
-    "minialexnet.layers.sequential",
-    "minialexnet.layers.winograd",
+    "minialexnet.layers.",
+    "minialexnet.fast.",
+    "minialexnet.cuda.",
     "minialexnet.models",
     "minialexnet.optim",
 )
@@ -91,8 +84,9 @@ class Watch:
             setattr(owner, attribute, value)
 
         poisoned: dict[int, Callable[..., Any]] = {}  # id of a library function -> its poisoned stand-in
-        for module_name in self.library:
-            for attribute, value in list(vars(sys.modules.get(module_name, ModuleType(module_name))).items()):
+        names = [name for name in list(sys.modules) if any(name == m or (m.endswith(".") and name.startswith(m)) for m in self.library)]
+        for module_name in names:
+            for attribute, value in list(vars(sys.modules[module_name]).items()):
                 if getattr(value, "__module__", None) != module_name:
                     continue
                 if inspect.isfunction(value):
