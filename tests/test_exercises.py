@@ -19,7 +19,7 @@ from minialexnet.layers import Conv2d, Linear, LocalResponseNorm, MaxPool2d, ReL
 LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 SKELETONS, SOLUTIONS = LESSONS / "exercises", LESSONS / "solutions"
 STUDENTS = Path(__file__).resolve().parent / "exercise_files"
-PLAIN = STUDENTS / "plain"
+PLAIN, NUMPY_ONLY = STUDENTS / "plain", STUDENTS / "numpy_only"  # honest files; deliberately NumPy-only ones
 
 
 def honest_folder(tmp_path: Path) -> Path:
@@ -44,6 +44,8 @@ def student_folder(tmp_path: Path, name: str, edits: dict[str, str]) -> Path:
 
 # ---------------------------------------------------------------- the mistakes: (exercise, {old: new}, hint)
 
+BACKEND = "from minialexnet.backend import get_array_module"  # the honest files' first import: an anchor for edits
+WITH_NP = {BACKEND: "import numpy as np\n\n" + BACKEND}  # for deliberately wrong edits that loop on the host
 KEEP_X = {"self.cache = x > 0": "self.cache = x > 0\n        self.x = x"}
 RELU_FINITE_DIFFERENCES = """x, eps = self.x, 1e-6
         dx = np.zeros_like(x)
@@ -55,7 +57,7 @@ RELU_FINITE_DIFFERENCES = """x, eps = self.x, 1e-6
         return dx"""
 POOL_ROUTE = """for oh in range(OH):
             for ow in range(OW):
-                i, j = np.divmod(winners[:, :, oh, ow], K)
+                i, j = xp.divmod(winners[:, :, oh, ow], K)
                 dx[n, c, oh * S + i, ow * S + j] += dout[:, :, oh, ow]  # (n, c) pairs are distinct: no collisions"""
 POOL_KEEP_X = {"self.cache = (x.shape, winners)": "self.cache = (x.shape, winners)\n        self.x = x"}
 
@@ -156,11 +158,11 @@ MISTAKES = [
                 "        except BaseException:\n"
                 "            return dout * self.cache"
             ),
-            "import numpy as np": "import numpy as np\n\nimport minialexnet.gradcheck",
+            BACKEND: "import minialexnet.gradcheck\n" + BACKEND,
         },
         "you called the library's minialexnet.gradcheck.numerical_gradient",
     ),
-    ("relu", {**KEEP_X, RELU_DX: RELU_FINITE_DIFFERENCES}, "called forward 144 time(s): that is finite differences"),
+    ("relu", {**KEEP_X, **WITH_NP, RELU_DX: RELU_FINITE_DIFFERENCES}, "called forward 144 time(s): that is finite differences"),
     (
         "im2col",
         {
@@ -206,7 +208,7 @@ MISTAKES = [
     # a forward changed together with a matching backward
     (
         "relu",
-        {"return np.maximum(x, 0)": "return 2 * np.maximum(x, 0)", RELU_DX: "return 2 * dout * self.cache"},
+        {"return xp.maximum(x, 0)": "return 2 * xp.maximum(x, 0)", RELU_DX: "return 2 * dout * self.cache"},
         "ReLU.forward differs from the paper's formula",
     ),
     # gradients missing, under other names, never written, accumulated, divided by N
@@ -259,17 +261,21 @@ MISTAKES = [
     ("relu", {RELU_DX: "return -dout * self.cache"}, "dx has the wrong sign"),
     ("relu", {RELU_DX: "return 1.0 * self.cache"}, "dx does not change when dout does"),
     ("relu", {RELU_DX: "return dout * self.cache / 0.0"}, "NaN or inf"),
-    ("relu", {"return np.maximum(x, 0)": "return np.maximum(x, 0).astype(np.float32)"}, "dtype float32"),
-    ("relu", {"return np.maximum(x, 0)": "return np.maximum(x, 0).tolist()"}, "is a list: return a NumPy array"),
-    ("relu", {"return np.maximum(x, 0)": "return np.maximum(x, 0).reshape(len(x), -1)"}, "has shape (3, 24), expected (3, 2, 3, 4)"),
-    ("relu", {"return np.maximum(x, 0)": "np.maximum(x, 0, out=x)\n        return x"}, "changed its input x in place"),
+    ("relu", {"return xp.maximum(x, 0)": "return xp.maximum(x, 0).astype(xp.float32)"}, "dtype float32"),
+    ("relu", {"return xp.maximum(x, 0)": "return xp.maximum(x, 0).tolist()"}, "is a list: return a NumPy array"),
+    ("relu", {"return xp.maximum(x, 0)": "return xp.maximum(x, 0).reshape(len(x), -1)"}, "has shape (3, 24), expected (3, 2, 3, 4)"),
+    ("relu", {"return xp.maximum(x, 0)": "xp.maximum(x, 0, out=x)\n        return x"}, "changed its input x in place"),
     ("relu", {RELU_DX: "dout * self.cache"}, "dx is None"),
     ("relu", {RELU_DX: "return (dout * self.cache).tolist()"}, "dx is a list: return a NumPy array"),
     ("linear", {'self.grads["b"] = dout.sum(axis=0)': 'self.grads["b"] = list(dout.sum(axis=0))'}, 'self.grads["b"] is a list'),
     ("relu", {"def backward(self, dout):": "def backward(self, dout)"}, "relu.py line 16: SyntaxError"),
-    ("relu", {"import numpy as np": "import numpy as np\nimport numpyy"}, "No module named 'numpyy'"),
+    (
+        "relu",
+        {BACKEND: "import numpyy\n" + BACKEND},
+        "No module named 'numpyy'",
+    ),
     ("relu", {"class ReLU(Layer):": "class Relu(Layer):"}, "relu.py has no ReLU"),
-    ("relu", {"import numpy as np": "import sys\n\nimport numpy as np\n\nsys.exit(3)"}, "importing relu.py raised SystemExit: 3"),
+    ("relu", {BACKEND: "import sys\n\nsys.exit(3)"}, "importing relu.py raised SystemExit: 3"),
     ("relu", {RELU_DX: "raise SystemExit(4)"}, "ReLU.backward raised SystemExit: 4"),
     ("relu", {RELU_DX: "return dout @ self.cache"}, "ReLU.backward raised ValueError: matmul"),
     # softmax cross-entropy
@@ -277,7 +283,7 @@ MISTAKES = [
     ("softmax_cross_entropy", {"return dlogits / N": "return dlogits / N / N"}, "divide by N once"),
     (
         "softmax_cross_entropy",
-        {"return float(-log_probs[np.arange(N), labels].mean())": "return -log_probs[np.arange(N), labels]"},
+        {"return float(-log_probs[xp.arange(N), labels].mean())": "return -log_probs[xp.arange(N), labels]"},
         "per-example losses",
     ),
     ("softmax_cross_entropy", {"shifted = logits - logits.max(axis=1, keepdims=True)": "shifted = logits"}, "subtract each row's maximum"),
@@ -343,13 +349,17 @@ MISTAKES = [
         "the plain mean of the batch losses",
     ),
     # what the grader could not see before: inline finite differences, another autodiff library, shared state
-    ("lrn", {"return dout * D ** (-self.beta) - 2 * self.alpha": LRN_INLINE_DIFFERENCES}, "agrees with the exact derivative only to"),
+    (
+        "lrn",
+        {**WITH_NP, "return dout * D ** (-self.beta) - 2 * self.alpha": LRN_INLINE_DIFFERENCES},
+        "agrees with the exact derivative only to",
+    ),
     ("linear", {'return dout @ self.params["W"]': LINEAR_INLINE_DIFFERENCES}, "dx agrees with the exact derivative only to"),
-    ("relu", {**KEEP_X, RELU_DX: RELU_INLINE_DIFFERENCES}, "for inputs within 1e-9 of 0, dx is off by"),
+    ("relu", {**KEEP_X, **WITH_NP, RELU_DX: RELU_INLINE_DIFFERENCES}, "for inputs within 1e-9 of 0, dx is off by"),
     ("maxpool", {**POOL_KEEP_X, POOL_ROUTE: POOL_INLINE_DIFFERENCES}, "the gradient went to every tied maximum"),
     (
         "maxpool",
-        {"winners[:, :, oh, ow] = window.argmax(axis=2)": "winners[:, :, oh, ow] = np.round(window, 6).argmax(axis=2)"},
+        {"winners[:, :, oh, ow] = window.argmax(axis=2)": "winners[:, :, oh, ow] = xp.round(window, 6).argmax(axis=2)"},
         "on windows whose two largest entries differ by 1e-10",
     ),
     (
@@ -357,7 +367,11 @@ MISTAKES = [
         {"import numpy as np": "import numpy as np\nimport torch", 'self.grads["W"] = dout.T @ x': TORCH_DW},
         "linear.py imports torch",
     ),
-    ("relu", {"import numpy as np": "import numpy as np\n\nfrom jax import grad  # noqa: F401"}, "relu.py imports jax"),
+    (
+        "relu",
+        {BACKEND: "from jax import grad  # noqa: F401\n" + BACKEND},
+        "relu.py imports jax",
+    ),
     (
         "relu",
         {"self.cache = x > 0": "MASK[0] = x > 0", RELU_DX: "return dout * MASK[0]", "class ReLU": "MASK = [None]\n\n\nclass ReLU"},
@@ -576,7 +590,7 @@ def test_missing_files_unknown_names_and_the_printed_lines(tmp_path, capsys):
 
 # ---------------------------------------------------------------- honest files in other styles pass; the oracles equal the library
 
-HONEST = sorted((path.parent.name, path.stem) for path in STUDENTS.glob("*/*.py") if path.parent.name != "plain")
+HONEST = sorted((path.parent.name, path.stem) for path in STUDENTS.glob("*/*.py") if path.parent.name not in ("plain", "numpy_only"))
 
 
 @pytest.mark.parametrize(("style", "name"), HONEST, ids=[f"{style}-{name}" for style, name in HONEST])
@@ -585,6 +599,8 @@ def test_an_honest_file_in_another_style_passes(tmp_path, style, name):
     shutil.copy(STUDENTS / style / f"{name}.py", folder / f"{name}.py")
     grade = exercises.check(name, folder, quiet=True)
     assert grade.passed, grade
+    if name in LAYER_NAMES:
+        assert grade.hint == "runs on NumPy and on the GPU (strict device)", grade
 
 
 def test_every_layer_has_three_honest_styles():
@@ -632,27 +648,34 @@ def test_the_complex_step_is_exact_where_central_differences_are_not(rng):
 # ---------------------------------------------------------------- the strict device: NumPy-only code named, xp code on both devices
 
 
-@pytest.mark.parametrize("name", ["conv_naive", "im2col", "lrn", "maxpool", "dropout"])
-def test_xp_code_runs_on_both_devices(tmp_path, name):
-    folder = honest_folder(tmp_path)
-    shutil.copy(STUDENTS / "xp" / f"{name}.py", folder / f"{name}.py")
-    grade = exercises.check(name, folder, quiet=True)
-    assert grade.passed and grade.hint == "runs on NumPy and on the GPU (strict device)", grade
+BOTH_DEVICES = "runs on NumPy and on the GPU (strict device)"
+
+
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_the_plain_honest_layers_run_on_both_devices(name):
+    grade = exercises.check(name, PLAIN, quiet=True)
+    assert grade.passed and grade.hint == BOTH_DEVICES, grade
 
 
 @pytest.mark.parametrize(
-    ("name", "call"),
+    ("name", "call", "line"),
     [
-        ("conv_naive", "numpy.pad was called on a device array"),
-        ("im2col", "numpy.pad was called on a device array"),
-        ("lrn", "numpy.zeros_like was called on a device array"),
-        ("dropout", "Unsupported type"),
+        ("conv_naive", "numpy.pad was called on a device array; call xp.pad", 10),
+        ("im2col", "numpy.pad was called on a device array; call xp.pad", 17),
+        ("lrn", "numpy.zeros_like was called on a device array; call xp.zeros_like", 20),
+        ("maxpool", "Implicit conversion to a NumPy array is not allowed", 25),
+        ("softmax_cross_entropy", "numpy.exp was called on a device array; call xp.exp", 14),
+        ("dropout", "Unsupported type <class 'numpy.ndarray'>", 22),
     ],
 )
-def test_numpy_only_code_passes_with_the_call_that_would_fail_on_cupy(name, call):
-    grade = exercises.check(name, PLAIN, quiet=True)
-    assert grade.passed and grade.hint.startswith("NumPy only, on CuPy:") and call in grade.hint, grade
-    assert f"({name}.py, line" in grade.hint
+def test_numpy_only_code_fails_naming_the_call_that_would_fail_on_cupy(tmp_path, name, call, line):
+    folder = honest_folder(tmp_path)
+    shutil.copy(NUMPY_ONLY / f"{name}.py", folder / f"{name}.py")
+    grade = exercises.check(name, folder, quiet=True)
+    assert grade.status == "fail" and "runs on NumPy only, not on CuPy" in grade.hint, grade
+    assert call in grade.hint and f"({name}.py, line {line})" in grade.hint, grade.hint
+    if name == "dropout":
+        assert grade.hint.endswith("draw the mask with xp, or copy a host draw to the device with xp.asarray"), grade.hint
 
 
 def test_a_layer_that_differs_on_the_gpu_fails(tmp_path):

@@ -15,16 +15,18 @@ matrix-product rule (the gradient of A @ B with respect to A and to B) and col2i
 adjoint of im2col. db sums over all L positions. Store dW with W's shape and db in
 self.grads["W"] and self.grads["b"]; return dx (N, C, H, W).
 
-The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
-``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
-too, and the check says so; NumPy-only code passes with a note naming the call that
-would fail on CuPy.
+The code must run on NumPy and on CuPy: write it with ``xp`` (given below, ``xp =
+get_array_module(x)`` from minialexnet.backend: numpy for NumPy arrays, cupy for CuPy ones)
+wherever NumPy code would write ``np``. The check runs it once more on the strict device
+(CuPy's rules, no GPU needed); NumPy-only code fails there, the hint naming the call that
+would fail on CuPy (file and line).
 
 Check it:  ``exercises.check("conv")``
 """
 
 import numpy as np
 
+from minialexnet.backend import get_array_module
 from minialexnet.exercises import load
 from minialexnet.layers.base import Layer
 
@@ -43,12 +45,14 @@ class Conv2d(Layer):
 
     def forward(self, x, train=True):
         """x (N, C, H, W) -> out (N, F, OH, OW)."""
+        xp = get_array_module(x)  # numpy or cupy, as x is: write xp.<function> where NumPy code writes np.
         # ---- your code ----
         raise NotImplementedError("write Conv2d.forward")
         # ---- end of your code ----
 
     def backward(self, dout):
         """dout (N, F, OH, OW) -> dx (N, C, H, W); fills self.grads["W"] (F, C, K, K) and self.grads["b"] (F,)."""
+        xp = get_array_module(dout)  # numpy or cupy, as dout is: write xp.<function> where NumPy code writes np.
         # ---- your code ----
         raise NotImplementedError("write Conv2d.backward")
         # ---- end of your code ----

@@ -17,19 +17,21 @@ times the other factor into the gradient of each factor (windows overlap: a pixe
 contributions from several positions). db[f] collects dout[n, f, oh, ow] over all N * OH * OW
 positions, summed. Finally drop the padding from dx_padded to get dx.
 
-The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
-``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
-too, and the check says so; NumPy-only code passes with a note naming the call that
-would fail on CuPy.
+The code must run on NumPy and on CuPy: write it with ``xp`` (given below, ``xp =
+get_array_module(x)`` from minialexnet.backend: numpy for NumPy arrays, cupy for CuPy ones)
+wherever NumPy code would write ``np``. The check runs it once more on the strict device
+(CuPy's rules, no GPU needed); NumPy-only code fails there, the hint naming the call that
+would fail on CuPy (file and line).
 
 Check it:  ``exercises.check("conv_naive")``
 """
 
-import numpy as np
+from minialexnet.backend import get_array_module
 
 
 def conv_forward_naive(x, W, b, stride, padding):
     """x (N, C, H, W), W (F, C, KH, KW), b (F,) -> out (N, F, OH, OW)."""
+    xp = get_array_module(x)  # numpy or cupy, as x is: write xp.<function> where NumPy code writes np.
     # ---- your code ----
     raise NotImplementedError("write conv_forward_naive")
     # ---- end of your code ----
@@ -37,6 +39,7 @@ def conv_forward_naive(x, W, b, stride, padding):
 
 def conv_backward_naive(dout, x, W, stride, padding):
     """dout (N, F, OH, OW), x, W as in forward -> (dx (N, C, H, W), dW (F, C, KH, KW), db (F,))."""
+    xp = get_array_module(dout)  # numpy or cupy, as dout is: write xp.<function> where NumPy code writes np.
     # ---- your code ----
     raise NotImplementedError("write conv_backward_naive")
     # ---- end of your code ----

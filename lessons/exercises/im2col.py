@@ -17,15 +17,18 @@ of col back onto the pixel it was copied from, so <im2col(x), y> = <x, col2im(y)
 x, y (a pixel covered by several windows receives the sum). Padding positions are dropped.
 That is exactly what the backward pass of a convolution needs: dx = col2im(dcol).
 
-The check also runs it on the strict device (CuPy's rules, no GPU needed). Written with
-``xp = get_array_module(x)`` (from minialexnet.backend) instead of ``np``, it runs on a GPU
-too, and the check says so; NumPy-only code passes with a note naming the call that
-would fail on CuPy.
+The code must run on NumPy and on CuPy: write it with ``xp`` (given below, ``xp =
+get_array_module(x)`` from minialexnet.backend: numpy for NumPy arrays, cupy for CuPy ones)
+wherever NumPy code would write ``np``. The check runs it once more on the strict device
+(CuPy's rules, no GPU needed); NumPy-only code fails there, the hint naming the call that
+would fail on CuPy (file and line).
 
 Check it:  ``exercises.check("im2col")``
 """
 
 import numpy as np
+
+from minialexnet.backend import get_array_module
 
 
 def _pair(value):
@@ -35,6 +38,7 @@ def _pair(value):
 
 def im2col(x, KH, KW, stride=1, padding=0):
     """x (N, C, H, W) -> col (C * KH * KW, N * OH * OW)."""
+    xp = get_array_module(x)  # numpy or cupy, as x is: write xp.<function> where NumPy code writes np.
     # ---- your code ----
     raise NotImplementedError("write im2col")
     # ---- end of your code ----
@@ -42,6 +46,7 @@ def im2col(x, KH, KW, stride=1, padding=0):
 
 def col2im(col, x_shape, KH, KW, stride=1, padding=0):
     """col (C * KH * KW, N * OH * OW), x_shape (N, C, H, W) -> dx (N, C, H, W), the adjoint of im2col."""
+    xp = get_array_module(col)  # numpy or cupy, as col is: write xp.<function> where NumPy code writes np.
     # ---- your code ----
     raise NotImplementedError("write col2im")
     # ---- end of your code ----

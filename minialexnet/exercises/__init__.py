@@ -15,7 +15,7 @@ What is checked (float64, fixed seeds, several cases per exercise, the failing o
   also against the complex-step derivative (exact to rounding: the reported error), ReLU on
   inputs within 1e-9 of its kink, max-pool on exact ties and on near-ties 1e-10 apart; two
   instances run interleaved; each layer once more on the strict device (CuPy's rules without
-  a GPU, ``minialexnet.strict_device``);
+  a GPU, ``minialexnet.strict_device``): the exercises are written against ``xp``;
 - softmax (lesson 1), crops and flips (lesson 9) and nearest neighbours (lesson 10) on NumPy
   and on the strict device; the gradient checker (lesson 3) on correct layers, layers with
   planted bugs and a kink; SGD over a schedule whose lr drops by 10 twice; the training loop
@@ -28,6 +28,8 @@ deliberately wrong file per case):
 - not written yet; a syntax or import error, ``sys.exit``, a missing class or function;
   an endless loop (a time limit, where the grader runs in the main thread); a file that
   imports torch, jax, autograd or tensorflow;
+- a layer that runs on NumPy only (``np`` called on a device array, a host mask multiplied
+  into one): the hint names the call that fails on CuPy, with file and line;
 - a forward that returns a list, the wrong dtype or shape, NaN/inf, changes its input, or
   disagrees with the formula: a forward changed together with a matching backward fails here;
   shapes computed from the wrong axis (OW from H), KW taken equal to KH, OH = H // S;
@@ -57,9 +59,8 @@ What it cannot detect: an autodiff library reached without an import statement i
 module globals (a default argument, a closure, a class attribute, a container) made before
 the check; finite differences so fine that they agree with the exact derivative to 1e-11 on
 smooth layers (no float64 step does); code that behaves differently on inputs other than the
-checker's; a student who edits the grader. NumPy-only layers pass with a note naming the call
-that fails on CuPy, rather than failing (the skeletons are written with NumPy). It judges
-results, not style or speed.
+checker's; a student who edits the grader; CuPy behaviour the strict device does not model
+(see its docstring). It judges results, not style or speed.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> tuple
 
 
 def _on_the_gpu(exercise: LayerExercise, module: ModuleType, watch: Watch, setting: Setting, shape: tuple[int, ...], rng: Any) -> str:
-    """The layer once more on the strict device (CuPy's rules, no GPU): a note for NumPy-only code, a failure for other results."""
+    """The layer once more on the strict device (CuPy's rules, no GPU): NumPy-only code and other results fail."""
     params, x, labels = _inputs(exercise, setting, shape, rng)
     host = _Run(exercise, module, watch, setting, shape)
     host.set_params(params)
@@ -144,15 +144,21 @@ def _on_the_gpu(exercise: LayerExercise, module: ModuleType, watch: Watch, setti
     return device_note(run, wanted, f"{exercise.title} [{exercise.describe(setting, shape)}]")
 
 
-def device_note(run: Callable[[Any], list[np.ndarray]], expected: list[np.ndarray], what: str, tolerance: float = 1e-12) -> str:
-    """``run(cupy)`` on the strict device: a note for NumPy-only code, a failure for results other than ``expected``."""
+XP_FIX = "write it with xp = get_array_module(x) (from minialexnet.backend) in place of np"
+
+
+def device_note(
+    run: Callable[[Any], list[np.ndarray]], expected: list[np.ndarray], what: str, tolerance: float = 1e-12, fix: str = XP_FIX
+) -> str:
+    """``run(cupy)`` on the strict device: NumPy-only code and results other than ``expected`` fail, naming the call and line."""
     with strict_device.installed() as cupy:
         try:
             with np.errstate(all="ignore"):
                 got = run(cupy)
         except Exception as error:  # NotModelledError, TypeError: NumPy called on a GPU array
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            return f"NumPy only, on CuPy: {message}{where(error)}"
+            advice = "" if "get_array_module" in message else f"; {fix}"
+            raise StudentError(f"{what} runs on NumPy only, not on CuPy: {message}{where(error)}{advice}") from None
     if any(relative_error(a, b) > tolerance for a, b in zip(got, expected, strict=True)):
         raise StudentError(f"{what} gives other results on the GPU (the strict device) than on NumPy")
     return "runs on NumPy and on the GPU (strict device)"
@@ -167,9 +173,8 @@ def _dropout_on_the_gpu(module: ModuleType, p: float, x: np.ndarray, dout: np.nd
         dx = cupy.asnumpy(layer.backward(cupy.asarray(dout)))
         return [dx, dout * out / x]
 
-    note = device_note(lambda cupy: run(cupy), [np.zeros(1), np.zeros(1)], "Dropout", tolerance=np.inf)
-    if note.startswith("NumPy only"):
-        return note + " (draw the mask with xp, or copy a host draw to the device with xp.asarray)"
+    fix = "draw the mask with xp, or copy a host draw to the device with xp.asarray"
+    note = device_note(run, [np.zeros(1), np.zeros(1)], "Dropout", tolerance=np.inf, fix=fix)
     with strict_device.installed() as cupy:
         dx, expected = run(cupy)
     if relative_error(dx, expected) > 1e-12 or abs(float(np.mean(expected == 0)) - p) > 0.02:

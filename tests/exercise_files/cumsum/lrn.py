@@ -1,7 +1,6 @@
-"""An honest LRN: the channel window sums from a cumulative sum (a difference of two running totals)."""
+"""An honest xp (NumPy and CuPy) LRN: the channel window sums from a cumulative sum (a difference of two running totals)."""
 
-import numpy as np
-
+from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
@@ -11,11 +10,12 @@ class LocalResponseNorm(Layer):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def _window(self, v, before, after):
+        xp = get_array_module(v)
         """out[:, c] = sum of v[:, c - before .. c + after], clipped."""
         C = v.shape[1]
-        total = np.concatenate([np.zeros_like(v[:, :1]), np.cumsum(v, axis=1)], axis=1)  # total[:, c] = sum of v[:, :c]
-        top = np.minimum(np.arange(C) + after + 1, C)
-        bottom = np.maximum(np.arange(C) - before, 0)
+        total = xp.concatenate([xp.zeros_like(v[:, :1]), xp.cumsum(v, axis=1)], axis=1)  # total[:, c] = sum of v[:, :c]
+        top = xp.minimum(xp.arange(C) + after + 1, C)
+        bottom = xp.maximum(xp.arange(C) - before, 0)
         return total[:, top] - total[:, bottom]
 
     def forward(self, a, train=True):

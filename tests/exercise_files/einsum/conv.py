@@ -1,7 +1,8 @@
-"""An honest Conv2d on the student's im2col, the product written with einsum."""
+"""An honest xp (NumPy and CuPy) Conv2d on the student's im2col, the product written with einsum."""
 
 import numpy as np
 
+from minialexnet.backend import get_array_module
 from minialexnet.exercises import load
 from minialexnet.layers.base import Layer
 
@@ -16,17 +17,19 @@ class Conv2d(Layer):
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     def forward(self, x, train=True):
+        xp = get_array_module(x)
         N, _, H, W = x.shape
         OH, OW = (H + 2 * self.P - self.K) // self.S + 1, (W + 2 * self.P - self.K) // self.S + 1
         col = cols.im2col(x, self.K, self.K, self.S, self.P).reshape(-1, N, OH, OW)
         Wm = self.params["W"].reshape(len(self.params["W"]), -1)
         self.cache = (x.shape, col)
-        return np.einsum("fr,rnhw->nfhw", Wm, col) + self.params["b"][None, :, None, None]
+        return xp.einsum("fr,rnhw->nfhw", Wm, col) + self.params["b"][None, :, None, None]
 
     def backward(self, dout):
+        xp = get_array_module(dout)
         x_shape, col = self.cache
         Wm = self.params["W"].reshape(len(self.params["W"]), -1)
-        self.grads["W"] = np.einsum("nfhw,rnhw->fr", dout, col).reshape(self.params["W"].shape)
-        self.grads["b"] = np.einsum("nfhw->f", dout)
-        dcol = np.einsum("fr,nfhw->rnhw", Wm, dout).reshape(Wm.shape[1], -1)
+        self.grads["W"] = xp.einsum("nfhw,rnhw->fr", dout, col).reshape(self.params["W"].shape)
+        self.grads["b"] = xp.einsum("nfhw->f", dout)
+        dcol = xp.einsum("fr,nfhw->rnhw", Wm, dout).reshape(Wm.shape[1], -1)
         return cols.col2im(dcol, x_shape, self.K, self.K, self.S, self.P)

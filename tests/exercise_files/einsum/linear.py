@@ -1,7 +1,8 @@
-"""An honest Linear with einsum."""
+"""An honest xp (NumPy and CuPy) Linear with einsum."""
 
 import numpy as np
 
+from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
@@ -13,10 +14,12 @@ class Linear(Layer):
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
 
     def forward(self, x, train=True):
+        xp = get_array_module(x)
         self.cache = x
-        return np.einsum("ni,oi->no", x, self.params["W"]) + self.params["b"]
+        return xp.einsum("ni,oi->no", x, self.params["W"]) + self.params["b"]
 
     def backward(self, dout):
-        self.grads["W"] = np.einsum("no,ni->oi", dout, self.cache)
-        self.grads["b"] = np.einsum("no->o", dout)
-        return np.einsum("no,oi->ni", dout, self.params["W"])
+        xp = get_array_module(dout)
+        self.grads["W"] = xp.einsum("no,ni->oi", dout, self.cache)
+        self.grads["b"] = xp.einsum("no->o", dout)
+        return xp.einsum("no,oi->ni", dout, self.params["W"])

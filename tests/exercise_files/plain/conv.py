@@ -1,4 +1,4 @@
-"""An honest solution (loops, tests/test_exercises.py edits it into mistakes): the convolution layer by im2col (Section 3.5).
+"""An honest xp solution (loops; tests/test_exercises.py edits it into mistakes): the convolution layer by im2col (Section 3.5).
 
 out = W_mat @ im2col(x) + b;  dW = dout_mat @ col^T;  db = row sums of dout_mat;  dx = col2im(W_mat^T @ dout_mat)
 """

@@ -1,4 +1,4 @@
-"""An honest solution (loops, tests/test_exercises.py edits it into mistakes): the fully connected layer (Section 3.5).
+"""An honest xp solution (loops; tests/test_exercises.py edits it into mistakes): the fully connected layer (Section 3.5).
 
 out = x W^T + b;  dx = dout W;  dW = dout^T x;  db = sum over n of dout
 """

@@ -1,10 +1,9 @@
-"""An honest solution (loops, tests/test_exercises.py edits it into mistakes): overlapping max-pooling (Section 3.4).
+"""An honest xp solution (loops; tests/test_exercises.py edits it into mistakes): overlapping max-pooling (Section 3.4).
 
 out[n, c, oh, ow] = max of the window;  its gradient goes to the window's first maximum (row-major)
 """
 
-import numpy as np
-
+from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
@@ -14,11 +13,12 @@ class MaxPool2d(Layer):
         self.kernel_size, self.stride = kernel_size, stride
 
     def forward(self, x, train=True):
+        xp = get_array_module(x)
         N, C, H, W = x.shape
         K, S = self.kernel_size, self.stride
         OH, OW = (H - K) // S + 1, (W - K) // S + 1
-        out = np.empty((N, C, OH, OW), dtype=x.dtype)
-        winners = np.empty((N, C, OH, OW), dtype=np.int64)  # flat index in the K x K window
+        out = xp.empty((N, C, OH, OW), dtype=x.dtype)
+        winners = xp.empty((N, C, OH, OW), dtype=xp.int64)  # flat index in the K x K window
         for oh in range(OH):
             for ow in range(OW):
                 window = x[:, :, oh * S : oh * S + K, ow * S : ow * S + K].reshape(N, C, K * K)
@@ -28,13 +28,14 @@ class MaxPool2d(Layer):
         return out
 
     def backward(self, dout):
+        xp = get_array_module(dout)
         x_shape, winners = self.cache
         N, C, OH, OW = dout.shape
         K, S = self.kernel_size, self.stride
-        dx = np.zeros(x_shape, dtype=dout.dtype)
-        n, c = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
+        dx = xp.zeros(x_shape, dtype=dout.dtype)
+        n, c = xp.meshgrid(xp.arange(N), xp.arange(C), indexing="ij")
         for oh in range(OH):
             for ow in range(OW):
-                i, j = np.divmod(winners[:, :, oh, ow], K)
+                i, j = xp.divmod(winners[:, :, oh, ow], K)
                 dx[n, c, oh * S + i, ow * S + j] += dout[:, :, oh, ow]  # (n, c) pairs are distinct: no collisions
         return dx

@@ -1,7 +1,8 @@
-"""An honest dropout: the mask drawn as binomial trials from self.rng."""
+"""An honest xp (NumPy and CuPy) dropout: the mask drawn as binomial trials from self.rng."""
 
 import numpy as np
 
+from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
@@ -12,7 +13,8 @@ class Dropout(Layer):
         self.rng = np.random.default_rng(seed)
 
     def forward(self, x, train=True):
-        self.cache = self.rng.binomial(1, 1 - self.p, size=x.shape) / (1 - self.p) if train else None
+        xp = get_array_module(x)  # the draw is on the host (self.rng), the mask on x's device
+        self.cache = xp.asarray(self.rng.binomial(1, 1 - self.p, size=x.shape)) / (1 - self.p) if train else None
         return x.copy() if self.cache is None else x * self.cache
 
     def backward(self, dout):

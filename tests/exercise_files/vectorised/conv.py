@@ -1,7 +1,8 @@
-"""An honest Conv2d on the student's im2col, keyword arguments and tensordot, the columns recomputed in backward."""
+"""An honest xp (NumPy and CuPy) Conv2d on the student's im2col, keyword arguments and tensordot, the columns recomputed in backward."""
 
 import numpy as np
 
+from minialexnet.backend import get_array_module
 from minialexnet.exercises import load
 from minialexnet.layers.base import Layer
 
@@ -20,9 +21,10 @@ class Conv2d(Layer):
         self.grads = {}
 
     def forward(self, x, train=True):
+        xp = get_array_module(x)
         F = self.params["W"].shape[0]
         col = cols.im2col(x, **self.geometry)
-        out = np.tensordot(self.params["W"].reshape(F, -1), col, axes=1) + self.params["b"][:, None]
+        out = xp.tensordot(self.params["W"].reshape(F, -1), col, axes=1) + self.params["b"][:, None]
         self.cache = x
         return self._shape(out, x)
 
@@ -33,10 +35,11 @@ class Conv2d(Layer):
         return out.reshape(out.shape[0], N, OH, -1).transpose(1, 0, 2, 3)
 
     def backward(self, dout):
+        xp = get_array_module(dout)
         x = self.cache
         F = dout.shape[1]
         col = cols.im2col(x, **self.geometry)
         dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)
-        self.grads["W"] = np.tensordot(dout_mat, col, axes=([1], [1])).reshape(self.params["W"].shape)
+        self.grads["W"] = xp.tensordot(dout_mat, col, axes=([1], [1])).reshape(self.params["W"].shape)
         self.grads["b"] = dout_mat.sum(axis=1)
-        return cols.col2im(np.tensordot(self.params["W"].reshape(F, -1), dout_mat, axes=([0], [0])), x.shape, **self.geometry)
+        return cols.col2im(xp.tensordot(self.params["W"].reshape(F, -1), dout_mat, axes=([0], [0])), x.shape, **self.geometry)

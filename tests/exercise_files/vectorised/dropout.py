@@ -1,7 +1,8 @@
-"""An honest dropout: a boolean keep mask from self.rng, np.where for both passes."""
+"""An honest xp (NumPy and CuPy) dropout: a boolean keep mask from self.rng, xp.where for both passes."""
 
 import numpy as np
 
+from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
@@ -11,8 +12,10 @@ class Dropout(Layer):
         self.p, self.rng, self.keep = p, np.random.default_rng(seed), None
 
     def forward(self, x, train=True):
-        self.keep = self.rng.random(x.shape) >= self.p if train else None
-        return x.copy() if self.keep is None else np.where(self.keep, x / (1 - self.p), 0.0)
+        xp = get_array_module(x)
+        self.keep = xp.asarray(self.rng.random(x.shape) >= self.p) if train else None
+        return x.copy() if self.keep is None else xp.where(self.keep, x / (1 - self.p), 0.0)
 
     def backward(self, dout):
-        return dout.copy() if self.keep is None else np.where(self.keep, dout / (1 - self.p), 0.0)
+        xp = get_array_module(dout)
+        return dout.copy() if self.keep is None else xp.where(self.keep, dout / (1 - self.p), 0.0)

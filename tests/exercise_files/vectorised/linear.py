@@ -1,7 +1,8 @@
-"""An honest Linear with np.dot and np.tensordot, the bias as a column of ones."""
+"""An honest xp (NumPy and CuPy) Linear with xp.dot and xp.tensordot, the bias as a column of ones."""
 
 import numpy as np
 
+from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
@@ -12,11 +13,13 @@ class Linear(Layer):
         self.grads = {"W": np.zeros((out_features, in_features)), "b": np.zeros(out_features)}
 
     def forward(self, x, train=True):
-        ones = np.ones((len(x), 1))
-        self.cache = np.hstack([x, ones])
-        return np.dot(self.cache, np.hstack([self.params["W"], self.params["b"][:, None]]).T)
+        xp = get_array_module(x)
+        ones = xp.ones((len(x), 1))
+        self.cache = xp.hstack([x, ones])
+        return xp.dot(self.cache, xp.hstack([self.params["W"], self.params["b"][:, None]]).T)
 
     def backward(self, dout):
-        both = np.tensordot(dout, self.cache, axes=([0], [0]))  # (O, I + 1): [dW | db]
+        xp = get_array_module(dout)
+        both = xp.tensordot(dout, self.cache, axes=([0], [0]))  # (O, I + 1): [dW | db]
         self.grads["W"], self.grads["b"] = both[:, :-1], both[:, -1]
-        return np.dot(dout, self.params["W"])
+        return xp.dot(dout, self.params["W"])

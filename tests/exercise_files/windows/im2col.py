@@ -1,7 +1,8 @@
-"""An honest im2col from sliding windows; col2im adds each window back, offset by offset."""
+"""An honest xp (NumPy and CuPy) im2col from sliding windows; col2im adds each window back, offset by offset."""
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+
+from minialexnet.backend import get_array_module
 
 
 def _pair(value):
@@ -9,19 +10,21 @@ def _pair(value):
 
 
 def im2col(x, KH, KW, stride=1, padding=0):
+    xp = get_array_module(x)
     (SH, SW), (PH, PW) = _pair(stride), _pair(padding)
-    x_padded = np.pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)))
-    windows = sliding_window_view(x_padded, (KH, KW), axis=(2, 3))[:, :, ::SH, ::SW]  # (N, C, OH, OW, KH, KW)
+    x_padded = xp.pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)))
+    windows = xp.lib.stride_tricks.sliding_window_view(x_padded, (KH, KW), axis=(2, 3))[:, :, ::SH, ::SW]  # (N, C, OH, OW, KH, KW)
     N, C, OH, OW = windows.shape[:4]
     return windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * KH * KW, N * OH * OW)
 
 
 def col2im(col, x_shape, KH, KW, stride=1, padding=0):
+    xp = get_array_module(col)
     (SH, SW), (PH, PW) = _pair(stride), _pair(padding)
     N, C, H, W = x_shape
     OH, OW = (H + 2 * PH - KH) // SH + 1, (W + 2 * PW - KW) // SW + 1
     blocks = col.reshape(C, KH, KW, N, OH, OW).transpose(3, 0, 1, 2, 4, 5)  # (N, C, KH, KW, OH, OW)
-    x_padded = np.zeros((N, C, H + 2 * PH, W + 2 * PW))
+    x_padded = xp.zeros((N, C, H + 2 * PH, W + 2 * PW))
     for oh in range(OH):
         for ow in range(OW):
             x_padded[:, :, oh * SH : oh * SH + KH, ow * SW : ow * SW + KW] += blocks[:, :, :, :, oh, ow]
