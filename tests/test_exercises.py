@@ -240,8 +240,16 @@ MISTAKES = [
     ),
     (
         "conv",
-        {'self.grads["W"] = (dout_mat @ col.T)': 'self.grads["W"] = 2 * (dout_mat @ col.T)'},
+        {"dW.append(dout_mat[filters] @ col_of_group[g].T)": "dW.append(2 * (dout_mat[filters] @ col_of_group[g].T))"},
         'self.grads["W"] is off by a constant factor of 2',
+    ),
+    # groups: every filter block reading the first channel block; W with all C channels per filter
+    ("conv", {"x[:, g * Cg : (g + 1) * Cg], K, K, S, P)": "x[:, :Cg], K, K, S, P)"}, "differs from the paper's formula (relative error"),
+    ("conv", {"x[:, g * Cg : (g + 1) * Cg], K, K, S, P)": "x[:, :Cg], K, K, S, P)"}, "6 filters of 3x3, stride 2, padding 1, groups 2]"),
+    (
+        "conv",
+        {"shape = (out_channels, in_channels // groups,": "shape = (out_channels, in_channels,"},
+        'self.params["W"] has shape (6, 4, 3, 3), expected (6, 2, 3, 3)',
     ),
     ("conv_naive", {"db = dout.sum(axis=(0, 2, 3))": "db = dout.mean(axis=(0, 2, 3))"}, "db: you averaged over N * OH * OW = 24 positions"),
     (

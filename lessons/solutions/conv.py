@@ -6,5 +6,5 @@ from minialexnet import layers
 
 
 class Conv2d(layers.Conv2d):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, rng=rng, dtype=np.float64)
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1, rng=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, groups=groups, rng=rng, dtype=np.float64)

@@ -484,20 +484,28 @@ def _naive_conv(module: ModuleType, setting: Setting) -> Layer:
 
 
 def _conv_oracle(setting: Setting, x: np.ndarray, params: dict[str, np.ndarray], labels: Any) -> np.ndarray:
-    return oracles.conv(x, params["W"], params["b"], setting["stride"], setting["padding"])
+    return oracles.conv(x, params["W"], params["b"], setting["stride"], setting["padding"], setting.get("groups", 1))
 
 
 def _conv_shapes(setting: Setting, shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
-    return {"W": setting["W"], "b": (setting["W"][0],)}
+    F, C, KH, KW = setting["W"]
+    return {"W": (F, C // setting.get("groups", 1), KH, KW), "b": (F,)}
 
 
 def _conv_describe(setting: Setting, shape: tuple[int, ...]) -> str:
     F, _, KH, KW = setting["W"]
-    return f"input {shape}, {F} filters of {KH}x{KW}, stride {setting['stride']}, padding {setting['padding']}"
+    groups = f", groups {setting['groups']}" if "groups" in setting else ""
+    return f"input {shape}, {F} filters of {KH}x{KW}, stride {setting['stride']}, padding {setting['padding']}{groups}"
 
 
 def _conv_case(N: int, C: int, H: int, W: int, F: int, KH: int, KW: int, S: int, P: int) -> tuple[Setting, tuple[int, ...]]:
+    """A case of the naive conv: W (F, C, KH, KW)."""
     return {"W": (F, C, KH, KW), "stride": S, "padding": P}, (N, C, H, W)
+
+
+def _grouped_case(N: int, C: int, H: int, W: int, F: int, K: int, S: int, P: int, G: int) -> tuple[Setting, tuple[int, ...]]:
+    """A case of the Conv2d layer: ``setting["W"]`` is (F, C, K, K) before grouping; the layer's W is (F, C / G, K, K)."""
+    return {"W": (F, C, K, K), "stride": S, "padding": P, "groups": G}, (N, C, H, W)
 
 
 def _pool_case(N: int, C: int, H: int, W: int, K: int, S: int) -> tuple[Setting, tuple[int, ...]]:
@@ -550,9 +558,15 @@ LAYERS: dict[str, LayerExercise] = {
         describe=_conv_describe,
     ),
     "conv": LayerExercise(
-        lambda m, s: attribute(m, "Conv2d")(s["W"][1], s["W"][0], s["W"][2], stride=s["stride"], padding=s["padding"]),
+        lambda m, s: attribute(m, "Conv2d")(s["W"][1], s["W"][0], s["W"][2], stride=s["stride"], padding=s["padding"], groups=s["groups"]),
         _conv_oracle,
-        (_conv_case(2, 3, 9, 7, 4, 3, 3, 2, 1), _conv_case(1, 2, 8, 11, 3, 5, 5, 1, 2), _conv_case(4, 1, 13, 10, 2, 4, 4, 3, 0)),
+        (
+            _grouped_case(2, 3, 9, 7, 4, 3, 2, 1, 1),
+            _grouped_case(1, 2, 8, 11, 3, 5, 1, 2, 1),
+            _grouped_case(4, 1, 13, 10, 2, 4, 3, 0, 1),
+            _grouped_case(2, 4, 7, 10, 6, 3, 2, 1, 2),
+            _grouped_case(3, 6, 11, 8, 4, 2, 1, 0, 2),
+        ),
         "Conv2d",
         param_shapes=_conv_shapes,
         factor_hint=_conv_factor_hint,

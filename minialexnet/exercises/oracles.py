@@ -46,8 +46,16 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return -log_probs[np.arange(len(labels)), labels].mean()
 
 
-def conv(x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int | tuple[int, int], padding: int | tuple[int, int]) -> np.ndarray:
-    """out[n, f, oh, ow] = b[f] + sum over c, i, j of W[f, c, i, j] x_padded[n, c, SH oh + i, SW ow + j]."""
+def conv(
+    x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int | tuple[int, int], padding: int | tuple[int, int], groups: int = 1
+) -> np.ndarray:
+    """out[n, f, oh, ow] = b[f] + sum over c, i, j of W[f, c, i, j] x_padded[n, g C/G + c, SH oh + i, SW ow + j], g = f // (F/G)."""
+    if groups > 1:
+        Cg, Fg = x.shape[1] // groups, W.shape[0] // groups
+        parts = [
+            conv(x[:, g * Cg : (g + 1) * Cg], W[g * Fg : (g + 1) * Fg], b[g * Fg : (g + 1) * Fg], stride, padding) for g in range(groups)
+        ]
+        return np.concatenate(parts, axis=1)
     N, _, H, Wd = x.shape
     F, _, KH, KW = W.shape
     (SH, SW), (OH, OW) = pair(stride), out_size(H, Wd, KH, KW, stride, padding)
