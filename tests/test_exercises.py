@@ -693,3 +693,27 @@ def test_a_layer_that_differs_on_the_gpu_fails(tmp_path):
     }
     grade = exercises.check("relu", student_folder(tmp_path, "relu", edits), quiet=True)
     assert grade.status == "fail" and "gives other results on the GPU (the strict device) than on NumPy" in grade.hint, grade
+
+
+# ---------------------------------------------------------------- the student's network (lessons 8 and 10)
+
+
+def test_the_students_network_uses_their_passing_pieces_and_the_library_for_the_rest(tmp_path, monkeypatch, capsys):
+    from minialexnet.exercises.network import student_network, student_pieces
+
+    shutil.copy(PLAIN / "relu.py", tmp_path / "relu.py")
+    shutil.copy(NUMPY_ONLY / "maxpool.py", tmp_path / "maxpool.py")  # fails its check: the library's stands in
+    monkeypatch.setenv(exercises.ENVIRONMENT, str(tmp_path))
+    pieces = student_pieces()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "yours: relu"
+    assert "maxpool" in lines[1] and "relu" not in lines[1]
+    assert Path(pieces["relu"].__file__).parent == tmp_path.resolve()
+    assert Path(pieces["maxpool"].__file__).parent == exercises.solutions_dir()
+    network = student_network(pieces, seed=0)
+    images = np.random.default_rng(0).standard_normal((3, 1, 28, 28))
+    logits = network.forward(images, train=False)
+    assert logits.shape == (3, 10)
+    assert network.params["conv2.W"].shape == (16, 4, 3, 3)  # groups=2
+    loss = SoftmaxCrossEntropy().forward(logits, np.array([0, 1, 2]))
+    assert abs(loss - np.log(10)) < 0.05, loss
