@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from minialexnet.exercises import check
 from minialexnet.exercises.files import load, solutions_dir
 from minialexnet.layers import Flatten
 
@@ -23,8 +24,6 @@ PIECES = ("linear", "relu", "softmax_cross_entropy", "conv", "maxpool", "lrn", "
 
 def student_pieces(quiet: bool = False) -> dict[str, ModuleType]:
     """Each piece's module: the student's where its check passes, else the reference solution; prints which unless quiet."""
-    from minialexnet.exercises import check  # the package imports this module's siblings first
-
     modules, fallbacks = {}, []
     for name in PIECES:
         passed = check(name, quiet=True).passed
