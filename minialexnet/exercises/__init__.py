@@ -11,7 +11,7 @@ imports it afresh, so an edit counts without restarting the kernel. ``check`` pr
 What is checked (float64, fixed seeds, several cases per exercise, the failing one named):
 - layers: forward against the grader's own plain loops (``oracles.py``, independent of the
   library), on non-square inputs and kernels, odd sizes, strides 1-4, padding 0-2, batches
-  1-4; backward against central differences of those loops, every tensor; smooth layers
+  1-4, groups 1 and 2 (Conv2d); backward against central differences of those loops, every tensor; smooth layers
   also against the complex-step derivative (exact to rounding: the reported error), ReLU on
   inputs within 1e-9 of its kink, max-pool on exact ties and on near-ties 1e-10 apart; two
   instances run interleaved; each layer once more on the strict device (CuPy's rules without
