@@ -565,7 +565,7 @@ LAYERS: dict[str, LayerExercise] = {
             _grouped_case(1, 2, 8, 11, 3, 5, 1, 2, 1),
             _grouped_case(4, 1, 13, 10, 2, 4, 3, 0, 1),
             _grouped_case(2, 4, 7, 10, 6, 3, 2, 1, 2),
-            _grouped_case(3, 6, 11, 8, 4, 2, 1, 0, 2),
+            _grouped_case(1, 4, 6, 9, 4, 2, 1, 0, 2),
         ),
         "Conv2d",
         param_shapes=_conv_shapes,
