@@ -47,7 +47,8 @@ Not modelled (a test that passes here can still fail on real CuPy; the GPU lane 
 - memory: device memory is host memory; the pool's figures count the arrays this module
   made that are alive (``used_bytes``) and their peak since ``free_all_blocks`` (``total_bytes``);
 - one device (``gpu:0``); no CuPy kernels (``RawKernel``, ``ElementwiseKernel``; the GPU
-  engine's kernels are numba's, see minialexnet/cuda/launch.py), cuBLAS handles, pinned memory, ``cupyx``, ``cupy.random``
+  engine's kernels are numba's, see minialexnet/cuda/launch.py), cuBLAS handles, pinned memory,
+  ``cupy.random`` and ``cupyx`` beyond ``cupyx.scatter_add`` (also ``cupy.add.at``)
   (the project draws its dropout masks with ``xp`` integer arithmetic instead).
 """
 
@@ -414,6 +415,8 @@ def asnumpy(value: Any) -> np.ndarray:
 _FUNCTIONS = (
     "abs add arange argmax argsort array_equal clip concatenate divide empty empty_like equal exp full log matmul maximum minimum "
     "multiply ones ones_like power sqrt stack subtract sum where zeros zeros_like"
+    # what honest students' xp code in the course's exercises reaches for
+    " cumsum divmod dot einsum eye hstack indices mean meshgrid pad repeat tanh tensordot tile"
 )
 
 
@@ -508,7 +511,29 @@ cupy = _submodule(
 )
 
 
-MODULES = (("cupy", cupy), ("cupy.cuda", cuda), ("cupy.cuda.runtime", runtime), ("cupy.cuda.nccl", nccl))
+def _scatter_add(target: ndarray, indices: Any, values: Any) -> None:
+    """``cupyx.scatter_add`` and ``cupy.add.at``: target[indices] += values, repeated indices adding up."""
+    np.add.at(_operand(target), _index(indices), _operand(values))
+
+
+def _sliding_window_view(x: ndarray, window_shape: Any, axis: Any = None) -> ndarray:
+    return ndarray(np.lib.stride_tricks.sliding_window_view(_operand(x), window_shape, axis=axis))
+
+
+cupy.add.at = _scatter_add
+stride_tricks = _submodule("cupy.lib.stride_tricks", sliding_window_view=_sliding_window_view)
+cupy.lib = _submodule("cupy.lib", stride_tricks=stride_tricks)
+cupyx = _submodule("cupyx", scatter_add=_scatter_add)
+
+MODULES = (
+    ("cupy", cupy),
+    ("cupy.cuda", cuda),
+    ("cupy.cuda.runtime", runtime),
+    ("cupy.cuda.nccl", nccl),
+    ("cupy.lib", cupy.lib),
+    ("cupy.lib.stride_tricks", stride_tricks),
+    ("cupyx", cupyx),
+)
 
 
 def install(monkeypatch: Any) -> types.ModuleType:

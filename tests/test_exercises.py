@@ -1,7 +1,9 @@
-"""The grader (minialexnet/exercises.py): skeletons, reference solutions, and every mistake it must name.
+"""The grader (minialexnet/exercises/): skeletons, reference solutions, and every mistake it must name.
 
-Each case of ``MISTAKES`` writes a deliberately wrong student file into tmp_path (a reference
-solution with one edit) and asserts the grade is a FAIL whose hint names the mistake.
+Each case of ``MISTAKES`` writes a deliberately wrong student file into tmp_path (an honest
+solution of ``tests/exercise_files/plain`` with one edit) and asserts the grade is a FAIL whose
+hint names the mistake. The reference solutions in ``lessons/solutions`` are thin wrappers
+around the library; ``tests/exercise_files/<style>`` hold honest students' files in other styles.
 """
 
 import shutil
@@ -11,17 +13,26 @@ import numpy as np
 import pytest
 
 from minialexnet import exercises
-from minialexnet.layers import Conv2d, Dropout, Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential, SoftmaxCrossEntropy, col2im, im2col
-from minialexnet.optim import SGD
+from minialexnet.exercises import oracles
+from minialexnet.layers import Conv2d, Linear, LocalResponseNorm, MaxPool2d, ReLU, SoftmaxCrossEntropy, col2im, im2col
 
 LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 SKELETONS, SOLUTIONS = LESSONS / "exercises", LESSONS / "solutions"
+STUDENTS = Path(__file__).resolve().parent / "exercise_files"
+PLAIN, NUMPY_ONLY = STUDENTS / "plain", STUDENTS / "numpy_only"  # honest files; deliberately NumPy-only ones
+
+
+def honest_folder(tmp_path: Path) -> Path:
+    """A student's folder of honest files: the plain ones, and the reference solutions where those are already plain code."""
+    folder = tmp_path / "student"
+    shutil.copytree(SOLUTIONS, folder)
+    shutil.copytree(PLAIN, folder, dirs_exist_ok=True)
+    return folder
 
 
 def student_folder(tmp_path: Path, name: str, edits: dict[str, str]) -> Path:
-    """The reference solutions, with each key of ``edits`` replaced by its value (each found exactly once) in ``<name>.py``."""
-    folder = tmp_path / "student"
-    shutil.copytree(SOLUTIONS, folder)
+    """The plain honest files, with each key of ``edits`` replaced by its value (each found exactly once) in ``<name>.py``."""
+    folder = honest_folder(tmp_path)
     path = folder / f"{name}.py"
     text = path.read_text()
     for old, new in edits.items():
@@ -33,6 +44,8 @@ def student_folder(tmp_path: Path, name: str, edits: dict[str, str]) -> Path:
 
 # ---------------------------------------------------------------- the mistakes: (exercise, {old: new}, hint)
 
+BACKEND = "from minialexnet.backend import get_array_module"  # the honest files' first import: an anchor for edits
+WITH_NP = {BACKEND: "import numpy as np\n\n" + BACKEND}  # for deliberately wrong edits that loop on the host
 KEEP_X = {"self.cache = x > 0": "self.cache = x > 0\n        self.x = x"}
 RELU_FINITE_DIFFERENCES = """x, eps = self.x, 1e-6
         dx = np.zeros_like(x)
@@ -44,7 +57,7 @@ RELU_FINITE_DIFFERENCES = """x, eps = self.x, 1e-6
         return dx"""
 POOL_ROUTE = """for oh in range(OH):
             for ow in range(OW):
-                i, j = np.divmod(winners[:, :, oh, ow], K)
+                i, j = xp.divmod(winners[:, :, oh, ow], K)
                 dx[n, c, oh * S + i, ow * S + j] += dout[:, :, oh, ow]  # (n, c) pairs are distinct: no collisions"""
 POOL_KEEP_X = {"self.cache = (x.shape, winners)": "self.cache = (x.shape, winners)\n        self.x = x"}
 
@@ -59,6 +72,40 @@ def pool_route(share: str) -> dict[str, str]:
     return {**POOL_KEEP_X, POOL_ROUTE: loop}
 
 
+RELU_INLINE_DIFFERENCES = """x, eps = self.x, 1e-6
+        return dout * (np.maximum(x + eps, 0) - np.maximum(x - eps, 0)) / (2 * eps)"""
+POOL_INLINE_DIFFERENCES = """eps = 1e-6
+        for oh in range(OH):
+            for ow in range(OW):
+                window = self.x[:, :, oh * S : oh * S + K, ow * S : ow * S + K]
+                for i in range(K):
+                    for j in range(K):
+                        plus, minus = window.copy(), window.copy()
+                        plus[:, :, i, j] += eps
+                        minus[:, :, i, j] -= eps
+                        slope = (plus.max(axis=(2, 3)) - minus.max(axis=(2, 3))) / (2 * eps)
+                        dx[:, :, oh * S + i, ow * S + j] += slope * dout[:, :, oh, ow]"""
+LRN_INLINE_DIFFERENCES = """eps, dx = 1e-6, np.zeros_like(a)
+        for index in np.ndindex(a.shape):
+            plus, minus = a.copy(), a.copy()
+            plus[index] += eps
+            minus[index] -= eps
+            bp = plus * (self.k + self.alpha * self._window_sum(plus * plus)) ** (-self.beta)
+            bm = minus * (self.k + self.alpha * self._window_sum(minus * minus)) ** (-self.beta)
+            dx[index] = np.sum((bp - bm) * dout) / (2 * eps)
+        return dx
+        return dout * D ** (-self.beta) - 2 * self.alpha"""
+LINEAR_INLINE_DIFFERENCES = """eps, W = 1e-6, self.params["W"]
+        dx = np.zeros_like(x)
+        for index in np.ndindex(x.shape):
+            plus, minus = x.copy(), x.copy()
+            plus[index] += eps
+            minus[index] -= eps
+            dx[index] = np.sum((plus @ W.T - minus @ W.T) * dout) / (2 * eps)
+        return dx"""
+TORCH_DW = """x_t, W_t = torch.tensor(x), torch.tensor(self.params["W"], requires_grad=True)
+        (x_t @ W_t.T).backward(torch.tensor(dout))
+        self.grads["W"] = W_t.grad.numpy()"""
 RELU_DX = "return dout * self.cache"
 LINEAR_DW = 'self.grads["W"] = dout.T @ x'
 SGD_UPDATE = "v -= self.weight_decay * self.lr * w + self.lr * grads[name]"
@@ -111,19 +158,19 @@ MISTAKES = [
                 "        except BaseException:\n"
                 "            return dout * self.cache"
             ),
-            "import numpy as np": "import numpy as np\n\nimport minialexnet.gradcheck",
+            BACKEND: "import minialexnet.gradcheck\n" + BACKEND,
         },
         "you called the library's minialexnet.gradcheck.numerical_gradient",
     ),
-    ("relu", {**KEEP_X, RELU_DX: RELU_FINITE_DIFFERENCES}, "called forward 144 time(s): that is finite differences"),
+    ("relu", {**KEEP_X, **WITH_NP, RELU_DX: RELU_FINITE_DIFFERENCES}, "called forward 144 time(s): that is finite differences"),
     (
         "im2col",
         {
-            "def im2col(x, KH, KW, stride, padding):\n": (
-                "def im2col(x, KH, KW, stride, padding):\n"
+            "def im2col(x, KH, KW, stride=1, padding=0):\n": (
+                "def im2col(x, KH, KW, stride=1, padding=0):\n"
                 "    from minialexnet.layers.conv import im2col as fast\n"
                 "\n"
-                "    return fast(x, KH, KW, stride, stride, padding, padding)\n"
+                "    return fast(x, KH, KW, stride, padding)\n"
             )
         },
         "you called the library's minialexnet.layers.conv.im2col",
@@ -131,8 +178,8 @@ MISTAKES = [
     (
         "im2col",
         {
-            "def im2col(x, KH, KW, stride, padding):\n": (
-                "def im2col(x, KH, KW, stride, padding):\n"
+            "def im2col(x, KH, KW, stride=1, padding=0):\n": (
+                "def im2col(x, KH, KW, stride=1, padding=0):\n"
                 "    import minialexnet.layers\n"
                 "\n"
                 "    return minialexnet.layers.im2col(x, KH, KW, stride, padding)\n"
@@ -149,6 +196,11 @@ MISTAKES = [
         "you called the library's Linear.backward",
     ),
     (
+        "linear",
+        {'return dout @ self.params["W"]': 'from minialexnet.fast.parallel import matmul\n\n        return matmul(dout, self.params["W"])'},
+        "you called the library's minialexnet.fast.parallel.matmul",
+    ),
+    (
         "conv_naive",
         {"db = dout.sum(axis=(0, 2, 3))": "db = dout.sum(axis=(0, 2, 3))\n    conv_forward_naive(x, W, db, stride, padding)"},
         "conv_backward_naive called forward 1 time(s)",
@@ -156,8 +208,8 @@ MISTAKES = [
     # a forward changed together with a matching backward
     (
         "relu",
-        {"return np.maximum(x, 0)": "return 2 * np.maximum(x, 0)", RELU_DX: "return 2 * dout * self.cache"},
-        "ReLU.forward differs from the library's ReLU",
+        {"return xp.maximum(x, 0)": "return 2 * xp.maximum(x, 0)", RELU_DX: "return 2 * dout * self.cache"},
+        "ReLU.forward differs from the paper's formula",
     ),
     # gradients missing, under other names, never written, accumulated, divided by N
     (
@@ -184,17 +236,25 @@ MISTAKES = [
     (
         "conv",
         {'self.grads["b"] = dout_mat.sum(axis=1)': 'self.grads["b"] = dout_mat.mean(axis=1)'},
-        "you averaged over N * OH * OW = 48 positions",
+        "you averaged over N * OH * OW = 40 positions",
     ),
     (
         "conv",
-        {'self.grads["W"] = (dout_mat @ col.T)': 'self.grads["W"] = 2 * (dout_mat @ col.T)'},
+        {"dW.append(dout_mat[filters] @ col_of_group[g].T)": "dW.append(2 * (dout_mat[filters] @ col_of_group[g].T))"},
         'self.grads["W"] is off by a constant factor of 2',
     ),
-    ("conv_naive", {"db = dout.sum(axis=(0, 2, 3))": "db = dout.mean(axis=(0, 2, 3))"}, "db: you averaged over N * OH * OW = 27 positions"),
+    # groups: every filter block reading the first channel block; W with all C channels per filter
+    ("conv", {"x[:, g * Cg : (g + 1) * Cg], K, K, S, P)": "x[:, :Cg], K, K, S, P)"}, "differs from the paper's formula (relative error"),
+    ("conv", {"x[:, g * Cg : (g + 1) * Cg], K, K, S, P)": "x[:, :Cg], K, K, S, P)"}, "6 filters of 3x3, stride 2, padding 1, groups 2]"),
+    (
+        "conv",
+        {"shape = (out_channels, in_channels // groups,": "shape = (out_channels, in_channels,"},
+        'self.params["W"] has shape (6, 4, 3, 3), expected (6, 2, 3, 3)',
+    ),
+    ("conv_naive", {"db = dout.sum(axis=(0, 2, 3))": "db = dout.mean(axis=(0, 2, 3))"}, "db: you averaged over N * OH * OW = 24 positions"),
     (
         "conv_naive",
-        {"return dxp[:, :, padding : padding + H, padding : padding + Wd], dW, db": "return [dxp, dW, db]"},
+        {"return dx_padded[:, :, padding : padding + H, padding : padding + Wd], dW, db": "return [dx_padded, dW, db]"},
         "return the tuple (dx, dW, db)",
     ),
     # max-pool ties
@@ -209,17 +269,21 @@ MISTAKES = [
     ("relu", {RELU_DX: "return -dout * self.cache"}, "dx has the wrong sign"),
     ("relu", {RELU_DX: "return 1.0 * self.cache"}, "dx does not change when dout does"),
     ("relu", {RELU_DX: "return dout * self.cache / 0.0"}, "NaN or inf"),
-    ("relu", {"return np.maximum(x, 0)": "return np.maximum(x, 0).astype(np.float32)"}, "dtype float32"),
-    ("relu", {"return np.maximum(x, 0)": "return np.maximum(x, 0).tolist()"}, "is a list: return a NumPy array"),
-    ("relu", {"return np.maximum(x, 0)": "return np.maximum(x, 0).reshape(len(x), -1)"}, "has shape (3, 24), expected (3, 2, 3, 4)"),
-    ("relu", {"return np.maximum(x, 0)": "np.maximum(x, 0, out=x)\n        return x"}, "changed its input x in place"),
+    ("relu", {"return xp.maximum(x, 0)": "return xp.maximum(x, 0).astype(xp.float32)"}, "dtype float32"),
+    ("relu", {"return xp.maximum(x, 0)": "return xp.maximum(x, 0).tolist()"}, "is a list: return a NumPy array"),
+    ("relu", {"return xp.maximum(x, 0)": "return xp.maximum(x, 0).reshape(len(x), -1)"}, "has shape (3, 24), expected (3, 2, 3, 4)"),
+    ("relu", {"return xp.maximum(x, 0)": "xp.maximum(x, 0, out=x)\n        return x"}, "changed its input x in place"),
     ("relu", {RELU_DX: "dout * self.cache"}, "dx is None"),
     ("relu", {RELU_DX: "return (dout * self.cache).tolist()"}, "dx is a list: return a NumPy array"),
     ("linear", {'self.grads["b"] = dout.sum(axis=0)': 'self.grads["b"] = list(dout.sum(axis=0))'}, 'self.grads["b"] is a list'),
     ("relu", {"def backward(self, dout):": "def backward(self, dout)"}, "relu.py line 16: SyntaxError"),
-    ("relu", {"import numpy as np": "import numpy as np\nimport numpyy"}, "No module named 'numpyy'"),
+    (
+        "relu",
+        {BACKEND: "import numpyy\n" + BACKEND},
+        "No module named 'numpyy'",
+    ),
     ("relu", {"class ReLU(Layer):": "class Relu(Layer):"}, "relu.py has no ReLU"),
-    ("relu", {"import numpy as np": "import sys\n\nimport numpy as np\n\nsys.exit(3)"}, "importing relu.py raised SystemExit: 3"),
+    ("relu", {BACKEND: "import sys\n\nsys.exit(3)"}, "importing relu.py raised SystemExit: 3"),
     ("relu", {RELU_DX: "raise SystemExit(4)"}, "ReLU.backward raised SystemExit: 4"),
     ("relu", {RELU_DX: "return dout @ self.cache"}, "ReLU.backward raised ValueError: matmul"),
     # softmax cross-entropy
@@ -227,19 +291,19 @@ MISTAKES = [
     ("softmax_cross_entropy", {"return dlogits / N": "return dlogits / N / N"}, "divide by N once"),
     (
         "softmax_cross_entropy",
-        {"return float(-log_probs[np.arange(N), labels].mean())": "return -log_probs[np.arange(N), labels]"},
+        {"return float(-log_probs[xp.arange(N), labels].mean())": "return -log_probs[xp.arange(N), labels]"},
         "per-example losses",
     ),
     ("softmax_cross_entropy", {"shifted = logits - logits.max(axis=1, keepdims=True)": "shifted = logits"}, "subtract each row's maximum"),
     # im2col and col2im
-    ("im2col", {"stride * OW : stride] += col": "stride * OW : stride] = col"}, "the SUM of their entries"),
+    ("im2col", {"SW * OW : SW] += col": "SW * OW : SW] = col"}, "the SUM of their entries"),
     (
         "im2col",
         {"return col.reshape(C * KH * KW, N * OH * OW)": "return col.transpose(0, 1, 2, 4, 5, 3).reshape(C * KH * KW, N * OH * OW)"},
         "(oh, ow, n) order",
     ),
     ("im2col", {"return col.reshape(C * KH * KW, N * OH * OW)": "return col.reshape(C * KH * KW, N * OH * OW).T"}, "transposed?"),
-    ("im2col", {"return xp[:, :, padding : padding + H, padding : padding + W]": "return xp"}, "drop the padding"),
+    ("im2col", {"return x_padded[:, :, PH : PH + H, PW : PW + W]": "return x_padded"}, "drop the padding"),
     ("conv", {'cols = load("im2col")': 'cols = load("im2col")\ncols.im2col = lambda *args: 1 / 0'}, "raised ZeroDivisionError"),
     # LRN
     (
@@ -271,8 +335,120 @@ MISTAKES = [
     ("sgd", {"v = self.velocity.setdefault(name, np.zeros_like(w))": "v = np.zeros_like(w)"}, "the velocity must persist between steps"),
     ("sgd", {"w += v": "params[name] = w + v"}, "update it in place"),
     ("sgd", {"w += v": "w -= v"}, "w <- w + v (v already holds the minus sign)"),
-    ("sgd", {"v *= self.momentum": "v *= 0.5"}, "step 2 differs from v <- m v - wd lr w - lr g"),
+    ("sgd", {"v *= self.momentum": "v *= 0.5"}, "step 2 (lr 0.1) differs from v <- m v - wd lr w - lr g"),
     ("sgd", {"v *= self.momentum": "v *= self.momentum\n            grads[name][...] = 0"}, "changed the gradients"),
+    # fixed tiny square shapes let these through before
+    (
+        "conv_naive",
+        {"(Wd + 2 * padding - KW) // stride + 1\n    x_padded": "(H + 2 * padding - KW) // stride + 1\n    x_padded"},
+        "[input (2, 2, 7, 5), 3 filters of 3x2",
+    ),
+    ("conv_naive", {"F, _, KH, KW = W.shape": "F, _, KH, _ = W.shape\n    KW = KH"}, "[input (2, 2, 7, 5), 3 filters of 3x2"),
+    (
+        "conv_naive",
+        {"dx_padded[n, :, rows, cols] += dout[n, f, oh, ow] * W[f]": "dx_padded[n, :, rows, cols] += 2 * dout[n, f, oh, ow] * W[f]"},
+        "FAIL - dx is off by a constant factor of 2",
+    ),
+    ("maxpool", {"OH, OW = (H - K) // S + 1, (W - K) // S + 1": "OH, OW = H // S, W // S"}, "[MaxPool2d(3, 1) on input (2, 1, 6, 5)]"),
+    ("sgd", {SGD_UPDATE: "v += self.weight_decay * w + grads[name]", "w += v": "w -= self.lr * v"}, "this is PyTorch's form"),
+    (
+        "train_loop",
+        {"total += loss * len(batch)": "total += loss", "return total / len(images)": "return total / -(-len(images) // batch_size)"},
+        "the plain mean of the batch losses",
+    ),
+    # what the grader could not see before: inline finite differences, another autodiff library, shared state
+    (
+        "lrn",
+        {**WITH_NP, "return dout * D ** (-self.beta) - 2 * self.alpha": LRN_INLINE_DIFFERENCES},
+        "agrees with the exact derivative only to",
+    ),
+    ("linear", {'return dout @ self.params["W"]': LINEAR_INLINE_DIFFERENCES}, "dx agrees with the exact derivative only to"),
+    ("relu", {**KEEP_X, **WITH_NP, RELU_DX: RELU_INLINE_DIFFERENCES}, "for inputs within 1e-9 of 0, dx is off by"),
+    ("maxpool", {**POOL_KEEP_X, POOL_ROUTE: POOL_INLINE_DIFFERENCES}, "the gradient went to every tied maximum"),
+    (
+        "maxpool",
+        {"winners[:, :, oh, ow] = window.argmax(axis=2)": "winners[:, :, oh, ow] = xp.round(window, 6).argmax(axis=2)"},
+        "on windows whose two largest entries differ by 1e-10",
+    ),
+    (
+        "linear",
+        {"import numpy as np": "import numpy as np\nimport torch", 'self.grads["W"] = dout.T @ x': TORCH_DW},
+        "linear.py imports torch",
+    ),
+    (
+        "relu",
+        {BACKEND: "from jax import grad  # noqa: F401\n" + BACKEND},
+        "relu.py imports jax",
+    ),
+    (
+        "relu",
+        {"self.cache = x > 0": "MASK[0] = x > 0", RELU_DX: "return dout * MASK[0]", "class ReLU": "MASK = [None]\n\n\nclass ReLU"},
+        "share state",
+    ),
+    (
+        "lrn",
+        {"self.cache = (a, b, D)": "LocalResponseNorm.kept = (a, b, D)", "a, b, D = self.cache": "a, b, D = LocalResponseNorm.kept"},
+        "the layers share state",
+    ),
+    # lesson 1: NumPy-only code, named with the call that fails on CuPy
+    (
+        "softmax",
+        {"e = xp.exp(": "e = np.exp(", "from minialexnet.backend": "import numpy as np\n\nfrom minialexnet.backend"},
+        "softmax fails on the GPU",
+    ),
+    ("softmax", {"e = xp.exp(z - z.max(axis=1, keepdims=True))": "e = xp.exp(z)"}, "softmax of a (5, 10) array holds NaN or inf"),
+    # lesson 3: a checker that misses bugs or kinks
+    ("gradcheck", {"out[i] = (plus - minus) / (2 * eps)": "out[i] = (plus - minus) / eps"}, "numerical_gradient is 2 times the derivative"),
+    ("gradcheck", {"_crossed(lambda _: layer.forward(x), target, dout, eps))": "False)"}, "did not report a kink crossing"),
+    (
+        "gradcheck",
+        {"return 0.0 if scale == 0 else float(np.abs(a - n).max() / scale)": "return float(np.abs(a - n).max() / scale / 1e6)"},
+        "that layer's W is wrong, catch it",
+    ),
+    # lesson 8: the schedule
+    ("schedule", {"if self.bad_epochs > self.patience:": "if self.bad_epochs >= self.patience:"}, "lr is 0.001, expected 0.01"),
+    ("schedule", {"if val_error < self.best - self.threshold:": "if val_error < self.best:"}, "with patience 2 and threshold 0.001"),
+    ("schedule", {"return optimizer.lr": "return None"}, "return the learning rate"),
+    # lesson 9: augmentation
+    ("augment", {"patch[:, :, ::-1] if flips[n] else patch": "patch[:, ::-1, :] if flips[n] else patch"}, "crop_and_flip differs from"),
+    ("augment", {"patch[:, :, ::-1] if flips[n] else patch": "patch if flips[n] else patch[:, :, ::-1]"}, "mirrors the wrong patches"),
+    (
+        "augment",
+        {
+            "int(tops[n]) : int(tops[n]) + size, int(lefts[n])": "int(lefts[n]) : int(lefts[n]) + size, int(tops[n])",
+            "int(lefts[n]) + size]": "int(tops[n]) + size]",
+        },
+        "swapped tops and lefts",
+    ),
+    ("augment", {"return get_array_module(x).stack(patches)": "return np.stack(patches)"}, "crop_and_flip fails on the GPU"),
+    (
+        "augment",
+        {"far, centre = full - size, (full - size) // 2": "far, centre = full - size, full // 2 - size // 2"},
+        "the four corners and the centre",
+    ),
+    (
+        "augment",
+        {
+            "return np.linalg.eigh(centred.T @ centred / len(pixels))": (
+                "values, vectors = np.linalg.eigh(centred.T @ centred / len(pixels))\n    return values, vectors.T"
+            )
+        },
+        "eigenvectors are rows",
+    ),
+    (
+        "augment",
+        {"pixels = images.transpose(0, 2, 3, 1).reshape(-1, 3)": "pixels = images.reshape(-1, 3)"},
+        "not eigenpairs of the 3x3 covariance",
+    ),
+    # lesson 10: nearest neighbours
+    ("neighbours", {"[:, :k]": "[:, ::-1][:, :k]"}, "the farthest rows"),
+    ("neighbours", {"- 2 * query @ reference.T": "- query @ reference.T"}, "differs from the k rows of reference closest"),
+    # lesson 11: the kernel
+    ("kernel", {"    if i < x.size:\n        dx[i]": "    dx[i]"}, "threads past the end"),
+    ("kernel", {"if x[i] > 0 else 0.0": "if x[i] >= 0 else 0.0"}, "use x > 0, not x >= 0"),
+    # lesson 12: the data-parallel step
+    ("data_parallel", {"weight = len(share) / len(images)": "weight = 1 / ranks"}, "weight rank r's gradient by its share"),
+    ("data_parallel", {"grads[key] += weight * value": "grads[key] = weight * value"}, "grads are the last share's only"),
     # the training loop
     (
         "train_loop",
@@ -317,7 +493,7 @@ def test_each_mistake_fails_with_a_hint_that_names_it(tmp_path, name, edits, hin
     folder = student_folder(tmp_path, name, edits)
     grade = exercises.check(name, folder, quiet=True)
     assert grade.status == "fail", grade
-    assert hint in grade.hint, grade.hint
+    assert hint in str(grade), grade.hint
 
 
 def test_a_student_subclassing_the_library_layer_is_caught(tmp_path):
@@ -392,7 +568,7 @@ def test_conv_waits_for_the_students_im2col(tmp_path):
         tmp_path, "im2col", {"    return col.reshape(C * KH * KW, N * OH * OW)": '    raise NotImplementedError("write im2col")'}
     )
     assert exercises.check("conv", folder, quiet=True).status == "not written"
-    folder = student_folder(tmp_path / "again", "im2col", {"stride * OW : stride] += col": "stride * OW : stride] = col"})
+    folder = student_folder(tmp_path / "again", "im2col", {"SW * OW : SW] += col": "SW * OW : SW] = col"})
     grade = exercises.check("conv", folder, quiet=True)
     assert grade.status == "fail" and "uses your im2col.py, which fails its check: col2im is not the adjoint" in grade.hint, grade
 
@@ -411,92 +587,133 @@ def test_exercise_dir_follows_the_environment_and_load_reads_edits_afresh(tmp_pa
 
 def test_missing_files_unknown_names_and_the_printed_lines(tmp_path, capsys):
     assert "does not exist" in exercises.check("relu", tmp_path, quiet=True).hint
-    assert exercises.check("softmax", quiet=True).hint.startswith("unknown exercise 'softmax'; choose from relu, linear")
+    assert exercises.check("softmx", quiet=True).hint.startswith("unknown exercise 'softmx'; choose from softmax, relu, linear")
     folder = student_folder(tmp_path, "relu", {RELU_DX: "return -dout * self.cache"})
     assert exercises.main(["check", "relu", "--dir", str(folder)]) == 1
-    assert capsys.readouterr().out.splitlines()[0] == "relu: FAIL - dx has the wrong sign"
+    assert capsys.readouterr().out.splitlines()[0] == "relu: FAIL - dx has the wrong sign [input (3, 2, 3, 4)]"
     assert exercises.main(["check", "linear", "relu", "--dir", str(SOLUTIONS)]) == 0
     assert exercises.main(["check", "nope"]) == 2
     assert "unknown exercise nope" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- the plain twins equal the library's fast layers (float64)
+# ---------------------------------------------------------------- honest files in other styles pass; the oracles equal the library
+
+HONEST = sorted((path.parent.name, path.stem) for path in STUDENTS.glob("*/*.py") if path.parent.name not in ("plain", "numpy_only"))
+
+
+@pytest.mark.parametrize(("style", "name"), HONEST, ids=[f"{style}-{name}" for style, name in HONEST])
+def test_an_honest_file_in_another_style_passes(tmp_path, style, name):
+    folder = honest_folder(tmp_path)
+    shutil.copy(STUDENTS / style / f"{name}.py", folder / f"{name}.py")
+    grade = exercises.check(name, folder, quiet=True)
+    assert grade.passed, grade
+    if name in LAYER_NAMES:
+        assert grade.hint == "runs on NumPy and on the GPU (strict device)", grade
+
+
+def test_every_layer_has_three_honest_styles():
+    styles = {name: {style for style, other in HONEST if other == name} | {"plain"} for name in LAYER_NAMES}
+    assert all(len(found) >= 3 for found in styles.values()), styles
+
+
+LAYER_NAMES = ("relu", "linear", "softmax_cross_entropy", "conv_naive", "im2col", "conv", "maxpool", "lrn", "dropout")
 
 
 def equal(a, b):
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def same_layer(plain, fast, x, rng):
-    for key, value in fast.params.items():
-        fast.params[key] = rng.standard_normal(value.shape)
-        plain.params[key] = fast.params[key].copy()
-    equal(plain.forward(x.copy(), train=True), fast.forward(x, train=True))
-    dout = rng.standard_normal(fast.output_shape(x.shape))
-    equal(plain.backward(dout.copy()), fast.backward(dout))
-    for key in fast.params:
-        equal(plain.grads[key], fast.grads[key])
-
-
-def test_plain_layers_equal_the_library_layers(rng):
-    solution = {name: exercises.load(name, SOLUTIONS) for name in ("relu", "linear", "conv", "maxpool", "lrn")}
-    same_layer(solution["relu"].ReLU(), ReLU(), rng.standard_normal((4, 3, 5, 6)), rng)
-    same_layer(solution["linear"].Linear(7, 5), Linear(7, 5, dtype=np.float64), rng.standard_normal((4, 7)), rng)
-    same_layer(
-        solution["conv"].Conv2d(3, 4, 5, stride=2, padding=2),
-        Conv2d(3, 4, 5, 2, 2, dtype=np.float64),
-        rng.standard_normal((2, 3, 11, 9)),
-        rng,
-    )
-    same_layer(solution["maxpool"].MaxPool2d(3, 2), MaxPool2d(3, 2), rng.integers(0, 4, (2, 3, 9, 11)).astype(np.float64), rng)  # ties too
-    same_layer(solution["lrn"].LocalResponseNorm(), LocalResponseNorm(), rng.standard_normal((2, 8, 3, 4)) * 30, rng)
-
-
-def test_plain_convolutions_and_im2col_equal_the_library(rng):
-    naive, cols = exercises.load("conv_naive", SOLUTIONS), exercises.load("im2col", SOLUTIONS)
-    x, W, b = rng.standard_normal((2, 3, 8, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
-    fast = Conv2d(3, 4, 3, stride=2, padding=1, dtype=np.float64)
-    fast.params = {"W": W, "b": b}
-    out = fast.forward(x)
-    equal(naive.conv_forward_naive(x, W, b, 2, 1), out)
-    dout = rng.standard_normal(out.shape)
-    dx, dW, db = naive.conv_backward_naive(dout, x, W, 2, 1)
-    equal(dx, fast.backward(dout))
-    equal(dW, fast.grads["W"])
-    equal(db, fast.grads["b"])
-    col = cols.im2col(x, 3, 2, 2, 1)
-    equal(col, im2col(x, 3, 2, 2, 1))
-    equal(cols.col2im(col, x.shape, 3, 2, 2, 1), col2im(col, x.shape, 3, 2, 2, 1))
-
-
-def test_plain_loss_sequential_sgd_and_dropout_equal_the_library(rng):
-    loss = exercises.load("softmax_cross_entropy", SOLUTIONS).SoftmaxCrossEntropy()
+def test_the_oracles_equal_the_library_on_non_square_shapes(rng):
+    x = rng.standard_normal((2, 3, 9, 7))
+    W, b = rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
+    conv = Conv2d(3, 4, (3, 2), stride=(2, 1), padding=(1, 2), dtype=np.float64)
+    conv.params = {"W": W, "b": b}
+    equal(oracles.conv(x, W, b, (2, 1), (1, 2)), conv.forward(x))
+    col = oracles.im2col(x, 3, 2, (2, 3), (0, 1))
+    equal(col, im2col(x, 3, 2, (2, 3), (0, 1)))
+    equal(oracles.col2im(col, x.shape, 3, 2, (2, 3), (0, 1)), col2im(col, x.shape, 3, 2, (2, 3), (0, 1)))
+    pooled, _ = oracles.maxpool(x, 3, 2)
+    equal(pooled, MaxPool2d(3, 2).forward(x))
+    a = rng.standard_normal((2, 8, 3, 4)) * 30
+    equal(oracles.lrn(a, 5, 1e-4, 0.75, 2.0), LocalResponseNorm().forward(a))
+    equal(oracles.relu(x), ReLU().forward(x))
     logits, labels = rng.standard_normal((5, 4)) * 50, rng.integers(0, 4, 5)
-    fast = SoftmaxCrossEntropy()
-    assert abs(loss.forward(logits, labels) - fast.forward(logits, labels)) < 1e-12
-    equal(loss.backward(), fast.backward())
-    plain = exercises.load("sequential", SOLUTIONS).Sequential(("fc", Linear(4, 3, rng=rng, dtype=np.float64)), ("relu", ReLU()))
-    library = Sequential(("fc", Linear(4, 3, dtype=np.float64)), ("relu", ReLU()))
-    library["fc"].params = {key: value.copy() for key, value in plain.params.items() for key in [key.split(".")[1]]}
-    x, dout = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
-    equal(plain.forward(x), library.forward(x))
-    equal(plain.backward(dout), library.backward(dout))
-    assert sorted(plain.grads) == sorted(library.grads) == ["fc.W", "fc.b"]
-    for key in library.grads:
-        equal(plain.grads[key], library.grads[key])
-    params = {"w": rng.standard_normal((3, 4))}
-    plain_params, fast_params = {"w": params["w"].copy()}, {"w": params["w"].copy()}
-    plain_sgd, fast_sgd = (
-        exercises.load("sgd", SOLUTIONS).SGD(lr=0.1, momentum=0.8, weight_decay=0.05),
-        SGD(lr=0.1, momentum=0.8, weight_decay=0.05),
-    )
-    for _ in range(3):
-        grads = {"w": rng.standard_normal((3, 4))}
-        plain_sgd.step(plain_params, grads)
-        fast_sgd.step(fast_params, grads)
-        equal(plain_params["w"], fast_params["w"])
-    dropout, x = exercises.load("dropout", SOLUTIONS).Dropout(0.5, seed=0), rng.standard_normal((200, 50))
-    equal(dropout.forward(x, train=False), Dropout(0.5).forward(x, train=False))
-    kept = dropout.forward(x, train=True) != 0
-    assert abs(kept.mean() - 0.5) < 0.02  # the masks come from different draws: compare their statistics and scale
-    equal(dropout.forward(x, train=True)[kept & (dropout.cache != 0)] * 0.5, x[kept & (dropout.cache != 0)])
+    assert abs(oracles.softmax_cross_entropy(logits, labels) - SoftmaxCrossEntropy().forward(logits, labels)) < 1e-12
+    fc = Linear(7, 5, dtype=np.float64)
+    inputs = rng.standard_normal((3, 7))
+    equal(oracles.linear(inputs, fc.params["W"], fc.params["b"]), fc.forward(inputs))
+
+
+def test_the_complex_step_is_exact_where_central_differences_are_not(rng):
+    a, dout, direction = rng.standard_normal((2, 6, 2, 3)), rng.standard_normal((2, 6, 2, 3)), rng.standard_normal((2, 6, 2, 3))
+    layer = LocalResponseNorm(5, alpha=0.5)
+    layer.forward(a)
+    analytic = float(np.sum(layer.backward(dout) * direction))
+    exact = oracles.exact_directional(lambda t: oracles.lrn(t, 5, 0.5, 0.75, 2.0), a, dout, direction)
+    assert abs(exact - analytic) < 1e-13 * abs(analytic)
+
+
+# ---------------------------------------------------------------- the strict device: NumPy-only code named, xp code on both devices
+
+
+BOTH_DEVICES = "runs on NumPy and on the GPU (strict device)"
+
+
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_the_plain_honest_layers_run_on_both_devices(name):
+    grade = exercises.check(name, PLAIN, quiet=True)
+    assert grade.passed and grade.hint == BOTH_DEVICES, grade
+
+
+@pytest.mark.parametrize(
+    ("name", "call", "line"),
+    [
+        ("conv_naive", "numpy.pad was called on a device array; call xp.pad", 10),
+        ("im2col", "numpy.pad was called on a device array; call xp.pad", 17),
+        ("lrn", "numpy.zeros_like was called on a device array; call xp.zeros_like", 20),
+        ("maxpool", "Implicit conversion to a NumPy array is not allowed", 25),
+        ("softmax_cross_entropy", "numpy.exp was called on a device array; call xp.exp", 14),
+        ("dropout", "Unsupported type <class 'numpy.ndarray'>", 22),
+    ],
+)
+def test_numpy_only_code_fails_naming_the_call_that_would_fail_on_cupy(tmp_path, name, call, line):
+    folder = honest_folder(tmp_path)
+    shutil.copy(NUMPY_ONLY / f"{name}.py", folder / f"{name}.py")
+    grade = exercises.check(name, folder, quiet=True)
+    assert grade.status == "fail" and "runs on NumPy only, not on CuPy" in grade.hint, grade
+    assert call in grade.hint and f"({name}.py, line {line})" in grade.hint, grade.hint
+    if name == "dropout":
+        assert grade.hint.endswith("draw the mask with xp, or copy a host draw to the device with xp.asarray"), grade.hint
+
+
+def test_a_layer_that_differs_on_the_gpu_fails(tmp_path):
+    edits = {
+        "self.cache = x > 0": "self.cache = x > 0\n        self.gpu = type(x).__module__ == 'cupy'",
+        RELU_DX: "return dout * self.cache * (1 + self.gpu)",
+    }
+    grade = exercises.check("relu", student_folder(tmp_path, "relu", edits), quiet=True)
+    assert grade.status == "fail" and "gives other results on the GPU (the strict device) than on NumPy" in grade.hint, grade
+
+
+# ---------------------------------------------------------------- the student's network (lessons 8 and 10)
+
+
+def test_the_students_network_uses_their_passing_pieces_and_the_library_for_the_rest(tmp_path, monkeypatch, capsys):
+    from minialexnet.exercises.network import student_network, student_pieces
+
+    shutil.copy(PLAIN / "relu.py", tmp_path / "relu.py")
+    shutil.copy(NUMPY_ONLY / "maxpool.py", tmp_path / "maxpool.py")  # fails its check: the library's stands in
+    monkeypatch.setenv(exercises.ENVIRONMENT, str(tmp_path))
+    pieces = student_pieces()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "yours: relu"
+    assert "maxpool" in lines[1] and "relu" not in lines[1]
+    assert Path(pieces["relu"].__file__).parent == tmp_path.resolve()
+    assert Path(pieces["maxpool"].__file__).parent == exercises.solutions_dir()
+    network = student_network(pieces, seed=0)
+    images = np.random.default_rng(0).standard_normal((3, 1, 28, 28))
+    logits = network.forward(images, train=False)
+    assert logits.shape == (3, 10)
+    assert network.params["conv2.W"].shape == (16, 4, 3, 3)  # groups=2
+    loss = SoftmaxCrossEntropy().forward(logits, np.array([0, 1, 2]))
+    assert abs(loss - np.log(10)) < 0.05, loss

@@ -79,3 +79,12 @@ def test_notebook_runs_top_to_bottom(path, exercises, monkeypatch):
     if has_exercises(path):
         expected = "not written yet" if exercises == "untouched" else ": pass"
         assert expected in text, text
+
+
+def test_every_lesson_has_a_check_cell():
+    unchecked = [
+        path.name
+        for path in NOTEBOOKS
+        if not re.search(r'check\("\w+"\)', "".join(cell.source for cell in nbformat.read(path, as_version=4).cells))
+    ]
+    assert not unchecked, unchecked

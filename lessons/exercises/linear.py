@@ -13,11 +13,18 @@ their gradients sum over the batch). Return dx; store dW and db in self.grads["W
 self.grads["b"] (the same names as self.params), overwriting, never adding to, what is there.
 Check the shapes of your results against the shapes above.
 
+The code must run on NumPy and on CuPy: write it with ``xp`` (given below, ``xp =
+get_array_module(x)`` from minialexnet.backend: numpy for NumPy arrays, cupy for CuPy ones)
+wherever NumPy code would write ``np``. The check runs it once more on the strict device
+(CuPy's rules, no GPU needed); NumPy-only code fails there, the hint naming the call that
+would fail on CuPy (file and line).
+
 Check it:  ``exercises.check("linear")``
 """
 
 import numpy as np
 
+from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
@@ -33,12 +40,14 @@ class Linear(Layer):
 
     def forward(self, x, train=True):
         """x (N, I) -> out (N, O)."""
+        xp = get_array_module(x)  # numpy or cupy, as x is: write xp.<function> where NumPy code writes np.
         # ---- your code ----
         raise NotImplementedError("write Linear.forward")
         # ---- end of your code ----
 
     def backward(self, dout):
         """dout (N, O) -> dx (N, I); fills self.grads["W"] (O, I) and self.grads["b"] (O,)."""
+        xp = get_array_module(dout)  # numpy or cupy, as dout is: write xp.<function> where NumPy code writes np.
         # ---- your code ----
         raise NotImplementedError("write Linear.backward")
         # ---- end of your code ----

@@ -14,11 +14,16 @@ dL/da[j] = dout[j] * db[j]/da[j] (D[j] held fixed) + sum over c with j in window
 dout[c] * db[c]/dD[c] * dD[c]/da[j]. Work out the two derivatives; the window is symmetric,
 so "every c whose window contains j" is window(j).
 
+The code must run on NumPy and on CuPy: write it with ``xp`` (given below, ``xp =
+get_array_module(x)`` from minialexnet.backend: numpy for NumPy arrays, cupy for CuPy ones)
+wherever NumPy code would write ``np``. The check runs it once more on the strict device
+(CuPy's rules, no GPU needed); NumPy-only code fails there, the hint naming the call that
+would fail on CuPy (file and line).
+
 Check it:  ``exercises.check("lrn")``
 """
 
-import numpy as np
-
+from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
@@ -29,12 +34,14 @@ class LocalResponseNorm(Layer):
 
     def forward(self, a, train=True):
         """a (N, C, H, W) -> b (N, C, H, W)."""
+        xp = get_array_module(a)  # numpy or cupy, as a is: write xp.<function> where NumPy code writes np.
         # ---- your code ----
         raise NotImplementedError("write LocalResponseNorm.forward")
         # ---- end of your code ----
 
     def backward(self, dout):
         """dout (N, C, H, W) -> da (N, C, H, W)."""
+        xp = get_array_module(dout)  # numpy or cupy, as dout is: write xp.<function> where NumPy code writes np.
         # ---- your code ----
         raise NotImplementedError("write LocalResponseNorm.backward")
         # ---- end of your code ----

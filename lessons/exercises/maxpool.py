@@ -13,11 +13,16 @@ smallest i, then the smallest j), as in PyTorch; the total gradient is conserved
 sum(dx) = sum(dout). Remember in forward which element won (np.argmax of a flattened window
 returns the first maximum).
 
+The code must run on NumPy and on CuPy: write it with ``xp`` (given below, ``xp =
+get_array_module(x)`` from minialexnet.backend: numpy for NumPy arrays, cupy for CuPy ones)
+wherever NumPy code would write ``np``. The check runs it once more on the strict device
+(CuPy's rules, no GPU needed); NumPy-only code fails there, the hint naming the call that
+would fail on CuPy (file and line).
+
 Check it:  ``exercises.check("maxpool")``
 """
 
-import numpy as np
-
+from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
 
 
@@ -28,12 +33,14 @@ class MaxPool2d(Layer):
 
     def forward(self, x, train=True):
         """x (N, C, H, W) -> out (N, C, OH, OW)."""
+        xp = get_array_module(x)  # numpy or cupy, as x is: write xp.<function> where NumPy code writes np.
         # ---- your code ----
         raise NotImplementedError("write MaxPool2d.forward")
         # ---- end of your code ----
 
     def backward(self, dout):
         """dout (N, C, OH, OW) -> dx (N, C, H, W)."""
+        xp = get_array_module(dout)  # numpy or cupy, as dout is: write xp.<function> where NumPy code writes np.
         # ---- your code ----
         raise NotImplementedError("write MaxPool2d.backward")
         # ---- end of your code ----

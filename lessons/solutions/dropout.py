@@ -1,25 +1,9 @@
-"""Reference solution: inverted dropout (Section 4.2). The plain twin of minialexnet/layers/dropout.py.
+"""Reference solution: the library's Dropout (Section 4.2), minialexnet/layers/dropout.py. Read that file.
 
-train: mask = (u >= p) / (1 - p), out = x * mask, dx = dout * mask;  test: the identity
+Its mask comes from a counter hash of (seed, call, image index), integer arithmetic that runs
+the same on NumPy and CuPy; a mask drawn with ``self.rng`` (NumPy's generator) passes too.
 """
 
-import numpy as np
+from minialexnet.layers import Dropout
 
-from minialexnet.layers.base import Layer
-
-
-class Dropout(Layer):
-    def __init__(self, p=0.5, seed=None):
-        super().__init__()
-        self.p = p
-        self.rng = np.random.default_rng(seed)
-
-    def forward(self, x, train=True):
-        if not train:
-            self.cache = None
-            return x.copy()
-        self.cache = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)
-        return x * self.cache
-
-    def backward(self, dout):
-        return dout.copy() if self.cache is None else dout * self.cache
+__all__ = ["Dropout"]

@@ -1,17 +1,5 @@
-"""Reference solution: ReLU (Section 3.1). The plain twin of minialexnet/layers/relu.py.
+"""Reference solution: the library's ReLU (Section 3.1), minialexnet/layers/relu.py. Read that file."""
 
-out = max(0, x);  dx = dout where x > 0, else 0
-"""
+from minialexnet.layers import ReLU
 
-import numpy as np
-
-from minialexnet.layers.base import Layer
-
-
-class ReLU(Layer):
-    def forward(self, x, train=True):
-        self.cache = x > 0
-        return np.maximum(x, 0)
-
-    def backward(self, dout):
-        return dout * self.cache
+__all__ = ["ReLU"]

@@ -1,19 +1,5 @@
-"""Reference solution: the paper's SGD with momentum and weight decay (Section 5). The plain twin of minialexnet/optim.py.
+"""Reference solution: the library's SGD with momentum and weight decay (Section 5), minialexnet/optim.py. Read that file."""
 
-v <- momentum * v - weight_decay * lr * w - lr * g;   w <- w + v
-"""
+from minialexnet.optim import SGD
 
-import numpy as np
-
-
-class SGD:
-    def __init__(self, lr=0.01, momentum=0.9, weight_decay=5e-4):
-        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
-        self.velocity = {}  # name -> array like the parameter
-
-    def step(self, params, grads):
-        for name, w in params.items():
-            v = self.velocity.setdefault(name, np.zeros_like(w))
-            v *= self.momentum
-            v -= self.weight_decay * self.lr * w + self.lr * grads[name]
-            w += v
+__all__ = ["SGD"]

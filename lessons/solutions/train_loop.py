@@ -1,5 +1,5 @@
 """Reference solution: one epoch of minibatch SGD, and the accuracy (Section 5).
-The plain twin of minialexnet/train.py's train_epoch and minialexnet/evaluate.py.
+(minialexnet/training/ holds the full loop: checkpoints, schedules, towers.)
 """
 
 import numpy as np

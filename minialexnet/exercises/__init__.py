@@ -1,54 +1,66 @@
-"""Grade the course's exercises: the student's own layers, optimizer and training loop.
+"""Grade the course's exercises: the student's own layers, checker, optimizer, loops, augmentation, kernel.
 
 ``python -m minialexnet.exercises check [NAME ...] [--dir DIR] [--solutions]``, or in a
 notebook ``exercises.check("relu")``. The student's code lives in ``lessons/exercises/<name>.py``
 (``$MINIALEXNET_EXERCISES`` points elsewhere, e.g. at ``lessons/solutions/``, the reference
-solutions); ``load(name)`` imports it afresh, so an edit counts without restarting the kernel.
-``check`` prints one line, ``relu: pass (relative error 3e-11)``, ``relu: not written yet``
-or ``relu: FAIL - <hint>``, returns a ``Grade`` and never raises, whatever the file holds.
+solutions: thin wrappers around the library, the one copy of each layer); ``load(name)``
+imports it afresh, so an edit counts without restarting the kernel. ``check`` prints one line,
+``relu: pass (relative error 3e-11); runs on NumPy and on the GPU (strict device)``,
+``relu: not written yet`` or ``relu: FAIL - <hint>``, returns a ``Grade`` and never raises.
 
-What is checked (float64, small inputs, fixed seeds):
-- forward passes against the library's layers on the same input and parameters;
-- backward passes against central differences of the library's forward
-  (``minialexnet.gradcheck``), every tensor: dx and each parameter gradient;
-- max-pool on a deterministic case full of ties (one maximum per window, the first in
-  row-major order, the total gradient conserved), LRN's defaults and the paper's alpha,
-  softmax on logits of about 3000 (overflow), dropout by its statistics and its mask;
-- the chain rule through ``Sequential`` with probe layers that log every call;
-- SGD against the paper's formula over three steps; the training loop on a small problem
-  (every image once per epoch, shuffled anew, one step per batch, the loss going down,
-  evaluate in eval mode).
+What is checked (float64, fixed seeds, several cases per exercise, the failing one named):
+- layers: forward against the grader's own plain loops (``oracles.py``, independent of the
+  library), on non-square inputs and kernels, odd sizes, strides 1-4, padding 0-2, batches
+  1-4, groups 1 and 2 (Conv2d); backward against central differences of those loops, every tensor; smooth layers
+  also against the complex-step derivative (exact to rounding: the reported error), ReLU on
+  inputs within 1e-9 of its kink, max-pool on exact ties and on near-ties 1e-10 apart; two
+  instances run interleaved; each layer once more on the strict device (CuPy's rules without
+  a GPU, ``minialexnet.strict_device``): the exercises are written against ``xp``;
+- softmax (lesson 1), crops and flips (lesson 9) and nearest neighbours (lesson 10) on NumPy
+  and on the strict device; the gradient checker (lesson 3) on correct layers, layers with
+  planted bugs and a kink; SGD over a schedule whose lr drops by 10 twice; the training loop
+  on a small problem whose last batch is smaller; the plateau schedule (lesson 8) on a fixed
+  error curve; the data-parallel step (lesson 12) against one process on uneven shares; a
+  numba.cuda kernel (lesson 11) in the CUDA simulator, in a child process.
 
 What it rejects, each with a hint naming the mistake (tests/test_exercises.py has one
 deliberately wrong file per case):
 - not written yet; a syntax or import error, ``sys.exit``, a missing class or function;
-  an endless loop (a time limit, where the grader runs in the main thread);
+  an endless loop (a time limit, where the grader runs in the main thread); a file that
+  imports torch, jax, autograd or tensorflow;
+- a layer that runs on NumPy only (``np`` called on a device array, a host mask multiplied
+  into one): the hint names the call that fails on CuPy, with file and line;
 - a forward that returns a list, the wrong dtype or shape, NaN/inf, changes its input, or
-  disagrees with the library: a forward changed together with a matching backward fails here;
-- a backward that writes into ``dout`` (it receives a copy, compared afterwards; zeroing
-  it and returning zeros too); that calls the library's layers, their functions or
+  disagrees with the formula: a forward changed together with a matching backward fails here;
+  shapes computed from the wrong axis (OW from H), KW taken equal to KH, OH = H // S;
+- a backward that writes into ``dout``; that calls the library's layers, their functions or
   ``minialexnet.gradcheck`` (while the student's code runs, every function and method of
   those modules, and every reference to one in a minialexnet module or the student's
   globals, is replaced by one that records the call and raises a BaseException, so even
-  ``except BaseException`` does not hide it); that calls forward (finite differences);
+  ``except BaseException`` does not hide it; the reference solutions are exempt); that calls
+  forward (finite differences), or differentiates a private copy of the forward numerically
+  (off the exact derivative by far more than rounding, or wrong next to a kink or a near-tie);
+  state shared between instances (a module-level or class-level cache);
 - gradients missing, stored under other names, never written (all zeros), accumulated
-  across calls (backward twice on one forward), divided by N (they sum over the batch),
-  averaged over the N * OH * OW positions (conv db), of the wrong sign or shape
-  (transposed?), ignoring ``dout``, or plainly wrong;
+  across calls, divided by N, averaged over the N * OH * OW positions (conv db), of the wrong
+  sign or shape (transposed?), ignoring ``dout``, or plainly wrong;
 - max-pool ties given to every maximum, split among them, or to another one; LRN's alpha
   divided by size; softmax without the row maximum; im2col's row or column order, col2im
   assigning instead of adding; dropout's p as the keep probability, without or with the
   wrong scale, one mask for every call, not seeded by ``self.rng``, scaling at test time;
-  Sequential's order, its dout hand-over and train flag; SGD's weight decay, velocity and
-  in-place update; the loop's dropped last batch, missing shuffle, labels out of step
-  with their images, extra or missing steps, percentages.
+  Sequential's order, its dout hand-over and train flag; SGD's weight decay, velocity,
+  in-place update and PyTorch's form (equal to the paper's only while lr is constant); the
+  loop's dropped last batch, missing shuffle, labels out of step with their images, extra or
+  missing steps, percentages, the unweighted mean of the batch losses; and each new
+  exercise's usual slips (see the tests).
 
-What it cannot detect: finite differences written with a private copy of the forward
-maths inside backward (no forward call to count); gradients from another autodiff library
-(PyTorch, JAX); a library function reached through a reference kept outside module globals
-(a default argument, a closure, a class attribute, a container) made before the check; code that behaves
-differently on inputs other than the checker's; a student who edits the grader. It judges
-results, not style or speed.
+What it cannot detect: an autodiff library reached without an import statement in the file
+(importlib, a helper module); a library function reached through a reference kept outside
+module globals (a default argument, a closure, a class attribute, a container) made before
+the check; finite differences so fine that they agree with the exact derivative to 1e-11 on
+smooth layers (no float64 step does); code that behaves differently on inputs other than the
+checker's; a student who edits the grader; CuPy behaviour the strict device does not model
+(see its docstring). It judges results, not style or speed.
 """
 
 from __future__ import annotations
@@ -63,8 +75,17 @@ from types import ModuleType
 
 import numpy as np
 
+from minialexnet.exercises.course import (
+    grade_augment,
+    grade_data_parallel,
+    grade_gradcheck,
+    grade_kernel,
+    grade_neighbours,
+    grade_schedule,
+    grade_softmax,
+)
 from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, loaded, solutions_dir, where
-from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, deadline
+from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, autodiff_import, deadline
 from minialexnet.exercises.layers import LAYERS, grade_dropout, grade_im2col, grade_layer
 from minialexnet.exercises.training import grade_sequential, grade_sgd, grade_train_loop
 
@@ -74,7 +95,7 @@ __all__ = ["ENVIRONMENT", "NAMES", "Grade", "check", "exercise_dir", "load", "ma
 
 @dataclass
 class Grade:
-    """The result of one check: ``status`` is "pass", "fail" or "not written"."""
+    """The result of one check: ``status`` is "pass", "fail" or "not written"; ``hint`` says why (or, for a pass, how it ran on the GPU)."""
 
     name: str
     status: str
@@ -88,7 +109,8 @@ class Grade:
 
     def __str__(self) -> str:
         if self.passed:
-            return f"{self.name}: pass" + ("" if np.isnan(self.error) else f" (relative error {self.error:.1e})")
+            line = f"{self.name}: pass" + ("" if np.isnan(self.error) else f" (relative error {self.error:.1e})")
+            return line + (f"; {self.hint}" if self.hint else "")
         if self.status == "not written":
             return f"{self.name}: not written yet" + (f" ({self.hint})" if self.hint else "")
         return f"{self.name}: FAIL - {self.hint}"
@@ -99,10 +121,12 @@ class Grade:
             print(self)
 
 
-GRADERS: dict[str, Callable[[ModuleType, int], float]] = {  # in the course's order
+GRADERS: dict[str, Callable[[ModuleType, int], float | tuple[float, str]]] = {  # in the course's order
+    "softmax": grade_softmax,
     "relu": partial(grade_layer, LAYERS["relu"]),
     "linear": partial(grade_layer, LAYERS["linear"]),
     "softmax_cross_entropy": partial(grade_layer, LAYERS["softmax_cross_entropy"]),
+    "gradcheck": grade_gradcheck,
     "conv_naive": partial(grade_layer, LAYERS["conv_naive"]),
     "im2col": grade_im2col,
     "conv": partial(grade_layer, LAYERS["conv"]),
@@ -112,6 +136,11 @@ GRADERS: dict[str, Callable[[ModuleType, int], float]] = {  # in the course's or
     "sequential": grade_sequential,
     "sgd": grade_sgd,
     "train_loop": grade_train_loop,
+    "schedule": grade_schedule,
+    "augment": grade_augment,
+    "neighbours": grade_neighbours,
+    "kernel": grade_kernel,
+    "data_parallel": grade_data_parallel,
 }
 NAMES = tuple(GRADERS)
 DEPENDS_ON = {"conv": "im2col"}  # conv.py uses the student's own im2col
@@ -130,6 +159,10 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
     loaded.clear()
     try:
         with deadline(time_limit):
+            hint = f"{name}.py imports {{}}: its autograd would compute the gradients for you; write backward with array operations"
+            borrowed = autodiff_import(folder / f"{name}.py")
+            if borrowed:
+                return Grade(name, "fail", hint.format(borrowed))
             try:
                 module = load(name, folder)
             except FileNotFoundError as error:
@@ -140,7 +173,12 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
                 return Grade(name, "not written", str(error))
             except (Exception, SystemExit) as error:
                 return Grade(name, "fail", f"importing {name}.py raised {type(error).__name__}: {error}{where(error)}")
-            return Grade(name, "pass", error=GRADERS[name](module, seed))
+            borrowed = autodiff_import(folder / f"{name}.py", module)
+            if borrowed:
+                return Grade(name, "fail", hint.format(borrowed))
+            result = GRADERS[name](module, seed)
+            error, note = result if isinstance(result, tuple) else (result, "")
+            return Grade(name, "pass", note, error=error)
     except NotWrittenError as error:
         return Grade(name, "not written", str(error))
     except (StudentError, LibraryCallError) as error:

@@ -1,4 +1,13 @@
-"""Grading the layers: forward against the library's layer, backward against central differences."""
+"""Grading the layers: forward against the grader's own loops (oracles.py), backward against their derivatives.
+
+Every layer runs on a few fixed cases of different shapes (non-square inputs and kernels, odd
+sizes, strides 1-4, padding 0-2, batches 1-4); a hint names the case that failed. Beyond
+central differences (relative 1e-5), each layer meets the probes finite differences cannot
+pass: smooth layers against the complex-step derivative (exact to rounding; an exact backward
+agrees to about 1e-15), ReLU on inputs within 1e-9 of its kink, max-pool on windows whose two
+largest entries differ by 1e-10; and two instances run interleaved (state shared between
+instances, e.g. a module-level cache, shows there).
+"""
 
 from __future__ import annotations
 
@@ -10,111 +19,209 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.exercises.harness import (
-    BATCH,
-    FORWARD_TOLERANCE,
-    StudentError,
-    Watch,
-    as_array,
-    attribute,
-    build,
-    factor,
-    near,
-)
+from minialexnet import strict_device
+from minialexnet.exercises import oracles
+from minialexnet.exercises.files import where
+from minialexnet.exercises.harness import FORWARD_TOLERANCE, StudentError, Watch, as_array, attribute, build, factor, near
 from minialexnet.gradcheck import DEFAULT_THRESHOLD, kink_free_input, numerical_gradient, relative_error
-from minialexnet.layers import Conv2d, Layer, Linear, LocalResponseNorm, MaxPool2d, ReLU, SoftmaxCrossEntropy, col2im, im2col
+from minialexnet.layers import Layer
 
-# ---------------------------------------------------------------- layers: forward against the library, backward against gradcheck
+EXACT_TOLERANCE = 1e-11  # an analytic float64 backward agrees with the complex-step derivative to about 1e-15
+Setting = dict[str, Any]
+
+# ---------------------------------------------------------------- layers: forward against the oracle, backward against its derivative
 
 
 @dataclass(frozen=True)
 class LayerExercise:
-    """A layer the student writes, its library twin and its test input."""
+    """A layer the student writes, the grader's oracle for it and the cases it is graded on."""
 
-    build: Callable[[ModuleType], Layer]  # the student's layer
-    library: Callable[[], Layer]  # the same layer from minialexnet.layers, float64
-    make_input: Callable[[np.random.Generator], np.ndarray]
+    build: Callable[[ModuleType, Setting], Layer]  # the student's layer for a setting
+    oracle: Callable[[Setting, np.ndarray, dict[str, np.ndarray], Any], Any]  # forward(setting, x, params, labels)
+    cases: tuple[tuple[Setting, tuple[int, ...]], ...]  # (setting, input shape)
     title: str  # how hints name it: "ReLU"
+    param_shapes: Callable[[Setting, tuple[int, ...]], dict[str, tuple[int, ...]]] = lambda setting, shape: {}
+    make_input: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray] = lambda rng, shape: rng.standard_normal(shape)
     names: tuple[str, ...] = ()  # how hints name its forward and backward, if not "<title>.forward", "<title>.backward"
     loss: bool = False  # forward(logits, labels) -> float, backward() without dout
+    smooth: bool = True  # the oracle takes complex input: the backward is held to the complex-step derivative
     forwards: tuple[str, ...] = ()  # module functions that are the forward pass
     label: Callable[[str], str] = lambda key: "dx" if key == "dx" else f'self.grads["{key}"]'
     factor_hint: Callable[[str, float, dict[str, int]], str | None] = lambda key, c, sizes: None
-    extra: Callable[[ModuleType, Watch], None] | None = None  # further checks (ties, defaults)
-    forward_hint: Callable[[np.ndarray, np.ndarray, Layer], str | None] | None = None  # a diagnosis of a wrong forward
+    describe: Callable[[Setting, tuple[int, ...]], str] = lambda setting, shape: f"input {shape}"
+    extra: Callable[[ModuleType, Watch], None] | None = None  # further checks (ties, kinks, defaults)
+    forward_hint: Callable[[np.ndarray, np.ndarray, Setting], str | None] | None = None  # a diagnosis of a wrong forward
 
 
-def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float:
-    rng = np.random.default_rng(seed)
-    watch = Watch(module, exercise.forwards)
-    forward_name, backward_name = exercise.names or (f"{exercise.title}.forward", f"{exercise.title}.backward")
-    student = build(f"{exercise.title}(...)", lambda: exercise.build(module))
-    library = exercise.library()
-    student_params = getattr(student, "params", None)
-    if not isinstance(student_params, dict) or sorted(student_params) != sorted(library.params):
-        raise StudentError(f"self.params has {sorted(student_params or {})}, expected {sorted(library.params)}: keep the skeleton's names")
-    for key, value in library.params.items():
-        as_array(f'self.params["{key}"]', np.asarray(student_params[key], dtype=np.float64), value.shape)
-        library.params[key] = rng.standard_normal(value.shape)
-        student.params[key] = library.params[key].copy()
-    x = exercise.make_input(rng)
-    labels = rng.integers(0, x.shape[1], size=x.shape[0]) if exercise.loss else None
+class _Run:
+    """One student instance on one case: forward and backward through the Watch, the checks common to every layer."""
 
-    def library_forward(_: Any = None) -> Any:
-        return np.asarray(library.forward(x, labels)) if exercise.loss else library.forward(x, train=True)
+    def __init__(self, exercise: LayerExercise, module: ModuleType, watch: Watch, setting: Setting, shape: tuple[int, ...]) -> None:
+        self.exercise, self.watch, self.setting, self.shape = exercise, watch, setting, shape
+        self.forward_name, self.backward_name = exercise.names or (f"{exercise.title}.forward", f"{exercise.title}.backward")
+        self.student = build(f"{exercise.title}(...)", lambda: exercise.build(module, setting))
+        wanted = exercise.param_shapes(setting, shape)
+        params = getattr(self.student, "params", None)
+        if not isinstance(params, dict) or sorted(params) != sorted(wanted):
+            raise StudentError(f"self.params has {sorted(params or {})}, expected {sorted(wanted)}: keep the skeleton's names")
+        for key, expected in wanted.items():
+            as_array(f'self.params["{key}"]', np.asarray(params[key], dtype=np.float64), expected)
 
-    def student_forward(given: np.ndarray) -> Any:
-        if exercise.loss:
-            return watch.call(forward_name, student.forward, given, labels.copy())
-        return watch.call(forward_name, student.forward, given, train=True)
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        for key, value in params.items():
+            self.student.params[key] = value.copy()
 
-    expected = library_forward()
-    given = x.copy()
-    out = student_forward(given)
-    if not np.array_equal(given, x):
-        raise StudentError(f"{forward_name} changed its input x in place: compute a new array")
-    if exercise.loss:
-        out = _loss_value(out, x.shape[0])
-        error = abs(out - float(expected)) / max(abs(float(expected)), 1e-300)
-    else:
-        out = as_array(f"{forward_name}'s output", out, expected.shape)
-        error = relative_error(out, expected)
-    if error > FORWARD_TOLERANCE:
-        raise StudentError(
-            (exercise.forward_hint(out, x, library) if exercise.forward_hint else None)
-            or f"{forward_name} differs from the library's {exercise.title} on the same input (relative error {error:.1e})"
-        )
-    dout = None if exercise.loss else rng.standard_normal(expected.shape)
-    weight = 1.0 if exercise.loss else dout  # the numerical gradient of <forward, weight>
-    numeric = {"dx": numerical_gradient(library_forward, x, weight)}
-    numeric.update({key: numerical_gradient(library_forward, value, weight) for key, value in library.params.items()})
-
-    def student_backward(upstream: np.ndarray | None) -> dict[str, Any]:
-        student_forward(x.copy())
-        if upstream is None:
-            dx = watch.call(backward_name, student.backward, in_backward=True)
+    def forward(self, x: np.ndarray, labels: Any) -> Any:
+        given = x.copy()
+        if self.exercise.loss:
+            out = self.watch.call(self.forward_name, self.student.forward, given, labels.copy())
         else:
-            given = upstream.copy()
-            dx = watch.call(backward_name, student.backward, given, in_backward=True)
-            if not np.array_equal(given, upstream):
+            out = self.watch.call(self.forward_name, self.student.forward, given, train=True)
+        if not np.array_equal(given, x):
+            raise StudentError(f"{self.forward_name} changed its input x in place: compute a new array")
+        return out
+
+    def backward(self, dout: np.ndarray | None) -> dict[str, Any]:
+        if dout is None:
+            dx = self.watch.call(self.backward_name, self.student.backward, in_backward=True)
+        else:
+            given = dout.copy()
+            dx = self.watch.call(self.backward_name, self.student.backward, given, in_backward=True)
+            if not np.array_equal(given, dout):
                 zeroed = not np.any(given)
                 raise StudentError(
-                    f"{backward_name} {'zeroed' if zeroed else 'changed'} dout in place: "
+                    f"{self.backward_name} {'zeroed' if zeroed else 'changed'} dout in place: "
                     "dout belongs to the caller (it was given a copy), compute a new array"
                 )
-        grads = getattr(student, "grads", None)
+        grads = getattr(self.student, "grads", None)
         if not isinstance(grads, dict):
             raise StudentError(f"self.grads is a {type(grads).__name__}: a dict with the parameters' names")
         return {"dx": dx, **{key: copy.copy(value) for key, value in grads.items()}}
 
-    got = student_backward(dout)
-    missing = [key for key in library.params if key not in got]
-    others = sorted(set(got) - {"dx"} - set(library.params))
-    if others and (missing or not all(np.any(np.asarray(got[key], dtype=np.float64)) for key in library.params)):
-        raise StudentError(f"self.grads has {others}: store each gradient under its parameter's name, {sorted(library.params)}")
+
+def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> tuple[float, str]:
+    rng = np.random.default_rng(seed)
+    watch = Watch(module, exercise.forwards)
+    _Run(exercise, module, watch, *exercise.cases[0])  # missing names and constructor errors, before any case
+    worst = 0.0
+    for setting, shape in exercise.cases:
+        where = exercise.describe(setting, shape)
+        try:
+            worst = max(worst, _grade_case(exercise, module, watch, setting, shape, rng))
+        except StudentError as error:
+            raise StudentError(f"{error} [{where}]") from None
+    setting, shape = exercise.cases[0]
+    exact = _exact_and_interleaved(exercise, module, watch, setting, shape, rng)
+    worst = exact if exercise.smooth else worst  # reported: against the exact derivative where the oracle gives one
+    if exercise.extra is not None:
+        exercise.extra(module, watch)
+    return worst, _on_the_gpu(exercise, module, watch, setting, shape, rng)
+
+
+def _on_the_gpu(exercise: LayerExercise, module: ModuleType, watch: Watch, setting: Setting, shape: tuple[int, ...], rng: Any) -> str:
+    """The layer once more on the strict device (CuPy's rules, no GPU): NumPy-only code and other results fail."""
+    params, x, labels = _inputs(exercise, setting, shape, rng)
+    host = _Run(exercise, module, watch, setting, shape)
+    host.set_params(params)
+    out = np.asarray(host.forward(x, labels))
+    dout = None if exercise.loss else rng.standard_normal(out.shape)
+    expected = host.backward(dout)
+
+    def run(cupy: Any) -> list[np.ndarray]:
+        student = build(f"{exercise.title}(...)", lambda: exercise.build(module, setting))
+        for key, value in params.items():
+            student.params[key] = cupy.asarray(value)
+        if exercise.loss:
+            got = cupy.asnumpy(cupy.asarray(student.forward(cupy.asarray(x), cupy.asarray(labels))))
+            grads = {"dx": student.backward()}
+        else:
+            got = cupy.asnumpy(student.forward(cupy.asarray(x), train=True))
+            grads = {"dx": student.backward(cupy.asarray(dout))}
+        grads.update({key: student.grads[key] for key in params})
+        return [got, *(cupy.asnumpy(grads[key]) for key in ["dx", *params])]
+
+    wanted = [out, *(np.asarray(expected[key]) for key in ["dx", *params])]
+    return device_note(run, wanted, f"{exercise.title} [{exercise.describe(setting, shape)}]")
+
+
+XP_FIX = "write it with xp = get_array_module(x) (from minialexnet.backend) in place of np"
+
+
+def device_note(
+    run: Callable[[Any], list[np.ndarray]], expected: list[np.ndarray], what: str, tolerance: float = 1e-12, fix: str = XP_FIX
+) -> str:
+    """``run(cupy)`` on the strict device: NumPy-only code and results other than ``expected`` fail, naming the call and line."""
+    with strict_device.installed() as cupy:
+        try:
+            with np.errstate(all="ignore"):
+                got = run(cupy)
+        except Exception as error:  # NotModelledError, TypeError: NumPy called on a GPU array
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            advice = "" if "get_array_module" in message else f"; {fix}"
+            raise StudentError(f"{what} runs on NumPy only, not on CuPy: {message}{where(error)}{advice}") from None
+    if any(relative_error(a, b) > tolerance for a, b in zip(got, expected, strict=True)):
+        raise StudentError(f"{what} gives other results on the GPU (the strict device) than on NumPy")
+    return "runs on NumPy and on the GPU (strict device)"
+
+
+def _dropout_on_the_gpu(module: ModuleType, p: float, x: np.ndarray, dout: np.ndarray) -> str:
+    """Dropout on the strict device: the statistics of its mask, and backward using forward's mask."""
+
+    def run(cupy: Any) -> list[np.ndarray]:
+        layer = module.Dropout(p=p, seed=1)
+        out = cupy.asnumpy(layer.forward(cupy.asarray(x), train=True))
+        dx = cupy.asnumpy(layer.backward(cupy.asarray(dout)))
+        return [dx, dout * out / x]
+
+    fix = "draw the mask with xp, or copy a host draw to the device with xp.asarray"
+    note = device_note(run, [np.zeros(1), np.zeros(1)], "Dropout", tolerance=np.inf, fix=fix)
+    with strict_device.installed() as cupy:
+        dx, expected = run(cupy)
+    if relative_error(dx, expected) > 1e-12 or abs(float(np.mean(expected == 0)) - p) > 0.02:
+        raise StudentError("Dropout on the GPU (the strict device) drops the wrong share of units, or backward uses another mask")
+    return note
+
+
+def _inputs(exercise: LayerExercise, setting: Setting, shape: tuple[int, ...], rng: np.random.Generator) -> tuple[Any, ...]:
+    params = {key: rng.standard_normal(s) for key, s in exercise.param_shapes(setting, shape).items()}
+    x = exercise.make_input(rng, shape)
+    labels = rng.integers(0, shape[1], size=shape[0]) if exercise.loss else None
+    return params, x, labels
+
+
+def _grade_case(exercise: LayerExercise, module: ModuleType, watch: Watch, setting: Setting, shape: tuple[int, ...], rng: Any) -> float:
+    run = _Run(exercise, module, watch, setting, shape)
+    params, x, labels = _inputs(exercise, setting, shape, rng)
+    run.set_params(params)
+
+    def oracle(_: Any = None) -> Any:
+        return np.asarray(exercise.oracle(setting, x, params, labels))
+
+    expected = oracle()
+    out = run.forward(x, labels)
+    if exercise.loss:
+        out = _loss_value(out, shape[0])
+        error = abs(out - float(expected)) / max(abs(float(expected)), 1e-300)
+    else:
+        out = as_array(f"{run.forward_name}'s output", out, expected.shape)
+        error = relative_error(out, expected)
+    if error > FORWARD_TOLERANCE:
+        raise StudentError(
+            (exercise.forward_hint(out, x, setting) if exercise.forward_hint else None)
+            or f"{run.forward_name} differs from the paper's formula (relative error {error:.1e})"
+        )
+    dout = None if exercise.loss else rng.standard_normal(expected.shape)
+    weight = 1.0 if exercise.loss else dout  # the numerical gradient of <forward, weight>
+    numeric = {"dx": numerical_gradient(oracle, x, weight)}
+    numeric.update({key: numerical_gradient(oracle, value, weight) for key, value in params.items()})
+    got = run.backward(dout)
+    missing = [key for key in params if key not in got]
+    others = sorted(set(got) - {"dx"} - set(params))
+    if others and (missing or not all(np.any(np.asarray(got[key], dtype=np.float64)) for key in params)):
+        raise StudentError(f"self.grads has {others}: store each gradient under its parameter's name, {sorted(params)}")
     if missing:
         raise StudentError(f"{exercise.label(missing[0])} was never written: backward must store it")
-    sizes = {"N": x.shape[0], "positions": int(np.prod(expected.shape)) // (expected.shape[1] if expected.ndim > 1 else 1)}
+    sizes = {"N": shape[0], "positions": int(np.prod(expected.shape)) // (expected.shape[1] if expected.ndim > 1 else 1)}
     worst = 0.0
     for key, reference in numeric.items():
         what = exercise.label(key)
@@ -127,7 +234,8 @@ def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float
             raise StudentError(f"{what} is all zeros: never written" if key != "dx" else f"{what} is all zeros: compute it from dout")
         c = factor(value, reference)
         if dout is not None:
-            again = as_array(what, student_backward(2 * dout)[key], reference.shape)
+            run.forward(x, labels)
+            again = as_array(what, run.backward(2 * dout)[key], reference.shape)
             if np.allclose(again, value, rtol=1e-12, atol=0):
                 raise StudentError(f"{what} does not change when dout does: multiply by the upstream gradient dout (the chain rule)")
         if c is not None:
@@ -135,10 +243,9 @@ def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float
         if value.ndim == 2 and value.shape[0] == value.shape[1] and relative_error(value.T, reference) < DEFAULT_THRESHOLD:
             raise StudentError(f"{what} is transposed")
         raise StudentError(f"{what} differs from the numerical gradient (relative error {error:.1e}): check its formula")
-    second = student_backward(dout)
-    for key in numeric:
-        if key == "dx":
-            continue
+    run.forward(x, labels)
+    second = run.backward(dout)
+    for key in params:
         value = np.asarray(second[key], dtype=np.float64)
         if value.shape == got[key].shape and relative_error(value, got[key]) > DEFAULT_THRESHOLD:
             twice = relative_error(value, 2 * got[key]) < 1e-9
@@ -150,8 +257,57 @@ def grade_layer(exercise: LayerExercise, module: ModuleType, seed: int) -> float
                     else "changed on a second backward of the same batch"
                 )
             )
-    if exercise.extra is not None:
-        exercise.extra(module, watch)
+    return worst
+
+
+def _exact_and_interleaved(
+    exercise: LayerExercise, module: ModuleType, watch: Watch, setting: Setting, shape: tuple[int, ...], rng: Any
+) -> float:
+    """Smooth layers against the complex-step derivative; then two instances run interleaved must each give their own gradients."""
+    where = exercise.describe(setting, shape)
+    one, two = _Run(exercise, module, watch, setting, shape), _Run(exercise, module, watch, setting, shape)
+    (params_one, x_one, labels_one), (params_two, x_two, labels_two) = (
+        _inputs(exercise, setting, shape, rng),
+        _inputs(exercise, setting, shape, rng),
+    )
+    one.set_params(params_one)
+    expected = np.asarray(exercise.oracle(setting, x_one, params_one, labels_one))
+    dout_one = None if exercise.loss else rng.standard_normal(expected.shape)
+    one.forward(x_one, labels_one)
+    alone = one.backward(dout_one)
+    worst = 0.0
+    if exercise.smooth:
+        tensors = {"dx": x_one, **params_one}
+        for key, value in tensors.items():
+            direction = rng.standard_normal(value.shape)
+
+            def along(t: np.ndarray, key: str = key) -> Any:
+                inputs = {**tensors, key: t}
+                return exercise.oracle(setting, inputs["dx"], {k: inputs[k] for k in params_one}, labels_one)
+
+            exact = oracles.exact_directional(along, value, 1.0 if dout_one is None else dout_one, direction)
+            got = float(np.sum(np.asarray(alone[key], dtype=np.float64) * direction))
+            error = abs(got - exact) / max(abs(got), abs(exact), 1e-300)
+            worst = max(worst, error)
+            if error > EXACT_TOLERANCE:
+                raise StudentError(
+                    f"{exercise.label(key)} agrees with the exact derivative only to {error:.0e} (an analytic backward agrees to "
+                    f"about 1e-15): finite differences inside backward? derive the formula instead [{where}]"
+                )
+    two.set_params(params_two)
+    one.forward(x_one, labels_one)
+    two.forward(x_two, labels_two)
+    interleaved = one.backward(dout_one)
+    for key, value in alone.items():
+        if (
+            key in interleaved
+            and relative_error(np.asarray(interleaved[key], dtype=np.float64), np.asarray(value, dtype=np.float64)) > 1e-12
+        ):
+            raise StudentError(
+                f"with two {exercise.title} layers (forward one, forward two, backward one) the first one's "
+                f"{exercise.label(key)} is wrong: the layers share state (a module-level or class-level variable?); "
+                f"keep what backward needs on self [{where}]"
+            )
     return worst
 
 
@@ -193,50 +349,83 @@ def _conv_factor_hint(key: str, c: float, sizes: dict[str, int]) -> str | None:
     return None
 
 
-def _maxpool_ties(module: ModuleType, watch: Watch) -> None:
-    """Windows with tied maxima: one winner each, the first in row-major order, the total conserved."""
-    rng = np.random.default_rng(7)
-    x = np.concatenate([np.full((1, 1, 7, 7), 0.5), rng.integers(0, 3, size=(1, 1, 7, 7)).astype(np.float64)], axis=1)
+def _pool_backward_probe(module: ModuleType, watch: Watch, x: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MaxPool2d(3, 2) on ``x``: the student's dx, the exact one, and dout (positive, so sums cannot cancel)."""
     student = build("MaxPool2d(3, 2)", lambda: module.MaxPool2d(3, 2))
-    out = as_array("MaxPool2d.forward's output (tied input)", watch.call("MaxPool2d.forward", student.forward, x.copy()), (1, 2, 3, 3))
-    if relative_error(out, MaxPool2d(3, 2).forward(x)) > FORWARD_TOLERANCE:
-        raise StudentError("MaxPool2d.forward differs from the library's on an input with ties")
-    dout = rng.standard_normal(out.shape) + 2.0  # positive, so sums cannot cancel
-    dx = as_array("dx (tied input)", watch.call("MaxPool2d.backward", student.backward, dout.copy(), in_backward=True), x.shape)
-    expected = np.zeros_like(x)
-    for oh in range(3):
-        for ow in range(3):
-            window = x[:, :, 2 * oh : 2 * oh + 3, 2 * ow : 2 * ow + 3].reshape(2, 9)
-            first = window.argmax(axis=1)  # the first maximum in row-major order
-            for c in range(2):
-                expected[0, c, 2 * oh + first[c] // 3, 2 * ow + first[c] % 3] += dout[0, c, oh, ow]
-    if relative_error(dx, expected) < DEFAULT_THRESHOLD:
-        return
-    total, wanted = float(dx.sum()), float(dout.sum())
-    if total > wanted * (1 + 1e-9):
-        raise StudentError(
-            f"with tied maxima the gradient went to every tied maximum (sum of dx {total:.4g}, of dout {wanted:.4g}): "
-            "send each window's gradient to one maximum only, the first in row-major order"
-        )
-    if abs(total - wanted) > 1e-9 * abs(wanted):
-        raise StudentError(
-            f"the total gradient is not conserved on ties (sum of dx {total:.4g}, of dout {wanted:.4g}): "
-            "each window gives all its gradient to one maximum"
-        )
-    if np.count_nonzero(dx) > np.count_nonzero(expected):
-        raise StudentError("with tied maxima the gradient was split among them: it goes to one maximum only, the first in row-major order")
-    raise StudentError(
-        "with tied maxima the gradient went to another maximum: the first in row-major order (smallest row, then column) gets it, "
-        "as in PyTorch"
-    )
+    out, first = oracles.maxpool(x, 3, 2)
+    got = as_array(f"MaxPool2d.forward's output ({what})", watch.call("MaxPool2d.forward", student.forward, x.copy()), out.shape)
+    if relative_error(got, out) > FORWARD_TOLERANCE:
+        raise StudentError(f"MaxPool2d.forward is wrong on an input with {what}")
+    dout = np.random.default_rng(11).standard_normal(out.shape) + 2.0
+    dx = as_array(f"dx ({what})", watch.call("MaxPool2d.backward", student.backward, dout.copy(), in_backward=True), x.shape)
+    return dx, oracles.maxpool_backward(dout, x.shape, first, 3, 2), dout
 
 
-def _lrn_alpha_hint(out: np.ndarray, x: np.ndarray, library: Layer) -> str | None:
+def _maxpool_ties(module: ModuleType, watch: Watch) -> None:
+    """Windows with tied maxima: one winner each, the first in row-major order, the total conserved; then near-ties."""
+    rng = np.random.default_rng(7)
+    x = np.concatenate([np.full((1, 1, 7, 9), 0.5), rng.integers(0, 3, size=(1, 1, 7, 9)).astype(np.float64)], axis=1)
+    dx, expected, dout = _pool_backward_probe(module, watch, x, "tied maxima")
+    if relative_error(dx, expected) >= DEFAULT_THRESHOLD:
+        total, wanted = float(dx.sum()), float(dout.sum())
+        if total > wanted * (1 + 1e-9):
+            raise StudentError(
+                f"with tied maxima the gradient went to every tied maximum (sum of dx {total:.4g}, of dout {wanted:.4g}): "
+                "send each window's gradient to one maximum only, the first in row-major order"
+            )
+        if abs(total - wanted) > 1e-9 * abs(wanted):
+            raise StudentError(
+                f"the total gradient is not conserved on ties (sum of dx {total:.4g}, of dout {wanted:.4g}): "
+                "each window gives all its gradient to one maximum"
+            )
+        if np.count_nonzero(dx) > np.count_nonzero(expected):
+            raise StudentError(
+                "with tied maxima the gradient was split among them: it goes to one maximum only, the first in row-major order"
+            )
+        raise StudentError(
+            "with tied maxima the gradient went to another maximum: the first in row-major order (smallest row, then column) gets it, "
+            "as in PyTorch"
+        )
+    near_ties = x + 1e-10 * rng.standard_normal(x.shape)  # the two largest of a window 1e-10 apart: a step of 1e-6 straddles them
+    dx, expected, _ = _pool_backward_probe(module, watch, near_ties, "near-ties")
+    error = relative_error(dx, expected)
+    if error > EXACT_TOLERANCE:
+        raise StudentError(
+            f"on windows whose two largest entries differ by 1e-10, dx is off by {error:.1e}: the gradient goes to the exact maximum "
+            "(finite differences straddle near-ties; route dout to the winner kept by forward)"
+        )
+
+
+def _relu_kinks(module: ModuleType, watch: Watch) -> None:
+    """Inputs within 1e-9 of zero: the exact gradient is dout where x > 0; a finite difference straddling the kink gives half."""
+    rng = np.random.default_rng(9)
+    x = kink_free_input((2, 3, 4, 5), rng)
+    x.reshape(-1)[::3] *= 1e-8  # a third of the inputs within 1e-9 of the kink, neither sign changed
+    student = build("ReLU()", lambda: module.ReLU())
+    as_array("ReLU.forward's output (inputs near 0)", watch.call("ReLU.forward", student.forward, x.copy(), train=True), x.shape)
+    dout = rng.standard_normal(x.shape)
+    dx = as_array("dx (inputs near 0)", watch.call("ReLU.backward", student.backward, dout.copy(), in_backward=True), x.shape)
+    error = relative_error(dx, dout * (x > 0))
+    if error > EXACT_TOLERANCE:
+        raise StudentError(
+            f"for inputs within 1e-9 of 0, dx is off by {error:.1e}: the exact gradient is dout where x > 0, else 0 "
+            "(a finite difference there straddles the kink and gives about half of dout)"
+        )
+
+
+def _lrn_oracle(setting: Setting, x: np.ndarray, params: dict[str, np.ndarray], labels: Any) -> np.ndarray:
+    return oracles.lrn(x, setting["size"], setting["alpha"], setting["beta"], setting["k"])
+
+
+def _lrn_alpha_hint(out: np.ndarray, x: np.ndarray, setting: Setting) -> str | None:
     """The usual LRN mistake: PyTorch's alpha / size."""
-    divided = LocalResponseNorm(library.size, alpha=library.alpha / library.size, beta=library.beta, k=library.k).forward(x)
+    divided = _lrn_oracle({**setting, "alpha": setting["alpha"] / setting["size"]}, x, {}, None)
     if relative_error(out, divided) < FORWARD_TOLERANCE:
         return "you divided alpha by size (PyTorch's and Caffe's convention): the paper's alpha is used as it is"
     return None
+
+
+PAPER_LRN = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}
 
 
 def _lrn_defaults(module: ModuleType, watch: Watch) -> None:
@@ -244,10 +433,9 @@ def _lrn_defaults(module: ModuleType, watch: Watch) -> None:
     x = np.random.default_rng(3).standard_normal((2, 7, 3, 3)) * 30
     student = build("LocalResponseNorm()", lambda: module.LocalResponseNorm())
     out = as_array("LocalResponseNorm().forward's output", watch.call("LocalResponseNorm.forward", student.forward, x.copy()), x.shape)
-    library = LocalResponseNorm()
-    if relative_error(out, library.forward(x)) > FORWARD_TOLERANCE:
+    if relative_error(out, _lrn_oracle(PAPER_LRN, x, {}, None)) > FORWARD_TOLERANCE:
         raise StudentError(
-            _lrn_alpha_hint(out, x, library)
+            _lrn_alpha_hint(out, x, PAPER_LRN)
             or "LocalResponseNorm() differs from the paper's: the defaults are size 5, alpha 1e-4, beta 0.75, k 2"
         )
 
@@ -258,8 +446,7 @@ def _softmax_overflow(module: ModuleType, watch: Watch) -> None:
     logits, labels = rng.standard_normal((4, 5)) * 3000, rng.integers(0, 5, size=4)
     student = build("SoftmaxCrossEntropy()", lambda: module.SoftmaxCrossEntropy())
     loss = watch.call("SoftmaxCrossEntropy.forward", student.forward, logits.copy(), labels.copy())
-    library = SoftmaxCrossEntropy()
-    expected = library.forward(logits, labels)
+    expected = float(oracles.softmax_cross_entropy(logits, labels))
     try:
         value = float(loss)
     except (TypeError, ValueError):
@@ -272,7 +459,7 @@ def _softmax_overflow(module: ModuleType, watch: Watch) -> None:
     as_array("dlogits for logits of about 3000", dlogits, logits.shape)
 
 
-def _naive_conv(module: ModuleType) -> Layer:
+def _naive_conv(module: ModuleType, setting: Setting) -> Layer:
     """The student's two conv functions as a layer, so they are graded like one."""
     for name in ("conv_forward_naive", "conv_backward_naive"):
         attribute(module, name)
@@ -280,14 +467,14 @@ def _naive_conv(module: ModuleType) -> Layer:
     class NaiveConv(Layer):
         def __init__(self) -> None:
             super().__init__()
-            self.params = {"W": np.zeros((3, 2, 3, 3)), "b": np.zeros(3)}
+            self.params = {"W": np.zeros(setting["W"]), "b": np.zeros(setting["W"][0])}
 
         def forward(self, x: np.ndarray, train: bool = True) -> Any:
             self.cache = x
-            return module.conv_forward_naive(x, self.params["W"], self.params["b"], 2, 1)
+            return module.conv_forward_naive(x, self.params["W"], self.params["b"], setting["stride"], setting["padding"])
 
         def backward(self, dout: np.ndarray) -> Any:
-            result = module.conv_backward_naive(dout, self.cache, self.params["W"], 2, 1)
+            result = module.conv_backward_naive(dout, self.cache, self.params["W"], setting["stride"], setting["padding"])
             if not isinstance(result, tuple) or len(result) != 3:
                 raise StudentError(f"conv_backward_naive returned {type(result).__name__}: return the tuple (dx, dW, db)")
             dx, self.grads["W"], self.grads["b"] = result
@@ -296,52 +483,111 @@ def _naive_conv(module: ModuleType) -> Layer:
     return NaiveConv()
 
 
+def _conv_oracle(setting: Setting, x: np.ndarray, params: dict[str, np.ndarray], labels: Any) -> np.ndarray:
+    return oracles.conv(x, params["W"], params["b"], setting["stride"], setting["padding"], setting.get("groups", 1))
+
+
+def _conv_shapes(setting: Setting, shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    F, C, KH, KW = setting["W"]
+    return {"W": (F, C // setting.get("groups", 1), KH, KW), "b": (F,)}
+
+
+def _conv_describe(setting: Setting, shape: tuple[int, ...]) -> str:
+    F, _, KH, KW = setting["W"]
+    groups = f", groups {setting['groups']}" if "groups" in setting else ""
+    return f"input {shape}, {F} filters of {KH}x{KW}, stride {setting['stride']}, padding {setting['padding']}{groups}"
+
+
+def _conv_case(N: int, C: int, H: int, W: int, F: int, KH: int, KW: int, S: int, P: int) -> tuple[Setting, tuple[int, ...]]:
+    """A case of the naive conv: W (F, C, KH, KW)."""
+    return {"W": (F, C, KH, KW), "stride": S, "padding": P}, (N, C, H, W)
+
+
+def _grouped_case(N: int, C: int, H: int, W: int, F: int, K: int, S: int, P: int, G: int) -> tuple[Setting, tuple[int, ...]]:
+    """A case of the Conv2d layer: ``setting["W"]`` is (F, C, K, K) before grouping; the layer's W is (F, C / G, K, K)."""
+    return {"W": (F, C, K, K), "stride": S, "padding": P, "groups": G}, (N, C, H, W)
+
+
+def _pool_case(N: int, C: int, H: int, W: int, K: int, S: int) -> tuple[Setting, tuple[int, ...]]:
+    return {"K": K, "S": S}, (N, C, H, W)
+
+
+def _lrn_case(N: int, C: int, H: int, W: int, size: int, alpha: float) -> tuple[Setting, tuple[int, ...]]:
+    return {"size": size, "alpha": alpha, "beta": 0.75, "k": 2.0}, (N, C, H, W)
+
+
 LAYERS: dict[str, LayerExercise] = {
-    "relu": LayerExercise(lambda m: attribute(m, "ReLU")(), ReLU, lambda rng: kink_free_input((BATCH, 2, 3, 4), rng), "ReLU"),
+    "relu": LayerExercise(
+        lambda m, s: attribute(m, "ReLU")(),
+        lambda s, x, p, y: oracles.relu(x),
+        (({}, (3, 2, 3, 4)), ({}, (1, 7)), ({}, (4, 3, 5, 2))),
+        "ReLU",
+        make_input=lambda rng, shape: kink_free_input(shape, rng),
+        smooth=False,
+        extra=_relu_kinks,
+    ),
     "linear": LayerExercise(
-        lambda m: attribute(m, "Linear")(5, 4),
-        lambda: Linear(5, 4, dtype=np.float64),
-        lambda rng: rng.standard_normal((BATCH, 5)),
+        lambda m, s: attribute(m, "Linear")(s["in"], s["out"]),
+        lambda s, x, p, y: oracles.linear(x, p["W"], p["b"]),
+        (({"in": 5, "out": 4}, (3, 5)), ({"in": 7, "out": 2}, (1, 7)), ({"in": 3, "out": 6}, (4, 3))),
         "Linear",
+        param_shapes=lambda s, shape: {"W": (s["out"], s["in"]), "b": (s["out"],)},
+        describe=lambda s, shape: f"Linear({s['in']}, {s['out']}) on input {shape}",
     ),
     "softmax_cross_entropy": LayerExercise(
-        lambda m: attribute(m, "SoftmaxCrossEntropy")(),
-        SoftmaxCrossEntropy,
-        lambda rng: rng.standard_normal((BATCH, 6)) * 2,
+        lambda m, s: attribute(m, "SoftmaxCrossEntropy")(),
+        lambda s, x, p, y: oracles.softmax_cross_entropy(x, y),
+        (({}, (3, 6)), ({}, (1, 4)), ({}, (4, 10))),
         "SoftmaxCrossEntropy",
+        make_input=lambda rng, shape: rng.standard_normal(shape) * 2,
         loss=True,
         label=lambda key: "dlogits",
+        describe=lambda s, shape: f"logits {shape}",
         extra=_softmax_overflow,
     ),
     "conv_naive": LayerExercise(
         _naive_conv,
-        lambda: Conv2d(2, 3, 3, stride=2, padding=1, dtype=np.float64),
-        lambda rng: rng.standard_normal((BATCH, 2, 5, 5)),
+        _conv_oracle,
+        (_conv_case(2, 2, 7, 5, 3, 3, 2, 2, 1), _conv_case(1, 3, 6, 9, 2, 2, 3, 1, 0), _conv_case(3, 1, 11, 8, 2, 4, 3, 3, 2)),
         "Conv2d",
+        param_shapes=_conv_shapes,
         names=("conv_forward_naive", "conv_backward_naive"),
         forwards=("conv_forward_naive",),
-        label=lambda key: f"d{key}",
+        label=lambda key: key if key == "dx" else f"d{key}",
         factor_hint=_conv_factor_hint,
+        describe=_conv_describe,
     ),
     "conv": LayerExercise(
-        lambda m: attribute(m, "Conv2d")(3, 4, 3, stride=2, padding=1),
-        lambda: Conv2d(3, 4, 3, stride=2, padding=1, dtype=np.float64),
-        lambda rng: rng.standard_normal((BATCH, 3, 7, 7)),
+        lambda m, s: attribute(m, "Conv2d")(s["W"][1], s["W"][0], s["W"][2], stride=s["stride"], padding=s["padding"], groups=s["groups"]),
+        _conv_oracle,
+        (
+            _grouped_case(2, 3, 9, 7, 4, 3, 2, 1, 1),
+            _grouped_case(1, 2, 8, 11, 3, 5, 1, 2, 1),
+            _grouped_case(4, 1, 13, 10, 2, 4, 3, 0, 1),
+            _grouped_case(2, 4, 7, 10, 6, 3, 2, 1, 2),
+            _grouped_case(1, 4, 6, 9, 4, 2, 1, 0, 2),
+        ),
         "Conv2d",
+        param_shapes=_conv_shapes,
         factor_hint=_conv_factor_hint,
+        describe=_conv_describe,
     ),
     "maxpool": LayerExercise(
-        lambda m: attribute(m, "MaxPool2d")(3, 2),
-        lambda: MaxPool2d(3, 2),
-        lambda rng: kink_free_input((BATCH, 2, 7, 7), rng),
+        lambda m, s: attribute(m, "MaxPool2d")(s["K"], s["S"]),
+        lambda s, x, p, y: oracles.maxpool(x, s["K"], s["S"])[0],
+        (_pool_case(3, 2, 7, 9, 3, 2), _pool_case(1, 3, 8, 11, 2, 2), _pool_case(2, 1, 6, 5, 3, 1), _pool_case(1, 1, 28, 13, 3, 2)),
         "MaxPool2d",
+        make_input=lambda rng, shape: kink_free_input(shape, rng),
+        smooth=False,
+        describe=lambda s, shape: f"MaxPool2d({s['K']}, {s['S']}) on input {shape}",
         extra=_maxpool_ties,
     ),
-    "lrn": LayerExercise(
-        lambda m: attribute(m, "LocalResponseNorm")(size=5, alpha=0.5, beta=0.75, k=2.0),  # a large alpha, so the neighbours count
-        lambda: LocalResponseNorm(5, alpha=0.5, beta=0.75, k=2.0),
-        lambda rng: rng.standard_normal((BATCH, 7, 3, 3)),
+    "lrn": LayerExercise(  # a large alpha, so the neighbours count
+        lambda m, s: attribute(m, "LocalResponseNorm")(size=s["size"], alpha=s["alpha"], beta=s["beta"], k=s["k"]),
+        _lrn_oracle,
+        (_lrn_case(3, 7, 3, 3, 5, 0.5), _lrn_case(2, 4, 2, 5, 3, 0.8), _lrn_case(1, 9, 1, 2, 7, 0.3)),
         "LocalResponseNorm",
+        describe=lambda s, shape: f"LocalResponseNorm(size={s['size']}, alpha={s['alpha']}) on input {shape}",
         extra=_lrn_defaults,
         forward_hint=_lrn_alpha_hint,
     ),
@@ -350,18 +596,26 @@ LAYERS: dict[str, LayerExercise] = {
 
 # ---------------------------------------------------------------- im2col and col2im
 
+IM2COL_CASES = (
+    ((2, 3, 5, 6), 3, 2, 1, 1),
+    ((2, 2, 7, 7), 3, 3, 2, 0),
+    ((1, 2, 6, 6), 2, 2, 2, 0),
+    ((3, 1, 9, 7), 2, 4, 3, 2),
+    ((1, 2, 8, 11), 4, 3, (1, 2), (2, 1)),
+)
 
-def grade_im2col(module: ModuleType, seed: int) -> float:
-    """im2col against the library's (same row and column order), col2im against the library's adjoint."""
+
+def grade_im2col(module: ModuleType, seed: int) -> tuple[float, str]:
+    """im2col against the grader's loops (same row and column order), col2im against their adjoint."""
     rng = np.random.default_rng(seed)
     watch = Watch(module)
     gather, scatter = attribute(module, "im2col"), attribute(module, "col2im")
     worst = 0.0
-    for shape, KH, KW, S, P in (((2, 3, 5, 6), 3, 2, 1, 1), ((2, 2, 7, 7), 3, 3, 2, 0), ((1, 2, 6, 6), 2, 2, 2, 0)):
+    for shape, KH, KW, S, P in IM2COL_CASES:
         N, C, H, W = shape
         x = rng.standard_normal(shape)
-        expected = im2col(x, KH, KW, S, P)
-        setting = f"(KH={KH}, KW={KW}, stride={S}, padding={P})"
+        expected = oracles.im2col(x, KH, KW, S, P)
+        setting = f"(x of shape {shape}, KH={KH}, KW={KW}, stride={S}, padding={P})"
         given = x.copy()
         col = watch.call("im2col", gather, given, KH, KW, S, P)
         if not np.array_equal(given, x):
@@ -369,39 +623,46 @@ def grade_im2col(module: ModuleType, seed: int) -> float:
         col = as_array(f"im2col's col {setting}", col, expected.shape)
         error = relative_error(col, expected)
         if error > FORWARD_TOLERANCE:
-            OH, OW = (H + 2 * P - KH) // S + 1, (W + 2 * P - KW) // S + 1
+            OH, OW = oracles.out_size(H, W, KH, KW, S, P)
             by_batch_last = expected.reshape(-1, N, OH, OW).transpose(0, 2, 3, 1).reshape(expected.shape)
             by_ijc = expected.reshape(C, KH, KW, -1).transpose(1, 2, 0, 3).reshape(expected.shape)
             if relative_error(col, by_batch_last) < FORWARD_TOLERANCE:
                 raise StudentError("im2col's columns are in (oh, ow, n) order: number them (n, oh, ow)")
             if relative_error(col, by_ijc) < FORWARD_TOLERANCE:
                 raise StudentError("im2col's rows are in (i, j, c) order: number them (c, i, j), the order of W.reshape(F, -1)")
-            raise StudentError(f"im2col differs from the library's im2col {setting} (relative error {error:.1e})")
+            raise StudentError(f"im2col differs from the formula {setting} (relative error {error:.1e})")
         y = rng.standard_normal(expected.shape)
         given = y.copy()
         dx = watch.call("col2im", scatter, given, shape, KH, KW, S, P)
         if not np.array_equal(given, y):
             raise StudentError("col2im changed col in place: compute a new array")
-        if isinstance(dx, np.ndarray) and dx.shape == (N, C, H + 2 * P, W + 2 * P) and P:
+        PH, PW = oracles.pair(P)
+        if isinstance(dx, np.ndarray) and dx.shape == (N, C, H + 2 * PH, W + 2 * PW) and PH + PW:
             raise StudentError("col2im returned the padded shape: drop the padding at the end")
         dx = as_array(f"col2im's result {setting}", dx, shape)
-        reference = col2im(y, shape, KH, KW, S, P)
+        reference = oracles.col2im(y, shape, KH, KW, S, P)
         error = relative_error(dx, reference)
         if error > FORWARD_TOLERANCE:
-            overlapping = S < max(KH, KW)
+            overlapping = min(oracles.pair(S)) < max(KH, KW)
             raise StudentError(
                 "col2im is not the adjoint of im2col: a pixel covered by several windows must receive the SUM of their entries (+=, not =)"
                 if overlapping
                 else f"col2im differs from the adjoint of im2col {setting} (relative error {error:.1e})"
             )
         worst = max(worst, error, relative_error(float(np.sum(col * y)), float(np.sum(x * dx))))
-    return worst
+    shape, KH, KW, S, P = IM2COL_CASES[-1]
+    x = rng.standard_normal(shape)
+    return worst, device_note(
+        lambda cupy: [cupy.asnumpy(gather(cupy.asarray(x), KH, KW, S, P))],
+        [oracles.im2col(x, KH, KW, S, P)],
+        "im2col",
+    )
 
 
 # ---------------------------------------------------------------- dropout: statistics and the mask
 
 
-def grade_dropout(module: ModuleType, seed: int) -> float:
+def grade_dropout(module: ModuleType, seed: int) -> tuple[float, str]:
     p = 0.3  # not 0.5, so that keep and drop probabilities differ
     watch = Watch(module)
     layer = build("Dropout(p=0.3, seed=0)", lambda: attribute(module, "Dropout")(p=p, seed=seed))
@@ -460,4 +721,4 @@ def grade_dropout(module: ModuleType, seed: int) -> float:
     two = watch.call("Dropout.forward", second.forward, x.copy(), train=True)
     if not np.array_equal(one, two):
         raise StudentError("two Dropout(seed=3) dropped different units: draw the mask with self.rng")
-    return error
+    return error, _dropout_on_the_gpu(module, p, x, dout)

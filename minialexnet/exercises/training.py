@@ -98,15 +98,19 @@ def grade_sequential(module: ModuleType, seed: int) -> float:
 # ---------------------------------------------------------------- SGD: three steps against the formula
 
 
-def _sgd_trajectory(params: dict[str, np.ndarray], grads: list[dict[str, np.ndarray]], lr: float, m: float, wd: float, rule: str) -> list:
-    """Parameters after each step under ``rule`` ("paper" or a typical mistake)."""
+def _sgd_trajectory(params: dict[str, np.ndarray], grads: list[dict[str, np.ndarray]], m: float, wd: float, rule: str) -> list:
+    """Parameters after each step (at the learning rates of ``SGD_SCHEDULE``) under ``rule`` ("paper" or a typical mistake)."""
     w = {key: value.copy() for key, value in params.items()}
     v = {key: np.zeros_like(value) for key, value in params.items()}
     after = []
-    for g in grads:
+    for lr, g in zip(SGD_SCHEDULE, grads, strict=True):
         for key in w:
             if rule == "fresh velocity":
                 v[key] = np.zeros_like(w[key])
+            if rule == "pytorch":  # v <- m v + g + wd w;  w <- w - lr v: the paper's update only while lr is constant
+                v[key] = m * v[key] + g[key] + wd * w[key]
+                w[key] = w[key] - lr * v[key]
+                continue
             decay = {"no weight decay": 0.0, "decay without lr": wd * w[key]}.get(rule, wd * lr * w[key])
             v[key] = m * v[key] - decay - lr * g[key]
             w[key] = w[key] - v[key] if rule == "minus velocity" else w[key] + v[key]
@@ -114,25 +118,32 @@ def _sgd_trajectory(params: dict[str, np.ndarray], grads: list[dict[str, np.ndar
     return after
 
 
+SGD_SCHEDULE = (0.1, 0.1, 0.01, 0.01, 0.001)  # the paper's schedule in miniature: lr / 10 twice (Section 5)
 SGD_MISTAKES = {
     "no weight decay": "the weight decay term is missing: v <- m v - wd lr w - lr g",
     "decay without lr": "the weight decay term must be multiplied by lr as well: - wd * lr * w",
     "fresh velocity": "the velocity must persist between steps: keep one per parameter name in self.velocity",
     "minus velocity": "you subtracted the velocity: w <- w + v (v already holds the minus sign)",
+    "pytorch": (
+        "this is PyTorch's form (v <- m v + g; w <- w - lr v): it equals the paper's only while lr stays fixed; after lr / 10 "
+        "the old velocity still moves w at the old rate. Write the paper's: v <- m v - wd lr w - lr g; w <- w + v"
+    ),
 }
 
 
 def grade_sgd(module: ModuleType, seed: int) -> float:
+    """Five steps with the learning rate divided by 10 twice in between (``optimizer.lr`` set, as a schedule does)."""
     rng = np.random.default_rng(seed)
-    lr, m, wd = 0.1, 0.8, 0.05  # distinct values, so that a mix-up shows
-    optimizer = build("SGD(lr, momentum, weight_decay)", lambda: attribute(module, "SGD")(lr=lr, momentum=m, weight_decay=wd))
+    m, wd = 0.8, 0.05  # distinct values, so that a mix-up shows
+    optimizer = build("SGD(lr, momentum, weight_decay)", lambda: attribute(module, "SGD")(lr=SGD_SCHEDULE[0], momentum=m, weight_decay=wd))
     watch = Watch(module)
     start = {"fc.W": rng.standard_normal((3, 4)), "fc.b": rng.standard_normal(3)}
-    grads = [{key: rng.standard_normal(value.shape) for key, value in start.items()} for _ in range(3)]
+    grads = [{key: rng.standard_normal(value.shape) for key, value in start.items()} for _ in SGD_SCHEDULE]
     params = {key: value.copy() for key, value in start.items()}
     arrays = dict(params)
     got = []
-    for step, g in enumerate(grads, 1):
+    for step, (lr, g) in enumerate(zip(SGD_SCHEDULE, grads, strict=True), 1):
+        optimizer.lr = lr
         given = {key: value.copy() for key, value in g.items()}
         watch.call("SGD.step", optimizer.step, params, given)
         if any(not np.array_equal(given[key], g[key]) for key in g):
@@ -141,16 +152,20 @@ def grade_sgd(module: ModuleType, seed: int) -> float:
             if params.get(key) is not array:
                 raise StudentError(f"SGD.step replaced params[{key!r}] by a new array: update it in place (w += v) so the model sees it")
         got.append({key: as_array(f"params[{key!r}] after step {step}", value, start[key].shape).copy() for key, value in params.items()})
-    expected = _sgd_trajectory(start, grads, lr, m, wd, "paper")
-    errors = [relative_error(got[s][key], expected[s][key]) for s in range(3) for key in start]
+    expected = _sgd_trajectory(start, grads, m, wd, "paper")
+    steps = range(len(SGD_SCHEDULE))
+    errors = [relative_error(got[s][key], expected[s][key]) for s in steps for key in start]
     if max(errors) < DEFAULT_THRESHOLD:
         return max(errors)
     for rule, hint in SGD_MISTAKES.items():
-        variant = _sgd_trajectory(start, grads, lr, m, wd, rule)
-        if all(relative_error(got[s][key], variant[s][key]) < 1e-9 for s in range(3) for key in start):
+        variant = _sgd_trajectory(start, grads, m, wd, rule)
+        if all(relative_error(got[s][key], variant[s][key]) < 1e-9 for s in steps for key in start):
             raise StudentError(hint)
-    first_wrong = next(s for s in range(3) if any(relative_error(got[s][key], expected[s][key]) >= DEFAULT_THRESHOLD for key in start))
-    raise StudentError(f"step {first_wrong + 1} differs from v <- m v - wd lr w - lr g; w <- w + v (relative error {max(errors):.1e})")
+    first_wrong = next(s for s in steps if any(relative_error(got[s][key], expected[s][key]) >= DEFAULT_THRESHOLD for key in start))
+    raise StudentError(
+        f"step {first_wrong + 1} (lr {SGD_SCHEDULE[first_wrong]}) differs from v <- m v - wd lr w - lr g; w <- w + v "
+        f"(relative error {max(errors):.1e})"
+    )
 
 
 # ---------------------------------------------------------------- the training loop, on a small problem
@@ -256,7 +271,12 @@ def _check_epoch(log: list[tuple[Any, ...]], images: np.ndarray, labels: np.ndar
     batch_losses = [(len(entry[1]), entry[2]) for entry in log if entry[0] == "loss"]
     weighted = sum(n * loss for n, loss in batch_losses) / len(images)
     plain = sum(loss for _, loss in batch_losses) / len(batch_losses)
-    if not (near(value, weighted) or near(value, plain)):
+    if near(value, plain) and not near(value, weighted):
+        raise StudentError(
+            f"train_epoch returned {value:.6g}, the plain mean of the batch losses: weight each by its batch's size "
+            f"(the last batch is smaller), {weighted:.6g}"
+        )
+    if not near(value, weighted):
         raise StudentError(f"train_epoch returned {value:.6g}, but the epoch's mean loss was {weighted:.6g}")
 
 

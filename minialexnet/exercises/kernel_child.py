@@ -1,0 +1,63 @@
+"""``python -m minialexnet.exercises.kernel_child FILE SEED``, run with NUMBA_ENABLE_CUDASIM=1: grade lesson 11's kernel.
+
+Prints one JSON line: {"status": "pass" | "fail" | "not written", "hint": ..., "error": ...}.
+The simulator runs one Python thread per CUDA thread, so the arrays are small; their sizes are
+not multiples of the block, so a kernel without its bounds check writes past the end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from minialexnet.exercises.files import load
+
+
+def grade(path: Path, seed: int) -> dict[str, object]:
+    try:
+        module = load(path.stem, path.parent)
+    except NotImplementedError as error:
+        return {"status": "not written", "hint": str(error)}
+    except (Exception, SystemExit) as error:
+        return {"status": "fail", "hint": f"importing {path.name} raised {type(error).__name__}: {error}"}
+    launch = getattr(module, "relu_backward", None)
+    if launch is None:
+        return {"status": "fail", "hint": f"{path.name} has no relu_backward: keep the skeleton's names"}
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for shape in ((3, 5, 7), (1, 130), (2, 3, 4, 5)):
+        x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
+        x.reshape(-1)[::7] = 0.0  # ReLU's kink: the gradient there is 0 (x > 0 is False), as in the library
+        given = dout.copy()
+        try:
+            dx = launch(x.copy(), given)
+        except NotImplementedError as error:
+            return {"status": "not written", "hint": str(error).split(": ", 1)[-1] or "write relu_backward_kernel"}
+        except (Exception, SystemExit) as error:
+            message = str(error).splitlines()[0] if str(error) else ""
+            hint = f"the kernel raised {type(error).__name__}: {message}"
+            if isinstance(error, IndexError):
+                hint += " (threads past the end: start the kernel with `if i < x.size:`)"
+            return {"status": "fail", "hint": hint}
+        if not np.array_equal(given, dout):
+            return {"status": "fail", "hint": "the kernel wrote into dout: write dx, its own output array"}
+        dx = np.asarray(dx)
+        if dx.shape != shape:
+            return {"status": "fail", "hint": f"relu_backward returned shape {dx.shape} for {shape}"}
+        expected = np.where(x > 0, dout, 0.0)
+        wrong = int(np.count_nonzero(dx != expected))
+        if wrong:
+            at_kink = bool(np.any((dx != expected) & (x == 0)))
+            hint = f"{wrong} of {dx.size} entries of dx differ from dout where x > 0, else 0 (shape {shape})"
+            if at_kink:
+                hint += ": at x == 0 exactly the gradient is 0 (use x > 0, not x >= 0)"
+            return {"status": "fail", "hint": hint}
+        worst = max(worst, float(np.abs(dx - expected).max()))
+    return {"status": "pass", "hint": "", "error": worst}
+
+
+if __name__ == "__main__":
+    print(json.dumps(grade(Path(sys.argv[1]), int(sys.argv[2]))))
