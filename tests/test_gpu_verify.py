@@ -25,8 +25,11 @@ def test_the_dry_run_runs_every_step_and_the_checkpoint_evaluates_the_same_on_bo
     steps = {step["name"]: step for step in report["steps"]}
     assert report["mode"] == "dry run" and list(steps)[:3] == ["gpu-tests", "gradcheck", "bench-reference-fp32"]
     assert all(step["status"] in ("ok", "skipped") for step in steps.values()), steps
-    for name in ("gpu-tests", "gradcheck", "bench-reference-fp32", "bench-reference-tf32", "train-short", "evaluate-gpu", "fashion-torch"):
+    for name in ("gpu-tests", "gradcheck", "bench-reference-fp32", "bench-cuda-fp32", "sweep-cuda-block128", "train-short"):
         assert steps[name]["status"] == "ok", name
+    for name in ("evaluate-gpu", "evaluate-cpu", "fashion-torch"):
+        assert steps[name]["status"] == "ok", name
+    assert not {"bench-reference-tf32", "bench-cuda-tf32", "sweep-cuda-block256", "fashion-cuda"} & set(steps)  # repeats, in the simulator
     assert steps["evaluate-cpu"]["same_as_evaluate-gpu"] is True
     assert "top-1 error" in "\n".join(steps["evaluate-cpu"]["tail"])
     bench = json.loads((tmp_path / "bench-reference-fp32.json").read_text())
