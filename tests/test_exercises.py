@@ -173,7 +173,7 @@ MISTAKES = [
                 "    return fast(x, KH, KW, stride, padding)\n"
             )
         },
-        "you called the library's minialexnet.layers.conv.im2col",
+        "you called the library's minialexnet.layers.patches.im2col",
     ),
     (
         "im2col",
@@ -185,7 +185,7 @@ MISTAKES = [
                 "    return minialexnet.layers.im2col(x, KH, KW, stride, padding)\n"
             )
         },
-        "you called the library's minialexnet.layers.conv.im2col",
+        "you called the library's minialexnet.layers.patches.im2col",
     ),
     (
         "linear",

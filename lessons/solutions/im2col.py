@@ -1,4 +1,4 @@
-"""Reference solution: the library's im2col and col2im (Section 3.5), minialexnet/layers/conv.py. Read that file."""
+"""Reference solution: the library's im2col and col2im (Section 3.5), minialexnet/layers/patches.py. Read that file."""
 
 from minialexnet.layers import col2im, im2col
 

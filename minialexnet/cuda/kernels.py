@@ -174,7 +174,7 @@ def maxpool_backward(dout, winner, dx, N, C, H, W, KH, KW, SH, SW, OH, OW):
 def dropout_forward(x, out, mask, rows, cols, key0, key1, row_offset, threshold, scale):
     """mask[n, j] = scale if hash(key, row_offset + n, j) >= threshold else 0; out = x mask. Section 4.2.
 
-    x, out, mask (rows, cols) flat. The hash is dropout.uniform_bits', bit for bit, so the
+    x, out, mask (rows, cols) flat. The hash is layers/counter_hash.py's, bit for bit, so the
     GPU drops the units the CPU drops: MurmurHash3's finaliser on the row, then the column
     and key1 mixed in, then the finaliser twice more. uint32 arithmetic in 64-bit integers.
     Replaces dropout.Dropout's mask and product.

@@ -21,6 +21,7 @@ import numpy as np
 from minialexnet import layers as reference
 from minialexnet.backend import get_array_module
 from minialexnet.cuda.launch import launch
+from minialexnet.layers.checks import check_input, check_params_like
 
 
 def _contiguous(x: Any) -> Any:
@@ -43,8 +44,8 @@ class Conv2d(reference.Conv2d):
         return (N, C, H, W, *self.kernel_size, *self.stride, *self.padding, OH, OW)
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
-        self._require_params_like(x)
+        check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        check_params_like(self, x)
         xp = get_array_module(x)
         x = _contiguous(x)
         N, F, OH, OW = self.output_shape(x.shape)
@@ -91,8 +92,8 @@ class Linear(reference.Linear):
     relu = False  # set by Sequential when a ReLU follows
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 2, self.in_features, f"(N, {self.in_features})")
-        self._require_params_like(x)
+        check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
+        check_params_like(self, x)
         xp = get_array_module(x)
         product = xp.matmul(self.params["W"], x.T)  # (O, N)
         out = xp.empty((x.shape[0], self.out_features), dtype=x.dtype)
@@ -116,7 +117,7 @@ class ReLU(reference.ReLU):
     fused = False  # set by Sequential: the layer before has applied max(0, .) already
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x)
+        check_input(self, x)
         if self.fused:
             return self._keep_for_backward(x, x)
         xp = get_array_module(x)
@@ -139,7 +140,7 @@ class LocalResponseNorm(reference.LocalResponseNorm):
     """reference LocalResponseNorm (lrn.py): forward and backward one kernel each, groups included."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 4, layout="(N, C, H, W)")
+        check_input(self, x, 4, layout="(N, C, H, W)")
         if x.shape[1] % self.groups:
             raise ValueError(f"{self.name}: {x.shape[1]} channels cannot form {self.groups} equal groups; use a divisor of the channels")
         xp = get_array_module(x)
@@ -174,7 +175,7 @@ class MaxPool2d(reference.MaxPool2d):
         return (N, C, x.shape[2], x.shape[3], *self.kernel_size, *self.stride, OH, OW)
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 4, layout="(N, C, H, W)")
+        check_input(self, x, 4, layout="(N, C, H, W)")
         xp = get_array_module(x)
         x = _contiguous(x)
         shape = self.output_shape(x.shape)
@@ -215,7 +216,7 @@ class SoftmaxCrossEntropy(reference.SoftmaxCrossEntropy):
 
     def forward(self, logits: Any, labels: Any) -> float:  # type: ignore[override]
         xp = get_array_module(logits)
-        self._check_input(logits, 2, layout="(N, K)")
+        check_input(self, logits, 2, layout="(N, K)")
         labels = xp.asarray(labels)
         N, K = logits.shape
         if labels.shape != (N,) or labels.dtype.kind not in "iu":

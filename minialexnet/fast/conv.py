@@ -68,7 +68,8 @@ from minialexnet.fast.base import FastLayer
 from minialexnet.fast.layout import empty_batch_last
 from minialexnet.fast.parallel import for_each_slice, matmul, slice_scratch
 from minialexnet.layers import conv as reference
-from minialexnet.layers.conv import _pair, conv_output_size
+from minialexnet.layers.checks import check_input, check_params_like
+from minialexnet.layers.patches import as_pair, conv_output_size
 
 CHUNK_BYTES = 32 << 20  # memory of one chunk of a large intermediate: columns not kept, Winograd's products
 GPU_CHUNK_BYTES = 1 << 30  # on a GPU, fewer and larger matrix products pay off more
@@ -114,7 +115,7 @@ def im2col(
     numbers instead of every S-th one.
     """
     xp = get_array_module(x)
-    (SH, SW), (PH, PW) = _pair(stride, "stride"), _pair(padding, "padding")
+    (SH, SW), (PH, PW) = as_pair(stride, "stride"), as_pair(padding, "padding")
     N, C, H, W = x.shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
@@ -181,7 +182,7 @@ def col2im(
     time, each summed in a zeroed padded array. ``out``: an (N, C, H, W) array to write into.
     """
     xp = get_array_module(col)
-    (SH, SW), (PH, PW) = _pair(stride, "stride"), _pair(padding, "padding")
+    (SH, SW), (PH, PW) = as_pair(stride, "stride"), as_pair(padding, "padding")
     N, C, H, W = x_shape
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
@@ -250,8 +251,8 @@ class Conv2d(FastLayer, reference.Conv2d):
         self.batch_last: bool | None = None  # column order; None: decided by the output size (see im2col)
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
-        self._require_params_like(x)
+        check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        check_params_like(self, x)
         xp = get_array_module(x)
         N, F, OH, OW = self.output_shape(x.shape)
         out = self._empty_output(xp, (N, F, OH, OW), x.dtype)

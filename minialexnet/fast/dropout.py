@@ -13,6 +13,7 @@ from minialexnet.backend import get_array_module
 from minialexnet.fast.base import FastLayer
 from minialexnet.fast.parallel import for_each_slice
 from minialexnet.layers import dropout as reference
+from minialexnet.layers.counter_hash import uniform_bits
 
 
 class Dropout(FastLayer, reference.Dropout):
@@ -27,7 +28,7 @@ class Dropout(FastLayer, reference.Dropout):
         mask = xp.empty((N, cols), dtype=x.dtype)
 
         def rows(s: slice) -> None:
-            bits = reference.uniform_bits(xp, s.stop - s.start, cols, key, self.row_offset + s.start)
+            bits = uniform_bits(xp, s.stop - s.start, cols, key, self.row_offset + s.start)
             xp.multiply(bits >= threshold, scale, out=mask[s])
 
         for_each_slice(xp, N, rows, 4 * cols)

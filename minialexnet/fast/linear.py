@@ -23,14 +23,15 @@ from typing import Any
 from minialexnet.fast.base import FastLayer
 from minialexnet.fast.parallel import matmul
 from minialexnet.layers import linear as reference
+from minialexnet.layers.checks import check_input, check_params_like
 
 
 class Linear(FastLayer, reference.Linear):
     """out = x W^T + b. Shapes: x (N, I) -> out (N, O)."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 2, self.in_features, f"(N, {self.in_features})")
-        self._require_params_like(x)
+        check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
+        check_params_like(self, x)
         out = matmul(x, self.params["W"].T)
         out += self.params["b"]
         return self._keep_for_backward(x, out)

@@ -43,6 +43,7 @@ from minialexnet.fast.base import FastLayer
 from minialexnet.fast.layout import empty_batch_last, is_batch_last, slice_scratch_like
 from minialexnet.fast.parallel import for_each_slice_along
 from minialexnet.layers import pool as reference
+from minialexnet.layers.checks import check_input
 
 
 def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int, out: Any = None) -> Any:
@@ -108,7 +109,7 @@ class MaxPool2d(FastLayer, reference.MaxPool2d):
     """
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 4, layout="(N, C, H, W)")
+        check_input(self, x, 4, layout="(N, C, H, W)")
         xp = get_array_module(x)
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
         N, C, OH, OW = self.output_shape(x.shape)

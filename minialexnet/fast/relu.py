@@ -21,13 +21,14 @@ from minialexnet.backend import get_array_module
 from minialexnet.fast.base import FastLayer
 from minialexnet.fast.parallel import for_each_slice_along
 from minialexnet.layers import relu as reference
+from minialexnet.layers.checks import check_input
 
 
 class ReLU(FastLayer, reference.ReLU):
     """out = max(0, x). Shapes: x (any) -> out (same). Section 3.1."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x)
+        check_input(self, x)
         xp = get_array_module(x)
         out = xp.empty_like(x)
         zero = x.dtype.type(0)

@@ -71,7 +71,8 @@ import numpy as np
 from minialexnet.backend import get_array_module
 from minialexnet.fast.conv import Conv2d, chunk_slices
 from minialexnet.fast.parallel import for_each_slice, matmul, slice_scratch
-from minialexnet.layers.conv import conv_output_size
+from minialexnet.layers.checks import check_input, check_params_like
+from minialexnet.layers.patches import conv_output_size
 
 # the interpolation points; more (3, -3, ...) would allow larger tiles, but their transforms
 # round so badly that even float64 gradient checks fail at 10 x 10 tiles
@@ -189,8 +190,8 @@ class WinogradConv2d(Conv2d):
         return cached
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
-        self._require_params_like(x)
+        check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        check_params_like(self, x)
         xp = get_array_module(x)
         N, C = x.shape[:2]
         G, F, m = self.groups, self.out_channels, self.tile

@@ -17,12 +17,13 @@ twin of each, tested equal to it (docs/fast_engine.md).
 """
 
 from minialexnet.layers.base import Layer
-from minialexnet.layers.conv import Conv2d, col2im, conv_output_size, im2col
+from minialexnet.layers.conv import Conv2d
 from minialexnet.layers.dropout import Dropout
 from minialexnet.layers.flatten import Flatten
 from minialexnet.layers.linear import Linear
 from minialexnet.layers.loss import SoftmaxCrossEntropy
 from minialexnet.layers.lrn import LocalResponseNorm
+from minialexnet.layers.patches import col2im, conv_output_size, im2col
 from minialexnet.layers.pool import MaxPool2d
 from minialexnet.layers.relu import ReLU
 from minialexnet.layers.sequential import Sequential

@@ -12,19 +12,20 @@
   ``layer.kink_state()`` tells the gradient checker which branch a piecewise-linear layer took.
 - Layers that make random choices (dropout) expose ``get_rng_state``/``set_rng_state``
   so a gradient check can replay the same mask and a checkpoint can resume the same run.
+- A wrong call gets one line naming the layer and what to do: the input checks are in
+  ``layers/checks.py``, the cache's (backward before forward, a ``dout`` of the wrong
+  shape) below.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from minialexnet.backend import asnumpy, get_array_module, to_device
+from minialexnet.backend import to_device
 
 
 class Layer:
-    """Base class: parameter bookkeeping shared by all layers."""
+    """Base class: the parameters, their gradients and the cache backward reads."""
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
@@ -76,22 +77,6 @@ class Layer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
-    def _check_input(self, x: Any, rank: int | None = None, channels: int | None = None, layout: str = "") -> None:
-        """Raise ValueError naming this layer unless ``x`` is a non-empty floating-point array of ``rank``
-        dimensions (any rank when None) with ``channels`` channels. Attribute checks only: no pass over x."""
-        if not hasattr(x, "ndim") or not hasattr(x, "dtype"):
-            got = type(x).__name__
-            raise ValueError(f"{self.name}: expected a NumPy or CuPy array, got {got}; convert it, e.g. numpy.asarray(x, numpy.float32)")
-        if x.dtype.kind != "f":
-            raise ValueError(f"{self.name}: input has dtype {x.dtype}, layers compute in floats; cast the input: x.astype(numpy.float32)")
-        expected = layout or f"{rank} dimensions"
-        if rank is not None and x.ndim != rank:
-            raise ValueError(f"{self.name}: expected input of shape {expected}, got shape {tuple(x.shape)}")
-        if x.ndim and x.shape[0] == 0:
-            raise ValueError(f"{self.name}: got an empty batch (shape {tuple(x.shape)}); pass at least one example")
-        if channels is not None and x.shape[1] != channels:
-            raise ValueError(f"{self.name}: expected {channels} input channels, shape {expected}, got shape {tuple(x.shape)}")
-
     def _keep_for_backward(self, cache: Any, out: Any) -> Any:
         """Keep ``cache`` for backward and remember the output's shape (``dout`` must have it); returns ``out``."""
         self.cache, self.out_shape = cache, tuple(out.shape)
@@ -114,21 +99,3 @@ class Layer:
                 "pass the gradient of the loss with respect to this layer's output"
             )
         return self.cache
-
-    def _require_params_like(self, x: Any) -> None:
-        """Raise ValueError when the input's dtype or device differs from the parameters'."""
-        for key, value in self.params.items():
-            if value.dtype != x.dtype:
-                raise ValueError(
-                    f"{self.name}: input dtype {x.dtype} differs from parameter {key} dtype {value.dtype}; "
-                    f"cast the input (x.astype(numpy.{value.dtype})), or the layer with .astype(numpy.{x.dtype})"
-                )
-            if get_array_module(value) is not get_array_module(x):
-                raise ValueError(
-                    f"{self.name}: input and parameter {key} are on different devices; call .to(device) on the layer or move the input"
-                )
-
-
-def host_copy(params: dict[str, Any]) -> dict[str, np.ndarray]:
-    """NumPy copies of a parameter dict (for checkpoints and comparisons)."""
-    return {key: asnumpy(value).copy() for key, value in params.items()}

@@ -24,54 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
-
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
-    """(size + 2 padding - kernel) // stride + 1: 227 -> 55 for conv1, 55 -> 27 for a 3x3/2 pool. ValueError if it does not fit."""
-    padded = size + 2 * padding
-    if padded < kernel:
-        raise ValueError(f"window of size {kernel} does not fit an input of size {size} with padding {padding}")
-    return (padded - kernel) // stride + 1
-
-
-def _pair(value: int | tuple[int, int], what: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
-        raise ValueError(f"{what} must be an int or a pair of ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def im2col(x: Any, KH: int, KW: int, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0) -> Any:
-    """x (N, C, H, W) -> col (C*KH*KW, N*OH*OW): one strided slice of the padded x per kernel offset (i, j)."""
-    xp = get_array_module(x)
-    (SH, SW), (PH, PW) = _pair(stride, "stride"), _pair(padding, "padding")
-    N, C, H, W = x.shape
-    OH, OW = conv_output_size(H, KH, SH, PH), conv_output_size(W, KW, SW, PW)
-    padded = xp.zeros((N, C, H + 2 * PH, W + 2 * PW), dtype=x.dtype)
-    padded[:, :, PH : PH + H, PW : PW + W] = x
-    col = xp.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
-    for i in range(KH):
-        for j in range(KW):
-            col[:, i, j] = padded[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW].transpose(1, 0, 2, 3)
-    return col.reshape(C * KH * KW, N * OH * OW)
-
-
-def col2im(
-    col: Any, x_shape: tuple[int, int, int, int], KH: int, KW: int, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0
-) -> Any:
-    """The adjoint of im2col: col (C*KH*KW, N*OH*OW) -> dx (N, C, H, W), each column added back where it came from."""
-    xp = get_array_module(col)
-    (SH, SW), (PH, PW) = _pair(stride, "stride"), _pair(padding, "padding")
-    N, C, H, W = x_shape
-    OH, OW = conv_output_size(H, KH, SH, PH), conv_output_size(W, KW, SW, PW)
-    col = col.reshape(C, KH, KW, N, OH, OW)
-    padded = xp.zeros((N, C, H + 2 * PH, W + 2 * PW), dtype=col.dtype)
-    for i in range(KH):
-        for j in range(KW):
-            padded[:, :, i : i + SH * OH : SH, j : j + SW * OW : SW] += col[:, i, j].transpose(1, 0, 2, 3)
-    return padded[:, :, PH : PH + H, PW : PW + W].copy()
+from minialexnet.layers.checks import check_conv_arguments, check_input, check_params_like
+from minialexnet.layers.patches import as_pair, col2im, conv_output_size, im2col
 
 
 class Conv2d(Layer):
@@ -95,19 +50,10 @@ class Conv2d(Layer):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        self.kernel_size, self.stride, self.padding = _pair(kernel_size, "kernel_size"), _pair(stride, "stride"), _pair(padding, "padding")
-        for value, what in ((in_channels, "in_channels"), (out_channels, "out_channels"), (groups, "groups")):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Conv2d: {what} must be a positive int, got {value!r}")
-        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(
-                "Conv2d: kernel_size and stride must be >= 1 and padding >= 0, "
-                f"got kernel_size={kernel_size}, stride={stride}, padding={padding}"
-            )
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both be divisible by groups ({groups})"
-            )
+        self.kernel_size, self.stride, self.padding = (
+            as_pair(v, what) for v, what in ((kernel_size, "kernel_size"), (stride, "stride"), (padding, "padding"))
+        )
+        check_conv_arguments(in_channels, out_channels, groups, self.kernel_size, self.stride, self.padding)
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.need_input_grad = need_input_grad
         KH, KW = self.kernel_size
@@ -129,8 +75,8 @@ class Conv2d(Layer):
         return (N, self.out_channels, conv_output_size(H, KH, SH, PH), conv_output_size(W, KW, SW, PW))
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
-        self._require_params_like(x)
+        check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
+        check_params_like(self, x)
         N, F, OH, OW = self.output_shape(x.shape)
         col = im2col(x, *self.kernel_size, self.stride, self.padding)
         W_g = self.params["W"].reshape(self.groups, F // self.groups, -1)

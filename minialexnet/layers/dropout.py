@@ -12,22 +12,10 @@ learned weights differ only by that constant factor.
 
 Shapes: x (N, ...) -> out (same). Backward: dx = dout * mask / (1 - p).
 
-Where the mask comes from: a counter-based generator, not a stream. The uniform number
-of unit j of image n in the layer's m-th mask is a hash of (seed, m, row_offset + n, j),
-computed with a few integer operations through ``xp``, so
-
-- it is drawn where x lives: nothing crosses between host and GPU, and the CPU and a
-  GPU draw the same mask for the same seed;
-- it does not depend on how the batch is split: a process that holds images
-  [row_offset, row_offset + N) of a larger batch draws exactly their rows of the mask the
-  whole batch would get (data-parallel training sets ``row_offset`` to its share's start);
-- the state is two integers, (seed, masks drawn), so a run is reproducible, a gradient
-  check can replay one mask and a checkpoint can resume the same run
-  (``get_rng_state``/``set_rng_state``).
-
-The hash is MurmurHash3's 32-bit finaliser (Appleby), applied twice: every input bit
-changes each output bit with probability close to 1/2, which is what a dropout mask needs
-(it is not a cryptographic generator).
+The mask comes from a counter-based hash of (seed, mask number, image, unit), not from a
+random stream (``layers/counter_hash.py``): it is drawn where x lives, the same on the CPU
+and a GPU, independent of how a batch is split across processes, and its state is two
+integers a checkpoint can hold (``get_rng_state``/``set_rng_state``).
 """
 
 from __future__ import annotations
@@ -38,31 +26,9 @@ import numpy as np
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
+from minialexnet.layers.counter_hash import uniform_bits
 
 _IDENTITY = "identity"  # what forward keeps when it drops nothing (evaluation, or p = 0)
-_GOLDEN = np.uint32(0x9E3779B9)  # 2**32 / golden ratio: spreads consecutive column numbers apart
-
-
-def _mix32(v: Any) -> Any:
-    """MurmurHash3's finaliser on a uint32 array, in place (products wrap modulo 2**32)."""
-    v ^= v >> np.uint32(16)
-    v *= np.uint32(0x85EBCA6B)
-    v ^= v >> np.uint32(13)
-    v *= np.uint32(0xC2B2AE35)
-    v ^= v >> np.uint32(16)
-    return v
-
-
-def uniform_bits(xp: Any, rows: int, cols: int, key: tuple[int, int], row_offset: int = 0) -> Any:
-    """A (rows, cols) uint32 array of hash values of (key, row_offset + n, j), on ``xp``'s device.
-
-    Each value is uniform on [0, 2**32) and independent of the others for practical
-    purposes; the same key and global row always give the same row of values.
-    """
-    row_hash = _mix32(xp.arange(row_offset, row_offset + rows, dtype=np.uint32) + np.uint32(key[0]))
-    bits = row_hash[:, None] ^ (xp.arange(cols, dtype=np.uint32) * _GOLDEN)[None, :]
-    bits += np.uint32(key[1])
-    return _mix32(_mix32(bits))
 
 
 class Dropout(Layer):

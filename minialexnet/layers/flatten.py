@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from minialexnet.layers.base import Layer
+from minialexnet.layers.checks import check_input
 
 
 class Flatten(Layer):
@@ -21,7 +22,7 @@ class Flatten(Layer):
         return (input_shape[0], size)
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x)
+        check_input(self, x)
         if x.ndim < 2:
             raise ValueError(f"{self.name}: expected input of shape (N, ...) with at least 2 dimensions, got shape {tuple(x.shape)}")
         return self._keep_for_backward(x.shape, x.reshape(x.shape[0], -1))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.layers.base import Layer
+from minialexnet.layers.checks import check_input, check_params_like
 
 
 class Linear(Layer):
@@ -44,8 +45,8 @@ class Linear(Layer):
         return (input_shape[0], self.out_features)
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 2, self.in_features, f"(N, {self.in_features})")
-        self._require_params_like(x)
+        check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
+        check_params_like(self, x)
         return self._keep_for_backward(x, x @ self.params["W"].T + self.params["b"])
 
     def backward(self, dout: Any) -> Any:

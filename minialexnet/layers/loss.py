@@ -16,6 +16,7 @@ from typing import Any
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
+from minialexnet.layers.checks import check_input
 
 
 class SoftmaxCrossEntropy(Layer):
@@ -23,7 +24,7 @@ class SoftmaxCrossEntropy(Layer):
 
     def forward(self, logits: Any, labels: Any) -> float:  # type: ignore[override]
         xp = get_array_module(logits)
-        self._check_input(logits, 2, layout="(N, K)")
+        check_input(self, logits, 2, layout="(N, K)")
         labels = xp.asarray(labels)
         if labels.shape != (logits.shape[0],):
             raise ValueError(

@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from minialexnet.layers.base import Layer
+from minialexnet.layers.checks import check_input
 
 
 def window_sum(v: Any, before: int, after: int, groups: int = 1) -> Any:
@@ -65,7 +66,7 @@ class LocalResponseNorm(Layer):
         return f"LocalResponseNorm(size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}{groups})"
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 4, layout="(N, C, H, W)")
+        check_input(self, x, 4, layout="(N, C, H, W)")
         if x.shape[1] % self.groups:
             raise ValueError(f"{self.name}: {x.shape[1]} channels cannot form {self.groups} equal groups; use a divisor of the channels")
         D = self.k + self.alpha * window_sum(x * x, self.before, self.after, self.groups)

@@ -21,7 +21,8 @@ from typing import Any
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
-from minialexnet.layers.conv import _pair, conv_output_size
+from minialexnet.layers.checks import check_input
+from minialexnet.layers.patches import as_pair, conv_output_size
 
 
 class MaxPool2d(Layer):
@@ -29,8 +30,8 @@ class MaxPool2d(Layer):
 
     def __init__(self, kernel_size: int | tuple[int, int] = 3, stride: int | tuple[int, int] = 2) -> None:
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
+        self.kernel_size = as_pair(kernel_size, "kernel_size")
+        self.stride = as_pair(stride, "stride")
         if min(self.kernel_size) < 1 or min(self.stride) < 1:
             raise ValueError(f"MaxPool2d: kernel_size and stride must be >= 1, got kernel_size={kernel_size}, stride={stride}")
 
@@ -47,7 +48,7 @@ class MaxPool2d(Layer):
         return [(slice(None), slice(None), slice(i, i + SH * OH, SH), slice(j, j + SW * OW, SW)) for i in range(KH) for j in range(KW)]
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x, 4, layout="(N, C, H, W)")
+        check_input(self, x, 4, layout="(N, C, H, W)")
         xp = get_array_module(x)
         _, _, OH, OW = self.output_shape(x.shape)
         windows = self._windows(OH, OW)

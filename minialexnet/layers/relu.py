@@ -13,13 +13,14 @@ from typing import Any
 
 from minialexnet.backend import get_array_module
 from minialexnet.layers.base import Layer
+from minialexnet.layers.checks import check_input
 
 
 class ReLU(Layer):
     """out = max(0, x). Shapes: x (any) -> out (same). Section 3.1."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        self._check_input(x)
+        check_input(self, x)
         out = get_array_module(x).maximum(x, x.dtype.type(0))
         return self._keep_for_backward(out, out)
 

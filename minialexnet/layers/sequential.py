@@ -1,7 +1,9 @@
 """A chain of named layers: forward left to right, backward right to left.
 
 Parameters are addressed as ``"<layer>.<param>"`` (``"conv1.W"``, ``"fc8.b"``), the same
-names the checkpoints and the optimizer use. Fast twin: ``minialexnet/fast/sequential.py``.
+names the checkpoints and the optimizer use. Unnamed layers are called by their position
+("0", "1", ...). ``train()``/``eval()`` set the mode ``forward`` uses when not given
+``train``. Fast twin: ``minialexnet/fast/sequential.py``.
 """
 
 from __future__ import annotations
@@ -10,14 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from minialexnet.layers.base import Layer
+from minialexnet.layers.checks import check_layer_name, check_replacement
 
 
 class Sequential(Layer):
-    """Sequential(("conv1", Conv2d(...)), ("relu1", ReLU()), ...) or Sequential(layer, layer, ...).
-
-    Unnamed layers are called by their position ("0", "1", ...). ``train()``/``eval()``
-    set the mode used when ``forward`` is called without ``train``.
-    """
+    """Sequential(("conv1", Conv2d(...)), ("relu1", ReLU()), ...) or Sequential(layer, layer, ...)."""
 
     def __init__(self, *layers: Layer | tuple[str, Layer]) -> None:
         # Layer.__init__ is not called: params and grads are views of the children's
@@ -26,19 +25,13 @@ class Sequential(Layer):
         self.layers: dict[str, Layer] = {}
         for position, item in enumerate(layers):
             name, layer = item if isinstance(item, tuple) else (str(position), item)
-            if not isinstance(layer, Layer):
-                raise ValueError(f"Sequential: item {name!r} is a {type(layer).__name__}, not a Layer")
-            if name in self.layers:
-                raise ValueError(f"Sequential: the name {name!r} is used twice")
-            if "." in name:
-                raise ValueError(f"Sequential: layer names may not contain '.', got {name!r}")
+            check_layer_name(self.layers, name, layer)
             layer.name = name
             self.layers[name] = layer
         self.training = True
 
     def __repr__(self) -> str:
-        body = "\n".join(f"  ({name}): {layer!r}" for name, layer in self.layers.items())
-        return f"Sequential(\n{body}\n)"
+        return "Sequential(\n" + "".join(f"  ({name}): {layer!r}\n" for name, layer in self.layers.items()) + ")"
 
     def __getitem__(self, name: str) -> Layer:
         return self.layers[name]
@@ -59,22 +52,18 @@ class Sequential(Layer):
 
     def set_params(self, params: dict[str, Any]) -> None:
         """Replace parameters by name (``"conv1.W"``). Shapes must match."""
+        current = self.params
         for full_name, value in params.items():
+            check_replacement(current, full_name, value)
             layer_name, _, key = full_name.partition(".")
-            layer = self.layers.get(layer_name)
-            if layer is None or key not in layer.params:
-                raise ValueError(f"unknown parameter {full_name!r}; this model has {sorted(self.params)}")
-            if tuple(value.shape) != tuple(layer.params[key].shape):
-                raise ValueError(f"parameter {full_name}: expected shape {tuple(layer.params[key].shape)}, got {tuple(value.shape)}")
-            layer.params[key] = value
+            self.layers[layer_name].params[key] = value
 
-    def train(self) -> Sequential:
-        self.training = True
+    def train(self, mode: bool = True) -> Sequential:
+        self.training = mode
         return self
 
     def eval(self) -> Sequential:
-        self.training = False
-        return self
+        return self.train(False)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         for layer in self.layers.values():

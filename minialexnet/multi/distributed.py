@@ -11,7 +11,7 @@ Data parallelism (``DataParallel``), as ChainerMN and Horovod do it:
   broadcast, so the replicas start equal;
 - every rank draws the same per-epoch order, and rank r takes its contiguous share of
   each global batch of B images (``share``: the shares differ by at most one image);
-- dropout (layers/dropout.py) draws mask rows by a hash of the *global* image number, so
+- dropout (layers/counter_hash.py) draws mask rows by a hash of the *global* image number, so
   a rank that sets ``row_offset`` to its share's start drops exactly the units one
   process would drop for those images;
 - the loss is the mean over the global batch, L = sum_r (B_r / B) L_r, with L_r the mean
