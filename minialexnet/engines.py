@@ -4,9 +4,10 @@ An engine is a module exposing the layer classes under the reference names (Conv
 LocalResponseNorm, MaxPool2d, Dropout, Linear, Flatten, SoftmaxCrossEntropy, Sequential)
 with the reference constructors and the ``Layer`` contract. It may also expose
 ``network_conv(name, config_name, conv, ...)`` to choose how each AlexNet convolution is
-computed, and ``prepare_network(network)``, called once a network is built
+computed, ``prepare_network(network)``, called once a network is built
 (``minialexnet.fast`` gives it one set of reused buffers, ``minialexnet.cuda`` fuses each
-ReLU into the product before it).
+ReLU into the product before it), and its own ``SGD`` with the reference's constructor and
+update (``minialexnet.cuda``: one kernel a parameter).
 
 | engine    | module             | what it is                                            |
 |-----------|--------------------|-------------------------------------------------------|
@@ -58,3 +59,10 @@ def resolve(engine: str, device: str = "cpu") -> str:
 def engine_module(engine: str, device: str = "cpu") -> ModuleType:
     """The module holding the layers of ``engine`` (``auto`` resolved for ``device``)."""
     return importlib.import_module(ENGINES[resolve(engine, device)])
+
+
+def optimizer_class(engine: str, device: str = "cpu") -> type:
+    """The SGD class of ``engine``: its module's own when it brings one, else ``minialexnet.optim.SGD``."""
+    from minialexnet.optim import SGD
+
+    return getattr(engine_module(engine, device), "SGD", SGD)

@@ -7,7 +7,7 @@ from reference import conv2d_naive, lrn_naive, maxpool_backward_naive, maxpool_n
 
 from minialexnet import fast, layers
 from minialexnet.backend import asnumpy, to_device
-from minialexnet.engines import ENGINE_CHOICES, engine_module, resolve
+from minialexnet.engines import ENGINE_CHOICES, engine_module, optimizer_class, resolve
 from minialexnet.fast.layout import is_batch_last, to_batch_last
 from minialexnet.gradcheck import check_layer
 from minialexnet.models import alexnet
@@ -153,6 +153,13 @@ def test_auto_is_fast_on_the_cpu_and_on_a_gpu_cuda_only_where_numba_sees_it(monk
         resolve("cuda2")
     with pytest.raises(ValueError, match="the cuda engine runs on a GPU: add --device gpu"):
         resolve("cuda", "cpu")
+
+
+def test_each_engine_gets_its_own_update_or_the_reference_sgd():
+    from minialexnet import cuda
+
+    assert optimizer_class("reference") is SGD and optimizer_class("fast") is SGD
+    assert optimizer_class("cuda", "gpu") is cuda.SGD and cuda.SGD is not SGD
 
 
 def test_a_run_resumes_on_the_other_engine_with_another_conv(tmp_path):

@@ -41,12 +41,11 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, synchronize, to_device, use_device
-from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module, optimizer_class
 from minialexnet.fast import WinogradConv2d
 from minialexnet.fast.parallel import THREAD_ENV_NAMES, get_num_threads, matmul, one_thread_blas_found
 from minialexnet.layers import Conv2d
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, AlexNet, alexnet
-from minialexnet.optim import SGD
 
 
 def training_flops(model: AlexNet) -> float:
@@ -102,7 +101,7 @@ class MiniAlexNetRunner:
         self.y = to_device(rng.integers(0, self.model.config.num_classes, batch_size), device)
         layers = engine_module(engine, device)
         self.loss = layers.SoftmaxCrossEntropy()
-        self.optimizer = getattr(layers, "SGD", SGD)(0.01, 0.9, 5e-4)  # an engine may bring its own update (cuda: one kernel)
+        self.optimizer = optimizer_class(engine, device)(0.01, 0.9, 5e-4)
         self.xp = get_array_module(self.x)
 
     def step(self) -> None:

@@ -80,7 +80,7 @@ from typing import Any
 from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
 from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
-from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module, optimizer_class
 from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, AlexNet, alexnet, get_config
 from minialexnet.multi import distributed
@@ -587,8 +587,7 @@ def build(run: TrainingRun, checkpoint: Checkpoint | None) -> None:
         device=args.device,
     ).to(args.device)
     run.num_params = run.model.num_params
-    optimizer = getattr(engine_module(args.engine, args.device), "SGD", SGD)  # an engine may bring its own update (cuda: one kernel)
-    run.optimizer = optimizer(args.lr, args.momentum, args.weight_decay)
+    run.optimizer = optimizer_class(args.engine, args.device)(args.lr, args.momentum, args.weight_decay)
     run.schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
     if checkpoint is not None:
         restore(run, checkpoint)
