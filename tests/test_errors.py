@@ -339,3 +339,25 @@ def test_bad_input_gets_one_line_saying_what_to_do(case, make, expected, fragmen
     assert said.count("use another checkpoint") <= 1  # one remedy: no message wrapped in another
     for fragment in fragments:
         assert fragment in said
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "bench"])
+def test_a_bad_thread_setting_is_one_line_before_anything_loads(command, tmp_path, monkeypatch, capsys):
+    """Each tool checks the thread setting first: the missing checkpoint and images are never reached."""
+    from minialexnet.fast import parallel
+    from minialexnet.tools import bench
+
+    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "two")
+    monkeypatch.setitem(parallel._state, "threads", None)  # read the environment again
+    missing = str(tmp_path / "missing.npz")
+    main, argv = {
+        "train": (train.main, [*TRAIN, "--out", str(tmp_path / "run")]),
+        "evaluate": (evaluate.main, ["--checkpoint", missing]),
+        "predict": (predict.main, ["--checkpoint", missing, str(tmp_path / "missing.png")]),
+        "bench": (bench.main, ["--smoke"]),
+    }[command]
+    assert main(argv) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: MINIALEXNET_NUM_THREADS='two' is not a whole number"), lines
+    assert "MINIALEXNET_NUM_THREADS=2" in lines[0]
+    assert not (tmp_path / "run").exists()

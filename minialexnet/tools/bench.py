@@ -40,12 +40,13 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, synchronize, to_device, use_device
+from minialexnet.backend import DeviceUnavailableError, get_array_module, synchronize, to_device
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module, optimizer_class
 from minialexnet.fast import WinogradConv2d
 from minialexnet.fast.parallel import THREAD_ENV_NAMES, get_num_threads, matmul, one_thread_blas_found
 from minialexnet.layers import Conv2d
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, AlexNet, alexnet
+from minialexnet.training.cli import select_device
 
 
 def training_flops(model: AlexNet) -> float:
@@ -405,9 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         args.steps, args.warmup, args.rounds, args.no_memory = 1, 0, 1, True
     dtype = np.dtype(args.dtype)
     try:
-        check_device(args.device)
-        get_num_threads()  # a bad thread setting is reported here, not mid-run
-        use_device(args.device)
+        select_device(args.device)
     except (DeviceUnavailableError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""What the command-line tools (train, evaluate, predict) share: one-line errors, option checks, progress.
+"""What the command-line tools (train, evaluate, predict, bench) share: one-line errors, option checks, progress.
 
 - ``Parser``: an ``argparse.ArgumentParser`` whose errors are one line (``error: ...``,
   exit code 2) instead of the usage text followed by the error.
@@ -7,6 +7,8 @@
   reported at once, not after the data has loaded.
 - ``UsageError``: a problem with the options found later (an output folder that cannot be
   written, an option that cannot change on resume); the tools print it as one line, exit 2.
+- ``select_device``: the device and thread checks every tool makes before it loads anything,
+  then the device made current.
 - ``one_line_warnings``: warnings (a skipped unreadable image) print as ``warning: ...``
   lines, without the file and source line Python adds for programmers.
 - ``Progress``: a tqdm bar on a terminal; else (a log file, a notebook, a pipe) one line
@@ -23,7 +25,8 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
-from minialexnet.backend import parse_device
+from minialexnet.backend import check_device, parse_device, use_device
+from minialexnet.fast.parallel import get_num_threads
 
 
 class UsageError(ValueError):
@@ -35,6 +38,17 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {message}; see {self.prog} --help\n")
+
+
+def select_device(device: str) -> None:
+    """Check ``device`` and the thread settings, then make ``device`` current.
+
+    Raises ``DeviceUnavailableError`` (no such GPU, CuPy missing) or ``ThreadSettingError``
+    (``OMP_NUM_THREADS=abc``) before any data loads, each message saying what to do.
+    """
+    check_device(device)
+    get_num_threads()  # a bad thread setting is reported here, not mid-run
+    use_device(device)
 
 
 def one_line_warnings() -> None:

@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
+from minialexnet.backend import DeviceUnavailableError, get_array_module
 from minialexnet.data import DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP
-from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
+from minialexnet.fast.parallel import ThreadSettingError
 from minialexnet.layers import Sequential, SoftmaxCrossEntropy
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
-from minialexnet.training.cli import Parser, Progress, device_name, one_line_warnings, positive_int
+from minialexnet.training.cli import Parser, Progress, device_name, one_line_warnings, positive_int, select_device
 
 
 def topk_correct(scores: Any, labels: Any, k: int) -> int:
@@ -127,9 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     one_line_warnings()
     try:
-        check_device(args.device)
-        get_num_threads()  # a bad thread setting is reported here, not mid-run
-        use_device(args.device)
+        select_device(args.device)
         checkpoint = Checkpoint(args.checkpoint)
         dataset = load_dataset(args.data)
         check_fits(checkpoint, dataset)

@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, use_device
+from minialexnet.backend import DeviceUnavailableError, asnumpy
 from minialexnet.data import DataFileError
 from minialexnet.data.folder import load_image
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP
-from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
+from minialexnet.fast.parallel import ThreadSettingError
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
-from minialexnet.training.cli import Parser, device_name, one_line_warnings
+from minialexnet.training.cli import Parser, device_name, one_line_warnings, select_device
 
 DARK_TRAINING_MEAN = 96.0  # of 255: Fashion-MNIST's mean pixel is 73, CIFAR-10's about 120
 BORDER = 1 / 8  # the border: this fraction of the side on each edge; the centre: the middle half
@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     one_line_warnings()
     try:
-        check_device(args.device)
-        get_num_threads()  # a bad thread setting is reported here, not mid-run
-        use_device(args.device)
+        select_device(args.device)
         checkpoint = Checkpoint(args.checkpoint)
         channels, side = image_shape(checkpoint)  # a checkpoint that cannot prepare images fails before any image is read
     except (DeviceUnavailableError, CheckpointError, DataFileError, ThreadSettingError, ValueError) as error:
