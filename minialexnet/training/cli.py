@@ -7,8 +7,9 @@
   reported at once, not after the data has loaded.
 - ``UsageError``: a problem with the options found later (an output folder that cannot be
   written, an option that cannot change on resume); the tools print it as one line, exit 2.
-- ``select_device``: the device and thread checks every tool makes before it loads anything,
-  then the device made current.
+- ``select_device``: the device and thread checks evaluate, predict and bench make before
+  they load anything, then the device made current (train checks before it joins an MPI job
+  and makes its rank's device current after).
 - ``one_line_warnings``: warnings (a skipped unreadable image) print as ``warning: ...``
   lines, without the file and source line Python adds for programmers.
 - ``Progress``: a tqdm bar on a terminal; else (a log file, a notebook, a pipe) one line
