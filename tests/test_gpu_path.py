@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from reference import assert_same_top1
 
 from minialexnet import gradcheck
 from minialexnet.backend import asnumpy, device_of
@@ -31,8 +32,10 @@ def test_train_save_evaluate_and_predict_on_the_gpu_as_on_the_cpu(device, tmp_pa
     }
     assert device_of(runs[device]["model"].params["conv1.W"]) == "gpu:0"
     for gpu_row, cpu_row in zip(runs[device]["history"], runs["cpu"]["history"], strict=True):
-        assert gpu_row["train_loss"] == pytest.approx(cpu_row["train_loss"], rel=1e-3)
-        assert abs(gpu_row["val_top1_error"] - cpu_row["val_top1_error"]) <= 0.03
+        # four steps: the devices' rounding moves the losses by far less than this; the validation error, a count of
+        # 20 images, is not compared (a near tie that rounding flips moves it by 0.05)
+        for key in ("train_loss", "val_loss"):
+            assert gpu_row[key] == pytest.approx(cpu_row[key], rel=1e-3), key
     saved = tmp_path / device / "last.npz"
 
     sample = load_sample()
@@ -42,7 +45,7 @@ def test_train_save_evaluate_and_predict_on_the_gpu_as_on_the_cpu(device, tmp_pa
     restored = Checkpoint(saved)
     on_cpu = restored.build_model("cpu").forward(restored.preprocess()(images, "cpu"), train=False)
     np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-4, atol=1e-4)
-    assert (on_gpu.argmax(axis=1) == on_cpu.argmax(axis=1)).all()
+    assert_same_top1(on_cpu, on_gpu, margin=1e-4)
 
     results = {
         where: evaluate.evaluate_model(net, sample.test_images[:100], sample.test_labels[:100], pre, where, eval_crops=10)
