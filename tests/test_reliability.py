@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scripted_validation import script_validation
 from small_disk import small_disk
 
 from minialexnet.training import train
@@ -69,26 +70,11 @@ def test_two_runs_started_together_never_share_a_folder(with_out, tmp_path):
     assert not list(tmp_path.rglob(CLAIM_NAME))
 
 
-def every_epoch_improves(monkeypatch):
-    """Validation reports a top-1 error of 1 / (1 + epoch), the rest of its figures real: each epoch improves."""
-    real_finish, real_evaluate, current = train.finish_epoch, train.evaluate_model, {}
-
-    def finish_epoch(run, epoch, *rest):
-        current["epoch"] = epoch
-        return real_finish(run, epoch, *rest)
-
-    def evaluate_model(*args, **kwargs):
-        return {**real_evaluate(*args, **kwargs), "top1_error": 1 / (1 + current["epoch"])}
-
-    monkeypatch.setattr(train, "finish_epoch", finish_epoch)
-    monkeypatch.setattr(train, "evaluate_model", evaluate_model)
-
-
 def test_a_kill_between_the_two_writes_of_an_improving_epoch_still_resumes_to_the_true_best(tmp_path, monkeypatch):
     """Killed after the first checkpoint write of epoch 2 (which improves): the resumed run's best.npz is the
     uninterrupted run's, bit for bit."""
     options = [*TINY, "--epochs", "2"]
-    every_epoch_improves(monkeypatch)  # whatever the CPU's rounding makes of a two-epoch run's validation error
+    script_validation(monkeypatch, lambda epoch: 1 / (1 + epoch))  # each epoch improves, whatever the CPU's rounding
     assert train.main([*options, "--out", str(tmp_path / "straight")]) == 0
     history = Checkpoint(tmp_path / "straight" / "last.npz").meta["history"]
     assert history[1]["val_top1_error"] < history[0]["val_top1_error"]

@@ -2,10 +2,12 @@ import csv
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from scripted_validation import script_validation
 
 from minialexnet.data import load_sample
 from minialexnet.layers import SoftmaxCrossEntropy
@@ -205,11 +207,107 @@ def test_resume_lets_explicit_options_win_and_refuses_fixed_ones(tmp_path, capsy
     assert train.main([*resume, "--batch-size", "32", "--epochs", "2"]) == 2
     assert capsys.readouterr().err.startswith("error: --batch-size 32 differs from the checkpoint's 50")
     assert train.main([*resume, "--epochs", "2", "--lr", "0.001", "--momentum", "0.5", "--seed", "1"]) == 0
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err  # notes go to stderr, results to stdout
     assert "--lr 0.001 overrides the checkpoint's 0.02" in printed and "--momentum 0.5 overrides the checkpoint's 0.9" in printed
     rows = read_metrics(out / "metrics.csv")
     assert float(rows[0]["lr"]) == 0.02 and float(rows[1]["lr"]) == 0.001
     assert Checkpoint(out / "last.npz").meta["options"]["momentum"] == 0.5
+
+
+def stop_after_epoch(monkeypatch, last_epoch):
+    """The run is killed (a second Ctrl-C: exit 130, nothing more saved) once epoch ``last_epoch`` is saved."""
+    real_finish = train.finish_epoch
+
+    def finish_epoch(run, epoch, *rest):
+        real_finish(run, epoch, *rest)
+        if epoch == last_epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "finish_epoch", finish_epoch)
+    return real_finish
+
+
+def test_resume_follows_the_plan_stored_in_the_checkpoint(tmp_path, monkeypatch, capsys):
+    """--resume alone continues to the first run's --epochs and validates with its --eval-crops: the resumed run's
+    metrics are the uninterrupted run's."""
+    options = [*TINY, "--epochs", "3", "--eval-crops", "10"]
+    assert train.main([*options, "--out", str(tmp_path / "straight")]) == 0
+    real_finish = stop_after_epoch(monkeypatch, 1)
+    assert train.main([*options, "--out", str(tmp_path / "stopped")]) == 130
+    monkeypatch.setattr(train, "finish_epoch", real_finish)
+    assert train.main(["--resume", str(tmp_path / "stopped" / "last.npz")]) == 0
+    straight, resumed = read_metrics(tmp_path / "straight" / "metrics.csv"), read_metrics(tmp_path / "stopped" / "metrics.csv")
+    assert [row["epoch"] for row in resumed] == ["1", "2", "3"]
+    for a, b in zip(straight, resumed, strict=True):
+        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+    plan = Checkpoint(tmp_path / "stopped" / "last.npz").meta["options"]
+    assert plan["epochs"] == 3 and plan["eval_crops"] == 10 and set(plan) == set(train.PLAN)
+    assert "note:" not in capsys.readouterr().err
+
+
+def test_resume_to_fewer_epochs_than_done_is_refused_and_to_as_many_says_complete(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train.main([*TINY, "--epochs", "2", "--out", str(out)]) == 0
+    before = {name: (out / name).read_bytes() for name in ("last.npz", "metrics.csv")}
+    capsys.readouterr()
+    last = out / "last.npz"
+    assert train.main(["--resume", str(last), "--epochs", "1"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: --epochs 1 is fewer than the 2 epochs {last} has done; give --epochs above 2 to train further, "
+        "or evaluate the checkpoint as it is"
+    ]
+    for extra in ([], ["--epochs", "2"]):
+        assert train.main(["--resume", str(last), *extra]) == 0
+        captured = capsys.readouterr()
+        assert captured.out.splitlines() == [f"{last}: the run is complete (2 of 2 epochs); give --epochs above 2 to train further"]
+    assert train.main(["--resume", str(last), "--eval-crops", "10", "--epochs", "3"]) == 2
+    assert capsys.readouterr().err.startswith("error: --eval-crops 10 differs from the checkpoint's 1")
+    assert {name: (out / name).read_bytes() for name in before} == before
+
+
+FORMAT_1 = Path(__file__).resolve().parent / "fixtures" / "checkpoint-format-1" / "last.npz"
+
+
+def test_a_checkpoint_from_before_the_stored_plan_resumes_as_before_with_a_note(tmp_path, capsys):
+    """tests/fixtures/checkpoint-format-1 (3 epochs, written without epochs and eval_crops in its plan): --resume
+    alone goes on to the default 8 epochs, as it did; one note says so."""
+    resumed = train.resume_options(train.build_parser().parse_args(["--resume", str(FORMAT_1)]), Checkpoint(FORMAT_1))
+    assert (resumed.epochs, resumed.eval_crops, resumed.batch_size, resumed.seed) == (8, 1, 64, 2)
+    assert capsys.readouterr().err.splitlines() == [
+        f"note: {FORMAT_1} was written before checkpoints stored the whole plan; --eval-crops 1, --epochs 8 (given or the default)"
+    ]
+    copy = tmp_path / "old" / "last.npz"
+    copy.parent.mkdir()
+    copy.write_bytes(FORMAT_1.read_bytes())
+    assert train.main(["--resume", str(copy), "--epochs", "4"]) == 0
+    captured = capsys.readouterr()
+    assert "--epochs 4 (given or the default)" in captured.err
+    assert [row["epoch"] for row in Checkpoint(copy).meta["history"]] == [1, 2, 3, 4]
+    assert Checkpoint(copy).meta["format"] == 2
+
+
+def test_resuming_best_into_a_folder_whose_last_is_further_on_is_refused(tmp_path, monkeypatch, capsys):
+    """best.npz of epoch 1, last.npz of epoch 2: a resume of best.npz there would overwrite last.npz and the metrics
+    of epoch 2. Refused (exit 2, nothing changed); --out NEW branches from it, --overwrite rewinds the folder."""
+    script_validation(monkeypatch, lambda epoch: 0.5 if epoch == 1 else 0.6)  # epoch 1 stays the best
+    out = tmp_path / "run"
+    assert train.main([*TINY, "--epochs", "2", "--out", str(out)]) == 0
+    assert (Checkpoint(out / "best.npz").meta["epoch"], Checkpoint(out / "last.npz").meta["epoch"]) == (1, 2)
+    before = {name: (out / name).read_bytes() for name in ("last.npz", "best.npz", "metrics.csv")}
+    capsys.readouterr()
+    best = out / "best.npz"
+    assert train.main(["--resume", str(best), "--epochs", "3"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1:] == [
+        f"error: {out / 'last.npz'} is further on (epoch 2) than {best} (epoch 1): resuming here would overwrite it and its "
+        f"metrics; branch into a new folder with --out NEW, continue with --resume {out / 'last.npz'}, or pass --overwrite to "
+        "rewind this folder"
+    ]
+    assert {name: (out / name).read_bytes() for name in before} == before
+    assert train.main(["--resume", str(best), "--epochs", "3", "--out", str(tmp_path / "branch")]) == 0
+    assert [row["epoch"] for row in read_metrics(tmp_path / "branch" / "metrics.csv")] == ["1", "2", "3"]
+    assert {name: (out / name).read_bytes() for name in before} == before
+    assert train.main(["--resume", str(best), "--epochs", "2", "--overwrite"]) == 0
+    assert Checkpoint(out / "last.npz").meta["history"][0] == Checkpoint(tmp_path / "branch" / "last.npz").meta["history"][0]
 
 
 def test_non_finite_weights_at_the_end_of_an_epoch_are_never_saved(tmp_path, monkeypatch, capsys):

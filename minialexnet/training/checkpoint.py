@@ -34,7 +34,7 @@ from minialexnet.data.transforms import Preprocess
 from minialexnet.models import AlexNet, AlexNetConfig, ConvSpec, alexnet
 from minialexnet.training.files import write_atomically
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: meta 'options' holds the run's whole plan (train.PLAN); 1: without epochs and eval_crops
 
 
 class CheckpointError(ValueError):

@@ -137,10 +137,13 @@ DEFAULTS: dict[str, Any] = {
     "distributed": False,
     "towers": 1,
 }
-# Options that fix the data, the batches or the numerics: a resumed run must keep them.
-FIXED_ON_RESUME = ("config", "data", "limit", "val_fraction", "batch_size", "seed", "init", "augment", "scale", "mean")
+# Options that fix the data, the batches, the numerics or what "validation error" means (so which epoch is best and
+# when the plateau schedule acts): a resumed run must keep them.
+FIXED_ON_RESUME = ("config", "data", "limit", "val_fraction", "batch_size", "seed", "init", "augment", "scale", "mean", "eval_crops")
 # Options a resumed run may change; each change is printed.
-TUNABLE_ON_RESUME = ("lr", "momentum", "weight_decay", "schedule", "patience", "step_size")
+TUNABLE_ON_RESUME = ("epochs", "lr", "momentum", "weight_decay", "schedule", "patience", "step_size")
+# The run's plan: every option above, stored in each checkpoint (meta "options") so that a resume follows it.
+PLAN = (*FIXED_ON_RESUME, *TUNABLE_ON_RESUME)
 RUN_FILES = ("last.npz", "best.npz", "metrics.csv")
 OUTPUT_FILES = (*RUN_FILES, "curves.png", "filters.png")
 ABSURD_LOSS_FACTOR = 10.0  # a validation loss over 10 x ln(K) (chance) is a blown-up model, never the best
@@ -271,10 +274,16 @@ def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
     return argparse.Namespace(**options)
 
 
-def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse.Namespace:
-    """The options of a resumed run: the checkpoint's, overridden by those given explicitly (each change printed).
+class RunCompleteError(Exception):
+    """A resume asked for no more epochs than the checkpoint has done: nothing to train (exit 0, the message said)."""
 
-    Raises UsageError for an option in ``FIXED_ON_RESUME`` given with another value than the checkpoint's.
+
+def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse.Namespace:
+    """The options of a resumed run: the checkpoint's plan, overridden by those given explicitly (each change printed).
+
+    Raises UsageError for an option in ``FIXED_ON_RESUME`` given with another value than the checkpoint's, or for
+    ``--epochs`` below the epochs done; RunCompleteError when the plan's (or the given) epochs are all done. A
+    checkpoint written before the plan was stored (format 1) resumes with the defaults for what it lacks, and a note.
     """
     for key in ("epoch", "lr", "rng", "history", "best_val_error"):
         if key not in checkpoint.meta:
@@ -283,6 +292,14 @@ def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse
     saved.update(checkpoint.meta.get("options", {}))
     saved["lr"] = checkpoint.meta["lr"]  # the rate reached, after the schedule's divisions
     given = {key: value for key, value in vars(args).items() if value is not None}
+    missing = [key for key in PLAN if key not in saved]
+    if missing:
+        print(
+            f"note: {checkpoint.path} was written before checkpoints stored the whole plan; "
+            + ", ".join(f"--{key.replace('_', '-')} {given.get(key, DEFAULTS.get(key))}" for key in missing if key in DEFAULTS)
+            + " (given or the default)",
+            file=sys.stderr,
+        )
     for key in FIXED_ON_RESUME:
         if key in given and key in saved and given[key] != saved[key]:
             option = "--" + key.replace("_", "-")
@@ -290,11 +307,21 @@ def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse
                 f"{option} {given[key]} differs from the checkpoint's {saved[key]} ({checkpoint.path}), and it cannot change "
                 f"on resume; drop {option}, or start a new run without --resume"
             )
+    known = {key: value for key, value in saved.items() if key in PLAN}
+    resumed = with_defaults(argparse.Namespace(**{**vars(args), **known, **given}))
+    done = checkpoint.meta["epoch"]
+    if "epochs" in given and resumed.epochs < done:
+        raise UsageError(
+            f"--epochs {resumed.epochs} is fewer than the {done} epochs {checkpoint.path} has done; give --epochs above {done} to "
+            "train further, or evaluate the checkpoint as it is"
+        )
+    if resumed.epochs <= done:
+        planned = f"{done} of {done} epochs" if resumed.epochs == done else f"{done} epochs, --epochs is {resumed.epochs}"
+        raise RunCompleteError(f"{checkpoint.path}: the run is complete ({planned}); give --epochs above {done} to train further")
     for key in TUNABLE_ON_RESUME:
         if key in given and key in saved and given[key] != saved[key]:
-            print(f"--{key.replace('_', '-')} {given[key]} overrides the checkpoint's {saved[key]}")
-    known = {key: value for key, value in saved.items() if key in FIXED_ON_RESUME or key in TUNABLE_ON_RESUME}
-    return with_defaults(argparse.Namespace(**{**vars(args), **known, **given}))
+            print(f"--{key.replace('_', '-')} {given[key]} overrides the checkpoint's {saved[key]}", file=sys.stderr)
+    return resumed
 
 
 def make_preprocess(model: AlexNet, dataset: Dataset, args: argparse.Namespace) -> Preprocess:
@@ -315,19 +342,49 @@ def holds_run(folder: Path) -> list[str]:
     return [name for name in RUN_FILES if (folder / name).is_file()]
 
 
-def claim_out(args: argparse.Namespace, resumed_from: Path | None, writes: bool) -> tuple[Path, FolderClaim | None]:
+def position(checkpoint: Checkpoint) -> tuple[int, int]:
+    """(epochs done, batches done in the next epoch) of a training checkpoint."""
+    return checkpoint.meta["epoch"], (checkpoint.meta.get("mid_epoch") or {}).get("step", 0)
+
+
+def further_on(out: Path, checkpoint: Checkpoint) -> Checkpoint | None:
+    """``out/last.npz`` when it is another file than ``checkpoint`` and further on (a resume of an earlier
+    ``best.npz`` there would overwrite it and its metrics.csv rows), else None. Judged by the epochs and batches in
+    their meta, not by file times; a last.npz that cannot be read is no run's progress to lose."""
+    last = out / "last.npz"
+    if not last.is_file() or last.resolve() == checkpoint.path.resolve():
+        return None
+    try:
+        theirs = Checkpoint(last)
+        return theirs if position(theirs) > position(checkpoint) else None
+    except (CheckpointError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def claim_out(args: argparse.Namespace, resumed: Checkpoint | None, writes: bool) -> tuple[Path, FolderClaim | None]:
     """The output folder, claimed for this run (``writes``: rank 0; the other ranks claim nothing).
 
-    Never another run's folder unless --overwrite, never one a live run holds (see the module docstring).
+    Never another run's folder unless --overwrite, never one a live run holds, never a resume that would rewind a
+    folder whose last.npz is further on (see the module docstring).
     """
+    resumed_from = resumed.path if resumed is not None else None
     if args.out is not None or resumed_from is not None:
         out = Path(args.out) if args.out is not None else resumed_from.parent
         continuing = resumed_from is not None and out.resolve() == resumed_from.resolve().parent
         claim = prepare_out(out, replace=bool(args.overwrite) and not continuing) if writes else None
         existing = holds_run(out)  # checked under the claim: no other run can start writing there now
-        if existing and not args.overwrite and not continuing:
+        ahead = further_on(out, resumed) if continuing and not args.overwrite else None
+        if (existing and not args.overwrite and not continuing) or ahead is not None:
             if claim is not None:
                 claim.release()
+            if ahead is not None:
+                epochs, steps = position(ahead)
+                where = f"epoch {epochs}" + (f", batch {steps} of epoch {epochs + 1}" if steps else "")
+                raise UsageError(
+                    f"{ahead.path} is further on ({where}) than {resumed_from} (epoch {position(resumed)[0]}): resuming here would "
+                    f"overwrite it and its metrics; branch into a new folder with --out NEW, continue with --resume {ahead.path}, "
+                    "or pass --overwrite to rewind this folder"
+                )
             raise UsageError(
                 f"{out} already holds a run ({', '.join(existing)}); pass --overwrite to replace it, "
                 f"or --resume {out / 'last.npz'} to continue it"
@@ -549,7 +606,7 @@ def start(args: argparse.Namespace, checkpoint: Checkpoint | None) -> tuple[Trai
     if args.distributed or args.towers > 1:
         world, args.device = distributed.setup(args.device)  # this rank's device; ranks other than 0 stop printing
     writes = world is None or world.rank == 0
-    out, claim = claim_out(args, Path(args.resume) if checkpoint else None, writes)
+    out, claim = claim_out(args, checkpoint, writes)
     try:
         use_device(args.device)
         if world is not None and world.rank != 0:
@@ -649,7 +706,7 @@ def save(run: TrainingRun, names: tuple[str, ...], epoch_done: int, state: Epoch
         "image_shape": list(run.dataset.image_shape),
         "data": args.data,
         "seed": args.seed,
-        "options": {key: getattr(args, key) for key in (*FIXED_ON_RESUME, *TUNABLE_ON_RESUME)},
+        "options": {key: getattr(args, key) for key in PLAN},
     }
     for name in names:
         save_checkpoint(run.out / name, whole, meta, velocity, run.preprocess)
@@ -789,6 +846,9 @@ def run_and_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 3
+    except RunCompleteError as complete:
+        print(complete)
+        return 0
     except StoppedBySignalError as stopped:
         return stopped.code
     except KeyboardInterrupt:  # a second signal
