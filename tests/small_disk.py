@@ -1,7 +1,9 @@
-"""A tiny tmpfs for the full-disk tests: mounted where the machine allows it (root), else the test skips with why."""
+"""A tiny tmpfs for the full-disk and read-only tests: mounted where the machine allows it (root), else the test skips
+with why. (As root, chmod cannot make a folder read-only; a read-only mount can.)"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,3 +24,24 @@ def small_disk(mount: Path, size: str) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def make_read_only(mount: Path) -> None:
+    """Remount ``mount`` (a ``small_disk``) read-only: every later write there fails with EROFS."""
+    subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True, capture_output=True)
+
+
+def fill(mount: Path) -> Path:
+    """Fill ``mount`` to the last byte with one file; returns it (delete it to free the space)."""
+    filler = mount / "filler"
+    handle = os.open(filler, os.O_CREAT | os.O_WRONLY)
+    try:
+        for size in (65536, 1):
+            try:
+                while os.write(handle, b"\0" * size):
+                    pass
+            except OSError:
+                pass
+    finally:
+        os.close(handle)
+    return filler

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 from reference import assert_same_top1, rel_err
-from small_disk import small_disk
+from small_disk import make_read_only, small_disk
 
 from minialexnet.data import load_dataset
 from minialexnet.models import alexnet
@@ -139,3 +139,47 @@ def test_export_never_writes_onto_its_input_nor_leaves_a_broken_file(tmp_path, c
             f"error: cannot write {target} (No space left on device); any previous file there is intact"
         ]
         assert target.read_bytes() == previous and sorted(p.name for p in disk.iterdir()) == ["model.onnx"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint_file(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "run"
+    assert run(build_parser().parse_args(["--limit", "100", "--batch-size", "50", "--epochs", "1", "--out", str(out), "--no-progress"]))
+    return out / "best.npz"
+
+
+def test_export_replaces_only_an_earlier_export_of_its_own(checkpoint_file, tmp_path, capsys):
+    """An existing --onnx that is not an ONNX model written by minialexnet (a checkpoint, notes, an empty file, another
+    producer's model) is refused and left as it was (exit 2); an earlier export is replaced; --force replaces anything."""
+    notes, empty, theirs, last = tmp_path / "notes.txt", tmp_path / "empty.onnx", tmp_path / "theirs.onnx", tmp_path / "last.npz"
+    notes.write_text("my notes")
+    empty.write_bytes(b"")
+    other = onnx_model(alexnet("mini"))
+    other.producer_name = "pytorch"
+    theirs.write_bytes(other.SerializeToString())
+    last.write_bytes(checkpoint_file.read_bytes())
+    for target in (notes, empty, theirs, last):
+        before = target.read_bytes()
+        assert export_main([str(checkpoint_file), "--onnx", str(target)]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"error: --onnx {target} exists and is not an ONNX model written by minialexnet: writing there would destroy it; "
+            "choose another file name, or pass --force to replace it"
+        ]
+        assert target.read_bytes() == before
+    ours = tmp_path / "model.onnx"
+    assert export_main([str(checkpoint_file), "--onnx", str(ours)]) == 0
+    assert export_main([str(checkpoint_file), "--onnx", str(ours)]) == 0  # an earlier export of ours
+    assert export_main([str(checkpoint_file), "--onnx", str(notes), "--force"]) == 0
+    assert onnx.load(str(notes)).producer_name == "minialexnet"
+    printed = capsys.readouterr().out
+    assert "input 'image' float32 (N, 1, 28, 28)" in printed
+
+
+def test_export_into_a_read_only_folder_names_the_target_not_a_temporary(checkpoint_file, tmp_path, capsys):
+    with small_disk(tmp_path / "disk", "1m") as disk:
+        make_read_only(disk)
+        target = disk / "model.onnx"
+        assert export_main([str(checkpoint_file), "--onnx", str(target)]) == 2  # a folder unusable from the start
+        assert capsys.readouterr().err.splitlines() == [
+            f"error: cannot write {target} (Read-only file system); any previous file there is intact"
+        ]

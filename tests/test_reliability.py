@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scripted_validation import script_validation
-from small_disk import small_disk
+from small_disk import fill, make_read_only, small_disk
 
 from minialexnet.training import train
 from minialexnet.training.checkpoint import Checkpoint
@@ -157,3 +157,62 @@ def test_a_full_disk_is_one_line_naming_the_file_exit_3(one_megabyte, capsys):
     assert lines[0].startswith(f"error: cannot write {out / 'best.npz'} (No space left on device)")
     assert "run again, with --resume" in lines[0]
     assert not list(out.glob("*.tmp"))
+
+
+def test_a_claim_is_whole_or_absent_on_a_full_disk_and_an_empty_one_is_stale(tmp_path, capsys):
+    """On a full disk the claim cannot be written: exit 3 naming it, and no claim file left (an empty one used to
+    refuse every later run "in use"). An empty claim file left by an older version is stale once it is not new."""
+    with small_disk(tmp_path / "disk", "12m") as disk:  # room for a run's two checkpoints once the filler goes
+        filler = fill(disk)
+        out = disk / "run"
+        assert train.main([*TINY, "--epochs", "1", "--out", str(out)]) == 3
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: cannot write {out / CLAIM_NAME} (No space left on device)")
+        assert not list(out.glob(CLAIM_NAME + "*"))
+        filler.unlink()
+        assert train.main([*TINY, "--epochs", "1", "--out", str(out)]) == 0
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / CLAIM_NAME).write_bytes(b"")
+    with pytest.raises(FolderTakenError, match="being claimed by a run starting now"):
+        FolderClaim(legacy).acquire()  # an empty claim seconds old may be one being written where links fail
+    os.utime(legacy / CLAIM_NAME, (0, 0))
+    with FolderClaim(legacy).acquire() as claim:
+        assert claim.replaced == "an empty claim file"
+        assert json.loads((legacy / CLAIM_NAME).read_text())["pid"] == os.getpid()
+
+
+def test_a_claim_is_written_whole_then_linked_into_place(tmp_path, monkeypatch):
+    """The claim file appears by a hard link from a whole copy: never half-written, even for a moment."""
+    linked = []
+    real_link = os.link
+
+    def link(source, target):
+        linked.append(json.loads(Path(source).read_text()))
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", link)
+    with FolderClaim(tmp_path).acquire():
+        assert linked == [json.loads((tmp_path / CLAIM_NAME).read_text())]
+        assert sorted(path.name for path in tmp_path.iterdir()) == [CLAIM_NAME]
+
+
+def test_a_folder_made_read_only_mid_run_names_the_checkpoint_not_the_claim(tmp_path, monkeypatch, capsys):
+    """After epoch 1 the folder turns read-only: epoch 2's checkpoint cannot be written, and that is the one error
+    reported (exit 3), not the claim file that then cannot be removed."""
+    with small_disk(tmp_path / "disk", "24m") as disk:
+        real_finish = train.finish_epoch
+
+        def finish_epoch(run, epoch, *rest):
+            if epoch == 2:
+                make_read_only(disk)
+            return real_finish(run, epoch, *rest)
+
+        monkeypatch.setattr(train, "finish_epoch", finish_epoch)
+        out = disk / "run"
+        assert train.main([*TINY, "--epochs", "2", "--out", str(out)]) == 3
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(f"error: cannot write {out}/") and "Read-only file system" in lines[0]
+        assert CLAIM_NAME not in lines[0] and ".tmp" not in lines[0]
+        assert Checkpoint(out / "last.npz").meta["epoch"] == 1

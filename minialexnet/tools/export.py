@@ -43,7 +43,6 @@ checkpoint itself is refused (exit 2), as is any unusable checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -57,10 +56,12 @@ from minialexnet.data.transforms import Preprocess
 from minialexnet.layers import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU
 from minialexnet.models import AlexNet
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
-from minialexnet.training.files import write_atomically
+from minialexnet.training.cli import Parser
+from minialexnet.training.files import WRITE_FAILURES, write_atomically
 
 OPSET = 18
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
+PRODUCER = "minialexnet"  # the model's producer_name: how an earlier export of ours is recognised
 
 
 def _onnx() -> Any:
@@ -152,7 +153,7 @@ def onnx_model(model: AlexNet, preprocess: Preprocess | None = None, class_names
     graph = helper.make_graph(nodes, f"alexnet_{config.name}", [image], [logits], initializer=weights)
     graph.doc_string = f"AlexNet (Krizhevsky, Sutskever, Hinton 2012), minialexnet config '{config.name}'"
     opset = [helper.make_opsetid("", OPSET)]
-    exported = helper.make_model(graph, opset_imports=opset, producer_name="minialexnet", producer_version=minialexnet.__version__)
+    exported = helper.make_model(graph, opset_imports=opset, producer_name=PRODUCER, producer_version=minialexnet.__version__)
     exported.ir_version = helper.find_min_ir_version_for(opset)
     norm = next((layer for _, layer in model if isinstance(layer, LocalResponseNorm)), None)
     metadata = {
@@ -184,30 +185,52 @@ def export_onnx(model: AlexNet, path: str | Path, preprocess: Preprocess | None 
     return write_atomically(path, lambda file: file.write(exported.SerializeToString()))
 
 
-def export_checkpoint(checkpoint_path: str | Path, onnx_path: str | Path) -> Path:
-    """Export a training checkpoint (``best.npz``) with its preprocessing and class names; never onto the checkpoint."""
-    if Path(onnx_path).exists() and Path(onnx_path).resolve() == Path(checkpoint_path).resolve():
+def written_by_us(path: Path) -> bool:
+    """Whether ``path`` is an ONNX model that minialexnet wrote (it parses and names minialexnet as its producer;
+    ``onnx.load`` accepts an empty file, so parsing alone proves nothing)."""
+    try:
+        return _onnx().load(str(path), load_external_data=False).producer_name == PRODUCER
+    except Exception:  # not protobuf, not ONNX, unreadable: not ours
+        return False
+
+
+def export_checkpoint(checkpoint_path: str | Path, onnx_path: str | Path, force: bool = False) -> Path:
+    """Export a training checkpoint (``best.npz``) with its preprocessing and class names. Never onto the checkpoint;
+    onto an existing file only when it is an earlier export of minialexnet's, or with ``force``."""
+    target = Path(onnx_path)
+    if target.exists() and target.resolve() == Path(checkpoint_path).resolve():
         raise ValueError(f"--onnx {onnx_path} is the checkpoint itself: writing there would destroy it; choose another file name")
+    if target.is_dir():
+        raise ValueError(f"--onnx {onnx_path} is a folder; name the file to write (e.g. {target / 'model.onnx'})")
+    if target.exists() and not force and not written_by_us(target):
+        raise ValueError(
+            f"--onnx {onnx_path} exists and is not an ONNX model written by minialexnet: writing there would destroy it; "
+            "choose another file name, or pass --force to replace it"
+        )
     checkpoint = Checkpoint(checkpoint_path)
     preprocess = checkpoint.preprocess() if "preprocess" in checkpoint.meta else None
     return export_onnx(checkpoint.build_model(), onnx_path, preprocess, checkpoint.class_names)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minialexnet.export", description="Export a minialexnet checkpoint to ONNX.")
+    parser = Parser(prog="python -m minialexnet.export", description="Export a minialexnet checkpoint to ONNX (needs the [onnx] extra).")
     parser.add_argument("checkpoint", help="a .npz written by minialexnet.train (e.g. runs/mini-sample/best.npz)")
     parser.add_argument("--onnx", required=True, metavar="FILE", help="the ONNX file to write (e.g. model.onnx)")
+    parser.add_argument(
+        "--force", action="store_true", help="replace FILE even when it is not an earlier minialexnet export (default: refuse)"
+    )
     args = parser.parse_args(argv)
     try:
-        path = export_checkpoint(args.checkpoint, args.onnx)
+        path = export_checkpoint(args.checkpoint, args.onnx, args.force)
+        shape = ", ".join(str(size) for size in Checkpoint(args.checkpoint).build_model().input_shape)
     except OSError as error:
         where = error.filename or args.onnx
         print(f"error: cannot write {where} ({error.strerror or error}); any previous file there is intact", file=sys.stderr)
-        return 3
+        return 3 if error.errno in WRITE_FAILURES else 2
     except (CheckpointError, ImportError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {path}: ONNX opset {OPSET}, input {INPUT_NAME!r} float32 (N, C, s, s), output {OUTPUT_NAME!r}; preprocessing: metadata")
+    print(f"wrote {path}: ONNX opset {OPSET}, input {INPUT_NAME!r} float32 (N, {shape}), output {OUTPUT_NAME!r}; preprocessing: metadata")
     return 0
 
 

@@ -8,10 +8,19 @@ leaves the previous file as it was; a process killed outright (SIGKILL) can leav
 temporary file, which ``remove_stale_temporaries`` deletes the next time the folder is used.
 
 A training run holds its folder for its whole life through a claim file,
-``.minialexnet-run.lock``, created with ``O_CREAT | O_EXCL`` (atomic: of two runs started
-at the same instant exactly one creates it). It holds the owner's pid, host name and start
-time. A claim whose process no longer exists on this host is stale (the run was killed):
-``FolderClaim`` replaces it and says so.
+``.minialexnet-run.lock``. The claim is written whole under a name of its own first, then
+hard-linked into place (``os.link`` fails when the name exists, so of two runs started at
+the same instant exactly one succeeds): a claim file is either whole or absent, never
+half-written, even on a full disk. It holds the owner's pid, host name and start time. A
+claim whose process no longer exists on this host is stale (the run was killed), and so is
+an empty or unreadable one (only a crash of an older version leaves those): ``FolderClaim``
+replaces it and says so. Where the file system has no hard links, the claim is created with
+``O_CREAT | O_EXCL`` and written after.
+
+Exit codes for a write that fails (``exit_code_for_write``): the storage itself failing
+(no space, a quota, an I/O error: ``WRITE_FAILURES``) is 3 wherever it happens; a folder
+that cannot be used (no permission, read-only, not a folder) is 2 when found at start-up,
+before anything was trained, and 3 once the run has work on disk to keep.
 """
 
 from __future__ import annotations
@@ -28,6 +37,12 @@ from typing import BinaryIO
 
 CLAIM_NAME = ".minialexnet-run.lock"
 TEMPORARY_SUFFIX = ".tmp"
+WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})  # the storage failed: exit code 3
+
+
+def exit_code_for_write(error: OSError, started: bool) -> int:
+    """3 when the storage failed (``WRITE_FAILURES``) or the run had started; 2 for a folder unusable at start-up."""
+    return 3 if started or error.errno in WRITE_FAILURES else 2
 
 
 def _umask() -> int:
@@ -44,17 +59,20 @@ def write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Pat
     is raised with ``filename`` the target ``path``, and the temporary file removed.
     """
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=TEMPORARY_SUFFIX, dir=path.parent)
+    temporary = None
     try:
+        handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=TEMPORARY_SUFFIX, dir=path.parent)
         with os.fdopen(handle, "wb") as file:
             write(file)
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
-    except OSError as error:  # a full disk, a lost permission: name the file meant, not the temporary one
-        Path(temporary).unlink(missing_ok=True)
+    except OSError as error:  # a full disk, a read-only folder: name the file meant, never the temporary one
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
         raise OSError(error.errno, error.strerror or str(error), str(path)) from None
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
         raise
     return path
 
@@ -68,6 +86,16 @@ def remove_stale_temporaries(folder: Path, names: tuple[str, ...]) -> list[Path]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
+
+
+BEING_WRITTEN_S = 10.0  # an empty claim this young may be one a run is writing in place (no hard links there)
+
+
+def _seconds_old(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return float("inf")
 
 
 def _process_alive(pid: int) -> bool:
@@ -100,11 +128,30 @@ class FolderClaim:
         self.replaced: str | None = None  # the stale claim replaced, in words
 
     def _owner(self) -> dict | None:
+        """The claim's owner; None for a claim that is empty or unreadable (stale: claims are written whole)."""
         try:
             owner = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return None
-        return owner if isinstance(owner, dict) else None
+        return owner if isinstance(owner, dict) and isinstance(owner.get("pid"), int) else None
+
+    def _link_whole(self, me: dict) -> None:
+        """Write the claim whole beside its place, then link it there; FileExistsError when a claim is there."""
+        content = json.dumps(me).encode()
+        try:
+            whole = write_atomically(self.folder / f"{CLAIM_NAME}.{me['pid']}{TEMPORARY_SUFFIX}", lambda file: file.write(content))
+        except OSError as error:  # a full disk: nothing is linked, so no claim file is left, whole or empty
+            raise OSError(error.errno, error.strerror, str(self.path)) from None
+        try:
+            os.link(whole, self.path)
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # no hard links here
+            with os.fdopen(handle, "wb") as file:
+                file.write(content)
+        finally:
+            whole.unlink(missing_ok=True)
 
     def acquire(self) -> FolderClaim:
         """Take the folder, or raise FolderTakenError naming the live run that holds it (OSError if it cannot be written)."""
@@ -114,34 +161,41 @@ class FolderClaim:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
         for _ in range(2):
             try:
-                handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                self._link_whole(me)
             except FileExistsError:
                 owner = self._owner()
-                if owner is None or owner.get("host") != me["host"] or _process_alive(int(owner.get("pid", 0))):
-                    where = f"process {owner.get('pid')} on {owner.get('host')}, started {owner.get('started')}" if owner else "a run"
+                if owner is None and _seconds_old(self.path) < BEING_WRITTEN_S:  # where claims are written in place
                     raise FolderTakenError(
-                        f"{self.folder} is in use by {where} (claim file {self.path}); wait for it, choose another --out, "
-                        f"or delete {self.path} if that run is gone"
+                        f"{self.folder} is being claimed by a run starting now (claim file {self.path}); choose another --out"
                     ) from None
-                self.replaced = f"process {owner.get('pid')} started {owner.get('started')}"
-                self.path.unlink(missing_ok=True)  # stale: its process is dead on this host
+                if owner is not None and (owner.get("host") != me["host"] or _process_alive(owner["pid"])):
+                    raise FolderTakenError(
+                        f"{self.folder} is in use by process {owner['pid']} on {owner.get('host')}, started {owner.get('started')} "
+                        f"(claim file {self.path}); wait for it, choose another --out, or delete {self.path} if that run is gone"
+                    ) from None
+                self.replaced = f"process {owner['pid']} started {owner.get('started')}" if owner else "an empty claim file"
+                self.path.unlink(missing_ok=True)  # stale: its process is dead on this host, or it holds no owner
                 continue
-            with os.fdopen(handle, "w") as file:
-                json.dump(me, file)
             self.held = True
+            for left in self.folder.glob(f"{CLAIM_NAME}.*{TEMPORARY_SUFFIX}"):  # by runs killed while claiming
+                pid = left.name.removeprefix(f"{CLAIM_NAME}.").removesuffix(TEMPORARY_SUFFIX)
+                if pid.isdigit() and not _process_alive(int(pid)):
+                    left.unlink(missing_ok=True)
             return self
         raise OSError(errno.EEXIST, f"cannot claim {self.folder}", str(self.path))
 
     def release(self) -> None:
+        """Give the folder back. Never raises: a claim that cannot be removed (a folder made read-only) is stale once
+        this process ends, and the error that ended the run is the one to report."""
         if not self.held:
             return
         self.held = False
-        self.path.unlink(missing_ok=True)
-        if self.created_folder:
-            try:
+        try:
+            self.path.unlink(missing_ok=True)
+            if self.created_folder:
                 self.folder.rmdir()  # only when empty
-            except OSError:
-                pass
+        except OSError:
+            pass
 
     def __enter__(self) -> FolderClaim:
         return self

@@ -100,7 +100,13 @@ from minialexnet.training.cli import (
     positive_int,
 )
 from minialexnet.training.evaluate import evaluate_model, topk_correct
-from minialexnet.training.files import FolderClaim, FolderTakenError, remove_stale_temporaries, write_atomically
+from minialexnet.training.files import (
+    FolderClaim,
+    FolderTakenError,
+    exit_code_for_write,
+    remove_stale_temporaries,
+    write_atomically,
+)
 from minialexnet.training.plots import plot_curves, plot_filters
 
 METRIC_FIELDS = [
@@ -368,6 +374,10 @@ def claim_out(args: argparse.Namespace, resumed: Checkpoint | None, writes: bool
     folder whose last.npz is further on (see the module docstring).
     """
     resumed_from = resumed.path if resumed is not None else None
+    if args.out is not None and not args.out.strip():
+        raise UsageError("--out is empty; name the folder for the run's files (e.g. --out runs/first)")
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file, not a folder; name a folder for the run's files")
     if args.out is not None or resumed_from is not None:
         out = Path(args.out) if args.out is not None else resumed_from.parent
         continuing = resumed_from is not None and out.resolve() == resumed_from.resolve().parent
@@ -428,6 +438,8 @@ def prepare_out(out: Path, replace: bool) -> FolderClaim:
                 (out / name).unlink(missing_ok=True)
     except OSError as error:
         claim.release()
+        if exit_code_for_write(error, started=False) == 3:  # the storage failed: a full disk, a quota (exit 3)
+            raise OSError(error.errno, error.strerror, error.filename or str(out)) from None
         raise UsageError(
             f"--out {out}: cannot write there ({error.strerror or error}); choose a folder you can write to with --out"
         ) from None
