@@ -2,7 +2,7 @@
 
 import sys
 
-from minialexnet.tools.doctor import main
+from minialexnet.commands import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("minialexnet.tools.doctor"))

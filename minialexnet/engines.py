@@ -36,12 +36,21 @@ ENGINE_CHOICES = ("auto", *ENGINES)
 ENGINE_HELP = "auto (fast on a CPU; on a GPU cuda when numba-cuda is installed, else reference), reference, fast, cuda (GPU only)"
 
 
+class EngineError(ValueError):
+    """An engine that does not exist, or cannot run on the device asked for; the message says what to choose."""
+
+
+def check_engine(engine: str, device: str = "cpu") -> None:
+    """Raise EngineError for an unknown engine or one the device cannot run (the tools call this at start-up)."""
+    if engine not in ENGINE_CHOICES:
+        raise EngineError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINE_CHOICES)}")
+    if engine == "cuda" and device == "cpu":
+        raise EngineError("the cuda engine runs on a GPU: add --device gpu, or choose --engine fast (or reference) on the CPU")
+
+
 def resolve(engine: str, device: str = "cpu") -> str:
     """The engine's name, with ``auto`` replaced by the default for ``device`` ("cpu", "gpu", "gpu:N")."""
-    if engine not in ENGINE_CHOICES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINE_CHOICES)}")
-    if engine == "cuda" and device == "cpu":
-        raise ValueError("the cuda engine runs on a GPU: add --device gpu, or choose --engine fast (or reference) on the CPU")
+    check_engine(engine, device)
     if engine != "auto":
         return engine
     if device == "cpu":

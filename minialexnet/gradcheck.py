@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, get_array_module, to_device
-from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module, resolve
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, check_engine, engine_module, resolve
 from minialexnet.fast.parallel import get_num_threads
 from minialexnet.layers import Layer, Sequential, SoftmaxCrossEntropy
 
@@ -415,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         check_device(args.device)
+        check_engine(args.engine, args.device)
         get_num_threads()  # a bad thread setting is reported here, not mid-run
     except (DeviceUnavailableError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -428,4 +429,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from minialexnet.commands import guarded
+
+    sys.exit(guarded(main))

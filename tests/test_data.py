@@ -195,6 +195,10 @@ def test_real_fashion_mnist_loads_and_matches_checksums():
     assert np.bincount(data.train_labels).tolist() == [6000] * 10
     raw = gzip.decompress((FASHION_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
     assert hashlib.sha256(raw).hexdigest() == fm.SHA256["t10k-labels-idx1-ubyte"]
+    from minialexnet.training.predict import on_light_background
+
+    # predict --invert auto never takes a genuine image for a photo on a light background (the old rule took 771)
+    assert not any(on_light_background(image) for images in (data.train_images, data.test_images) for image in images)
 
 
 def test_builtin_sample_is_balanced_and_small():

@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from minialexnet import gradcheck
 from minialexnet.layers import Conv2d, Linear, ReLU, SoftmaxCrossEntropy
 from minialexnet.models import alexnet
+from minialexnet.tools import bench
 from minialexnet.training import evaluate, predict, train
 
 TRAIN = ["--limit", "100", "--batch-size", "50", "--epochs", "1"]
@@ -96,6 +98,11 @@ def files(tmp_path_factory) -> Path:
         (d / "allbad" / "class1" / f"{i}.png").write_bytes(b"not a png")
     (d / "afile").write_text("x")
     (d / "lastdir" / "last.npz").mkdir(parents=True)
+    image_folder(d / "oneclass", 1, 4)
+    for name in ("a", "b"):  # every image one value: no spread to scale by
+        (d / "flat" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((12, 12, 3), 77, np.uint8)).save(d / "flat" / name / f"{i}.png")
     return d
 
 
@@ -132,7 +139,7 @@ CASES = [
     ),
     (
         "checkpoint mean of the wrong shape, train --resume",
-        lambda d: tr("--out", d / "r10", "--resume", d / "mean_shape.npz"),
+        lambda d: tr("--out", d / "r10", "--resume", d / "mean_shape.npz", "--epochs", "2"),
         2,
         ["preprocess/mean_values is float64 of shape (3,)"],
     ),
@@ -144,13 +151,13 @@ CASES = [
     ),
     (
         "checkpoint velocity of the wrong shape, train --resume",
-        lambda d: tr("--out", d / "r11", "--resume", d / "velocity_shape.npz"),
+        lambda d: tr("--out", d / "r11", "--resume", d / "velocity_shape.npz", "--epochs", "2"),
         2,
         ["velocity/conv1.W has shape (2, 3), but parameter conv1.W has shape"],
     ),
     (
         "checkpoint with an extra velocity, train --resume",
-        lambda d: tr("--out", d / "r12", "--resume", d / "velocity_extra.npz"),
+        lambda d: tr("--out", d / "r12", "--resume", d / "velocity_extra.npz", "--epochs", "2"),
         2,
         ["holds velocity/conv9.W, but the model has no parameter conv9.W"],
     ),
@@ -232,7 +239,7 @@ CASES = [
     ("train --eval-crops 5", lambda d: tr("--eval-crops", 5), 2, ["argument --eval-crops: invalid choice"]),
     ("train --out /proc/x", lambda d: tr("--out", "/proc/x"), 2, ["--out /proc/x: cannot write there", "choose a folder"]),
     ("train --out below a file", lambda d: tr("--out", d / "afile" / "run"), 2, ["afile/run: cannot write there"]),
-    ("train --out /dev/null", lambda d: tr("--out", "/dev/null"), 2, ["--out /dev/null: cannot write there"]),
+    ("train --out /dev/null", lambda d: tr("--out", "/dev/null"), 2, ["--out /dev/null is a file, not a folder"]),
     ("train --out with last.npz a folder", lambda d: tr("--out", d / "lastdir"), 2, ["last.npz is a folder", "choose another --out"]),
     ("train --out holding a run", lambda d: tr("--out", d / "good"), 2, ["already holds a run", "--overwrite", "--resume"]),
     ("train --lr 1e6 diverges", lambda d: tr("--out", d / "r9", "--lr", "1e6"), 1, ["training diverged", "(--lr 0.02)"]),
@@ -254,6 +261,19 @@ CASES = [
         lambda d: cli(predict.main, "--checkpoint", d / "good" / "best.npz", d / "afile"),
         2,
         ["afile: cannot read"],
+    ),
+    # engines, folders and data that cannot train
+    ("train --engine cuda on the CPU", lambda d: tr("--engine", "cuda", "--out", d / "cuda"), 2, ["the cuda engine runs on a GPU"]),
+    ("bench --engine cuda on the CPU", lambda d: cli(bench.main, "--smoke", "--engine", "cuda"), 2, ["add --device gpu"]),
+    ("gradcheck --engine cuda on the CPU", lambda d: cli(gradcheck.main, "--engine", "cuda"), 2, ["choose --engine fast"]),
+    ("train --out ''", lambda d: tr("--out", ""), 2, ["--out is empty; name the folder"]),
+    ("train --out naming a file", lambda d: tr("--out", d / "afile"), 2, ["afile is a file, not a folder"]),
+    ("a folder dataset of one class", lambda d: tr("--data", d / "oneclass", "--out", d / "one"), 2, ["one class (class0)", "two or more"]),
+    (
+        "a folder dataset whose images are all one value",
+        lambda d: tr("--data", d / "flat", "--out", d / "flatrun"),
+        2,
+        ["training images hold one value (77 in every pixel)", "nothing to learn"],
     ),
     # library
     ("Linear backward before forward", lambda d: Linear(4, 3).backward(np.ones((2, 3), np.float32)), RuntimeError, ["before forward()"]),
@@ -333,7 +353,8 @@ def test_bad_input_gets_one_line_saying_what_to_do(case, make, expected, fragmen
         said = " ".join(str(w.message) for w in caught_warnings)
         assert not [line for line in stderr.splitlines() if line.startswith("error:")]
     else:
-        lines = [line for line in stderr.splitlines() if line.strip()]
+        notes = ("overrides the checkpoint's", "resuming from")  # what a resume says before it finds the problem
+        lines = [line for line in stderr.splitlines() if line.strip() and not any(note in line for note in notes)]
         assert len(lines) == 1 and lines[0].startswith("error: "), stderr
         said = lines[0]
     assert said.count("use another checkpoint") <= 1  # one remedy: no message wrapped in another
@@ -361,3 +382,50 @@ def test_a_bad_thread_setting_is_one_line_before_anything_loads(command, tmp_pat
     assert len(lines) == 1 and lines[0].startswith("error: MINIALEXNET_NUM_THREADS='two' is not a whole number"), lines
     assert "MINIALEXNET_NUM_THREADS=2" in lines[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_while_a_tool_imports_or_evaluates_is_one_line_exit_130(files, tmp_path, monkeypatch, capsys):
+    """The commands import their tool behind a guard (minialexnet/commands.py): Ctrl-C during the imports, which take
+    a moment, or during an evaluation gives one line and 130, not a traceback."""
+    import subprocess
+    import sys
+
+    (tmp_path / "slow_tool.py").write_text("raise KeyboardInterrupt  # Ctrl-C while its imports run\n")
+    code = "import sys; from minialexnet.commands import run; sys.exit(run('slow_tool'))"
+    env = {**__import__("os").environ, "PYTHONPATH": f"{tmp_path}{__import__('os').pathsep}{Path(__file__).resolve().parents[1]}"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 130 and result.stderr.strip() == "interrupted (Ctrl-C)", result.stderr
+    from minialexnet import commands
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "evaluate_model", interrupted)
+    monkeypatch.setattr("sys.argv", ["evaluate", "--checkpoint", str(files / "good" / "best.npz"), "--data", "sample"])
+    assert commands.run("minialexnet.training.evaluate") == 130
+    assert [line for line in capsys.readouterr().err.splitlines() if line.strip()] == ["interrupted (Ctrl-C)"]
+
+
+def test_more_threads_than_cores_is_a_warning_and_doctor_says_so(monkeypatch, capsys):
+    from minialexnet.fast import parallel
+    from minialexnet.tools import doctor
+
+    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", str(parallel.available_cores() + 1))
+    monkeypatch.setitem(parallel._state, "threads", None)  # read the environment again
+    with pytest.warns(UserWarning, match="asks for more threads than the .* cores this process may use"):
+        parallel.get_num_threads()
+    checks = {check.name: check for check in doctor.check_numpy()}
+    assert checks["threads"].status == "warn" and "set it to" in checks["threads"].advice
+    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", str(parallel.available_cores()))
+    assert {check.name: check for check in doctor.check_numpy()}["threads"].status == "ok"
+
+
+def test_bench_help_is_plain_text_with_help_for_every_option(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--help"])
+    shown = capsys.readouterr().out
+    assert "``" not in shown
+    shown = shown.split("options:", 1)[1]
+    for option in ("--config", "--batch-size", "--dtype"):
+        described = shown.split(option, 1)[1].split("\n  --", 1)[0]
+        assert "(default:" in described and len(described.split()) > 4, described

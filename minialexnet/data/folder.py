@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from minialexnet.data.dataset import Dataset
 from minialexnet.data.idx import DataFileError
@@ -48,11 +48,13 @@ def load_image(path: str | Path, size: int = 256, channels: int = 3) -> np.ndarr
     """One image -> uint8 (channels, size, size): shorter side to ``size``, centre crop.
 
     Raises DataFileError naming the file when Pillow cannot read it; a decompression bomb
-    is refused from its header, before any pixel is decoded. A 16-bit greyscale image is
-    scaled to 8 bits by its range (``to_8_bit``), not clipped.
+    is refused from its header, before any pixel is decoded. The EXIF orientation tag (a
+    phone's sideways photo) is applied first. A 16-bit greyscale image is scaled to 8 bits
+    by its range (``to_8_bit``), not clipped.
     """
     try:
         with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)  # a phone photo stored sideways, with its EXIF orientation tag
             image = to_8_bit(image).convert("RGB" if channels == 3 else "L")
             width, height = image.size
             scale = size / min(width, height)

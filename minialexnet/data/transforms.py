@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import get_array_module, to_device
+from minialexnet.data.idx import DataFileError
 from minialexnet.fast.parallel import matmul
 
 SCALES = ("paper", "unit", "standard")
@@ -136,6 +137,11 @@ class Preprocess:
         pixels = images.astype(np.float64)
         self.mean_values = pixels.mean(axis=(0, 2, 3)) if self.mean == "pixel" else pixels.mean(axis=0)
         self.std_value = float(pixels.std())
+        if self.std_value == 0:
+            raise DataFileError(
+                f"all {len(images)} training images hold one value ({pixels.flat[0]:g} in every pixel): there is nothing to learn "
+                "from; check the data (are the images blank?)"
+            )
         C = images.shape[1]
         flat = images.transpose(1, 0, 2, 3).reshape(C, -1)
         if flat.shape[1] > max_pixels:

@@ -37,6 +37,7 @@ import collections
 import itertools
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -60,6 +61,26 @@ _state: dict[str, Any] = {"threads": None, "pool": None}
 _inside = threading.local()
 
 
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def oversubscription(count: int) -> str | None:
+    """What is wrong with running ``count`` threads here, when it is more than the cores; else None."""
+    cores = available_cores()
+    if count <= cores:
+        return None
+    name = next((name for name in THREAD_ENV_NAMES if os.environ.get(name, "").strip()), "the thread count")
+    return (
+        f"{name}={count} asks for more threads than the {cores} cores this process may use: the threads wait for each "
+        f"other's cores and every buffer is kept once per thread; set it to {cores} or less, or unset it"
+    )
+
+
 def default_num_threads() -> int:
     """The thread count from the environment (see the module docstring)."""
     for name in THREAD_ENV_NAMES:
@@ -74,16 +95,16 @@ def default_num_threads() -> int:
             if count < 1:
                 raise ThreadSettingError(f"{name}={value!r}: the number of threads must be at least 1")
             return count
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return available_cores()
 
 
 def get_num_threads() -> int:
     """How many threads ``for_each_slice`` uses on the CPU."""
     if _state["threads"] is None:
         _state["threads"] = default_num_threads()
+        problem = oversubscription(_state["threads"])
+        if problem is not None:
+            warnings.warn(problem, stacklevel=2)
     return _state["threads"]
 
 

@@ -211,7 +211,7 @@ def setup(device: str) -> tuple[MPICommunicator, str]:
         device = device if index is not None else f"gpu:{comm.local_rank % get_cupy().cuda.runtime.getDeviceCount()}"
         use_device(device)
         comm = NCCLCommunicator()
-    print(f"distributed: {comm.size} ranks over {'NCCL' if kind == 'gpu' else 'MPI'}; rank 0 on {device}")
+    print(f"distributed: {comm.size} ranks over {'NCCL' if kind == 'gpu' else 'MPI'}; rank 0 on {device}", file=sys.stderr)
     return comm, device
 
 

@@ -46,7 +46,8 @@ from minialexnet.fast import WinogradConv2d
 from minialexnet.fast.parallel import THREAD_ENV_NAMES, get_num_threads, matmul, one_thread_blas_found
 from minialexnet.layers import Conv2d
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, AlexNet, alexnet
-from minialexnet.training.cli import select_device
+from minialexnet.training.cli import Parser, non_negative_int, positive_int, select_device
+from minialexnet.training.cli import device_name as device_option
 
 
 def training_flops(model: AlexNet) -> float:
@@ -377,16 +378,19 @@ def thread_settings() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m minialexnet.bench", description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    parser = Parser(
+        prog="python -m minialexnet.bench",
+        description="Time a training step (forward, loss, backward, SGD) and the forward pass; with --compare torch, PyTorch's "
+        "on the same network in alternating rounds, and the ratio.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--config", default="mini", choices=sorted(CONFIGS))
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
-    parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per framework")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
-    parser.add_argument("--rounds", type=int, default=5, help="alternations between the frameworks")
+    parser.add_argument("--config", default="mini", choices=sorted(CONFIGS), help="the network to time (see minialexnet.models)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="images a step")
+    parser.add_argument("--device", type=device_option, default="cpu", help="cpu, gpu or gpu:N")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="the parameters' and activations' type")
+    parser.add_argument("--steps", type=positive_int, default=10, help="timed steps per framework")
+    parser.add_argument("--warmup", type=non_negative_int, default=2, help="untimed steps first")
+    parser.add_argument("--rounds", type=positive_int, default=5, help="alternations between the frameworks")
     parser.add_argument("--engine", default="auto", choices=ENGINE_CHOICES, help=ENGINE_HELP)
     parser.add_argument(
         "--conv", default="auto", choices=CONV_ALGORITHMS, help="the fast engine's convolution algorithm (auto: its choice)"
@@ -406,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         args.steps, args.warmup, args.rounds, args.no_memory = 1, 0, 1, True
     dtype = np.dtype(args.dtype)
     try:
-        select_device(args.device)
+        select_device(args.device, args.engine)
     except (DeviceUnavailableError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -31,7 +31,8 @@ SMOKE_TOLERANCE = 1e-4  # float32 against float64: a few float32 roundings, far 
 
 @dataclass
 class Check:
-    """One line of the report: status "ok", "--" (absent, optional) or "FAIL", and for a failure one line of advice."""
+    """One line of the report: status "ok", "--" (absent, optional), "warn" (works, badly) or "FAIL", and for a
+    warning or a failure one line of advice."""
 
     status: str
     name: str
@@ -44,13 +45,16 @@ def check_python() -> list[Check]:
 
 
 def check_numpy() -> list[Check]:
-    from minialexnet.fast.parallel import ThreadSettingError, default_num_threads
+    from minialexnet.fast.parallel import ThreadSettingError, default_num_threads, oversubscription
     from minialexnet.tools.bench import thread_settings
 
     blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
     detail = f"{np.__version__}, BLAS {blas.get('name', 'unknown')} {blas.get('version', '')}".rstrip()
     try:
-        default_num_threads()  # the environment as it is now, not as this process first read it
+        problem = oversubscription(default_num_threads())  # the environment as it is now, not as this process first read it
+        if problem is not None:
+            what, advice = problem.split(": ", 1)
+            return [Check("ok", "NumPy", detail), Check("warn", "threads", what, advice)]
         return [Check("ok", "NumPy", detail), Check("ok", "threads", thread_settings())]
     except ThreadSettingError as error:
         advice = "set it to a whole number of threads, e.g. OMP_NUM_THREADS=2, or unset it to use every core"
@@ -216,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         if check.advice:
             print(f"  {'':<5} {'':<16} advice: {check.advice}")
     failed = [check.name for check in checks if check.status == "FAIL"]
+    warned = [check.name for check in checks if check.status == "warn"]
     print(f"{len(failed)} problem(s): {', '.join(failed)}" if failed else "everything present works")
+    if warned:
+        print(f"{len(warned)} warning(s), each with advice above: {', '.join(warned)}")
     return 1 if failed else 0
 
 

@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 from tqdm import tqdm
 
 from minialexnet.backend import check_device, parse_device, use_device
+from minialexnet.engines import check_engine
 from minialexnet.fast.parallel import get_num_threads
 
 
@@ -41,14 +42,20 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}; see {self.prog} --help\n")
 
 
-def select_device(device: str) -> None:
-    """Check ``device`` and the thread settings, then make ``device`` current.
+def check_start(device: str, engine: str = "auto") -> None:
+    """The checks every tool makes before it loads anything: the device, the engine on it, the thread setting.
 
-    Raises ``DeviceUnavailableError`` (no such GPU, CuPy missing) or ``ThreadSettingError``
-    (``OMP_NUM_THREADS=abc``) before any data loads, each message saying what to do.
+    Raises ``DeviceUnavailableError`` (no such GPU, CuPy missing), ``EngineError`` (``--engine cuda``
+    on the CPU) or ``ThreadSettingError`` (``OMP_NUM_THREADS=abc``), each message saying what to do.
     """
     check_device(device)
+    check_engine(engine, device)
     get_num_threads()  # a bad thread setting is reported here, not mid-run
+
+
+def select_device(device: str, engine: str = "auto") -> None:
+    """``check_start``, then make ``device`` current."""
+    check_start(device, engine)
     use_device(device)
 
 
@@ -105,7 +112,8 @@ class Progress:
     """Progress through ``total`` steps: a tqdm bar when ``bar``, else one line every ``every`` steps (0: none).
 
     ``update(step, **stats)`` reports that ``step`` steps are done; the line reads
-    ``<desc>: batch <step>/<total>  <name> <value> ...`` and goes to stdout, flushed.
+    ``<desc>: batch <step>/<total>  <name> <value> ...`` and goes to stderr (with the bar: results alone go
+    to stdout), flushed.
     """
 
     def __init__(self, total: int, desc: str, bar: bool, every: int, initial: int = 0) -> None:
@@ -118,7 +126,8 @@ class Progress:
             if stats:
                 self.bar.set_postfix(stats, refresh=False)
         elif self.every and (step % self.every == 0 or step == self.total):
-            print("  ".join([f"{self.desc}: batch {step}/{self.total}", *(f"{key} {value}" for key, value in stats.items())]), flush=True)
+            line = "  ".join([f"{self.desc}: batch {step}/{self.total}", *(f"{key} {value}" for key, value in stats.items())])
+            print(line, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:

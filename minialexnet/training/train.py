@@ -77,11 +77,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from minialexnet.backend import DeviceUnavailableError, check_device, get_array_module, use_device
+from minialexnet.backend import DeviceUnavailableError, get_array_module, use_device
 from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
-from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module, optimizer_class
-from minialexnet.fast.parallel import ThreadSettingError, get_num_threads
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, EngineError, engine_module, optimizer_class
+from minialexnet.fast.parallel import ThreadSettingError
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, AlexNet, alexnet, get_config
 from minialexnet.multi import distributed
 from minialexnet.multi.towers import Towers
@@ -91,6 +91,7 @@ from minialexnet.training.cli import (
     Parser,
     Progress,
     UsageError,
+    check_start,
     device_name,
     fraction,
     non_negative_float,
@@ -414,7 +415,7 @@ def claim_out(args: argparse.Namespace, resumed: Checkpoint | None, writes: bool
                 claim.release()
         out, number = base.with_name(f"{base.name}-{number}"), number + 1
     if out != base:
-        print(f"{base} holds another run: writing this one to {out} (--out chooses the folder)")
+        print(f"{base} holds another run: writing this one to {out} (--out chooses the folder)", file=sys.stderr)
     return out, claim
 
 
@@ -425,14 +426,14 @@ def prepare_out(out: Path, replace: bool) -> FolderClaim:
     try:
         claim.acquire()
         if claim.replaced:
-            print(f"{out}: the run that held it ({claim.replaced}) is gone; this run takes the folder over")
+            print(f"{out}: the run that held it ({claim.replaced}) is gone; this run takes the folder over", file=sys.stderr)
         for name in OUTPUT_FILES:
             if (out / name).is_dir():
                 raise UsageError(f"{out / name} is a folder, so the run could not save it there; remove it or choose another --out")
         write_atomically(out / ".minialexnet-write-test", lambda file: file.write(b"ok")).unlink()
         stale = remove_stale_temporaries(out, OUTPUT_FILES)
         if stale:
-            print(f"{out}: removed {len(stale)} temporary file(s) left by an interrupted save ({stale[0].name}, ...)")
+            print(f"{out}: removed {len(stale)} temporary file(s) left by an interrupted save ({stale[0].name}, ...)", file=sys.stderr)
         if replace:
             for name in OUTPUT_FILES:
                 (out / name).unlink(missing_ok=True)
@@ -612,8 +613,7 @@ def train_epoch(
 
 def start(args: argparse.Namespace, checkpoint: Checkpoint | None) -> tuple[TrainingRun, FolderClaim | None]:
     """Check the device, join the MPI job, claim the output folder and load the data; returns the run and its claim."""
-    check_device(args.device)
-    get_num_threads()  # a bad thread setting is reported here, not mid-run
+    check_start(args.device, args.engine)  # before an MPI job is joined: no device is made current yet
     world = None
     if args.distributed or args.towers > 1:
         world, args.device = distributed.setup(args.device)  # this rank's device; ranks other than 0 stop printing
@@ -623,7 +623,13 @@ def start(args: argparse.Namespace, checkpoint: Checkpoint | None) -> tuple[Trai
         use_device(args.device)
         if world is not None and world.rank != 0:
             world.barrier()  # rank 0 alone downloads a missing dataset; the others read it after
-        dataset = load_dataset(args.data).limit(args.limit, args.seed)
+        dataset = load_dataset(args.data)
+        if dataset.num_classes < 2:  # judged by the dataset's classes (a folder's class folders), not a --limit subset
+            raise DataFileError(
+                f"{dataset.name}: one class ({', '.join(dataset.class_names)}): a classifier needs two or more (for a folder "
+                "dataset, one sub-folder per class)"
+            )
+        dataset = dataset.limit(args.limit, args.seed)
         if world is not None and world.rank == 0:
             world.barrier()
         val_images, val_labels = dataset.test_images, dataset.test_labels
@@ -686,7 +692,7 @@ def restore(run: TrainingRun, checkpoint: Checkpoint) -> None:
     if checkpoint.meta.get("mid_epoch"):
         run.partial = EpochState(**checkpoint.meta["mid_epoch"])
     where = f"at batch {run.partial.step + 1} of epoch {run.partial.epoch}" if run.partial else f"after epoch {run.start_epoch}"
-    print(f"resuming from {checkpoint.path} {where}")
+    print(f"resuming from {checkpoint.path} {where}", file=sys.stderr)
 
 
 def save(run: TrainingRun, names: tuple[str, ...], epoch_done: int, state: EpochState | None = None) -> AlexNet:
@@ -756,7 +762,11 @@ def finish_epoch(run: TrainingRun, epoch: int, state: EpochState, lr: float) -> 
     )
     sane = math.isfinite(val["loss"]) and val["loss"] < ABSURD_LOSS_FACTOR * math.log(run.dataset.num_classes)
     if not sane:
-        print(f"validation loss {val['loss']:.4g} is not a working model's: epoch {epoch} is not saved as best.npz", flush=True)
+        print(
+            f"warning: validation loss {val['loss']:.4g} is not a working model's: epoch {epoch} is not saved as best.npz",
+            file=sys.stderr,
+            flush=True,
+        )
     improved = sane and val["top1_error"] < run.best_error
     if improved:
         run.best_error = val["top1_error"]
@@ -785,11 +795,15 @@ def train_epochs(run: TrainingRun) -> None:
                 bar.close()
             if not finished:
                 save(run, ("last.npz",), epoch - 1, state)
-                print(f"\ninterrupted at batch {state.step} of epoch {epoch}: saved {last}; continue with --resume {last}", flush=True)
+                print(
+                    f"\ninterrupted at batch {state.step} of epoch {epoch}: saved {last}; continue with --resume {last}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 raise StoppedBySignalError(stop.stopping)
             finish_epoch(run, epoch, state, lr)
             if stop.agree(run.world):  # a signal during validation or the saves
-                print(f"\ninterrupted after epoch {epoch}: {last} holds it; continue with --resume {last}", flush=True)
+                print(f"\ninterrupted after epoch {epoch}: {last} holds it; continue with --resume {last}", file=sys.stderr, flush=True)
                 raise StoppedBySignalError(stop.stopping)
 
 
@@ -838,6 +852,7 @@ def run_and_report(args: argparse.Namespace) -> int:
         run(args)
     except (
         DeviceUnavailableError,
+        EngineError,
         DataFileError,
         CheckpointError,
         ThreadSettingError,
