@@ -72,7 +72,8 @@ def _engine_flag(engine: str | None) -> list[str]:
 
 def _bench(name: str, engine: str, env: dict[str, str], per_layer: bool = True) -> Step:
     full = ["--device", "gpu", "--config", "paper", "--batch-size", "128", "--steps", "10", "--warmup", "3", "--rounds", "2"]
-    dry = ["--device", "gpu", "--config", "mini", "--batch-size", "2", "--steps", "1", "--warmup", "1", "--rounds", "1", "--no-memory"]
+    # --smoke: one step and a small GEMM; the GPU's 8192^3 rate measurement alone took minutes on the strict device
+    dry = ["--device", "gpu", "--config", "mini", "--batch-size", "2", "--smoke"]
     extra = ["--per-layer", "--compare", "torch"] if per_layer else ["--no-memory"]
     return Step(
         name,
