@@ -114,7 +114,7 @@ def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_step_and_saves_once(
     result = run_ranks(3, "failing_rank.py", "interrupt", *QUICK, "--epochs", "50", "--out", str(out), timeout=120)
     assert result.returncode == 130, result.stderr[-3000:]
     assert "failed" not in result.stderr and "Traceback" not in result.stderr
-    assert result.stdout.count(f"interrupted at batch 3 of epoch 1: saved {out / 'last.npz'}") == 1
+    assert result.stderr.count(f"interrupted at batch 3 of epoch 1: saved {out / 'last.npz'}") == 1
     meta = Checkpoint(out / "last.npz").meta
     assert meta["epoch"] == 0 and meta["mid_epoch"]["step"] == 3
 

@@ -122,6 +122,7 @@ def test_export_never_writes_onto_its_input_nor_leaves_a_broken_file(tmp_path, c
     """--onnx naming the checkpoint is refused (the checkpoint intact); on a full disk the previous .onnx stays whole
     and the one error line names the file (exit 3)."""
     assert run(build_parser().parse_args(["--limit", "100", "--batch-size", "50", "--epochs", "1", "--out", str(tmp_path / "run")]))
+    capsys.readouterr()
     checkpoint = tmp_path / "run" / "best.npz"
     before = checkpoint.read_bytes()
     assert export_main([str(checkpoint), "--onnx", str(checkpoint)]) == 2

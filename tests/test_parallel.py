@@ -182,13 +182,13 @@ def test_a_forked_child_gets_its_own_threads(threads):
     assert queue.get(timeout=5) == 64.0
 
 
-@pytest.mark.parametrize("module", ["train", "bench", "gradcheck"])
+@pytest.mark.parametrize("module", ["minialexnet.training.train", "minialexnet.tools.bench", "minialexnet.gradcheck"])
 def test_command_lines_report_a_bad_thread_setting_in_one_line(module, monkeypatch, capsys):
     import importlib
 
     monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "lots")
     monkeypatch.setitem(parallel._state, "threads", None)  # read the environment again
-    main = importlib.import_module(f"minialexnet.{module}").main
+    main = importlib.import_module(module).main
     assert main([]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: MINIALEXNET_NUM_THREADS='lots' is not a whole number; set it to the number of threads to use, "

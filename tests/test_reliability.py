@@ -25,6 +25,12 @@ TINY = ["--limit", "200", "--batch-size", "50", "--seed", "1"]
 REPO = Path(__file__).resolve().parents[1]
 
 
+def error_lines(stderr: str) -> list[str]:
+    """What a tool said on stderr, less its progress lines (stderr is not a terminal here): the one error line."""
+    assert "Traceback" not in stderr, stderr
+    return [line for line in stderr.splitlines() if line.strip() and ": batch " not in line]
+
+
 def train_process(*argv: str, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "minialexnet.train", *argv]
@@ -107,7 +113,7 @@ def test_sigterm_and_sighup_save_mid_epoch_and_resume_bit_for_bit(signum, tmp_pa
     options = ["--limit", "256", "--batch-size", "32", "--seed", "1", "--epochs", "2", "--progress-every", "1"]  # 8 batches
     assert train.main([*options, "--out", str(tmp_path / "straight")]) == 0
     process = train_process(*options, "--out", "stopped", cwd=tmp_path)
-    for line in process.stdout:
+    for line in process.stderr:  # the progress lines (stderr is not a terminal) tell where training is
         if line.startswith("epoch 2/2: batch 3/8"):
             process.send_signal(signum)
             break
@@ -132,7 +138,7 @@ def test_temporary_files_of_a_killed_save_are_removed_when_the_folder_is_next_us
     unrelated.write_text("mine")
     assert train.main([*TINY, "--epochs", "2", "--resume", str(out / "last.npz")]) == 0
     assert not any(path.exists() for path in leftovers) and unrelated.exists()
-    assert f"{out}: removed 2 temporary file(s) left by an interrupted save" in capsys.readouterr().out
+    assert f"{out}: removed 2 temporary file(s) left by an interrupted save" in capsys.readouterr().err
 
 
 def test_a_run_that_fails_at_start_leaves_no_empty_folder(tmp_path, capsys):
@@ -152,7 +158,7 @@ def one_megabyte(tmp_path):
 def test_a_full_disk_is_one_line_naming_the_file_exit_3(one_megabyte, capsys):
     out = one_megabyte / "run"
     assert train.main([*TINY, "--epochs", "1", "--out", str(out)]) == 3
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    lines = error_lines(capsys.readouterr().err)
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"error: cannot write {out / 'best.npz'} (No space left on device)")
     assert "run again, with --resume" in lines[0]
@@ -166,7 +172,7 @@ def test_a_claim_is_whole_or_absent_on_a_full_disk_and_an_empty_one_is_stale(tmp
         filler = fill(disk)
         out = disk / "run"
         assert train.main([*TINY, "--epochs", "1", "--out", str(out)]) == 3
-        lines = capsys.readouterr().err.splitlines()
+        lines = error_lines(capsys.readouterr().err)
         assert len(lines) == 1 and lines[0].startswith(f"error: cannot write {out / CLAIM_NAME} (No space left on device)")
         assert not list(out.glob(CLAIM_NAME + "*"))
         filler.unlink()
@@ -211,7 +217,7 @@ def test_a_folder_made_read_only_mid_run_names_the_checkpoint_not_the_claim(tmp_
         monkeypatch.setattr(train, "finish_epoch", finish_epoch)
         out = disk / "run"
         assert train.main([*TINY, "--epochs", "2", "--out", str(out)]) == 3
-        lines = capsys.readouterr().err.splitlines()
+        lines = error_lines(capsys.readouterr().err)
         assert len(lines) == 1, lines
         assert lines[0].startswith(f"error: cannot write {out}/") and "Read-only file system" in lines[0]
         assert CLAIM_NAME not in lines[0] and ".tmp" not in lines[0]

@@ -93,6 +93,7 @@ def test_gpu_request_without_gpu_exits_2_with_one_line(tmp_path):
 def test_resume_from_another_config_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     assert train.main([*QUICK, "--epochs", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
     assert train.main(["--config", "fashion", "--limit", "10", "--out", str(tmp_path / "x"), "--resume", str(out / "last.npz")]) == 2
     assert capsys.readouterr().err.startswith("error: --config fashion differs from the checkpoint's mini")
 
@@ -146,14 +147,14 @@ def test_sigint_during_epoch_2_resumes_bit_for_bit(tmp_path):
     command = [sys.executable, "-m", "minialexnet.train", *options, "--out", str(tmp_path / "stopped")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     seen = []
-    for line in process.stdout:  # the progress lines (stdout is not a terminal) tell where training is
+    for line in process.stderr:  # the progress lines (stderr is not a terminal) tell where training is
         seen.append(line)
         if line.startswith("epoch 2/3: batch 3/12"):
             process.send_signal(signal.SIGINT)
             break
     rest, errors = process.communicate(timeout=300)
     assert process.returncode == 130, "".join(seen) + rest + errors
-    assert "interrupted at batch" in rest and "Traceback" not in errors
+    assert "interrupted at batch" in errors and "Traceback" not in errors
     meta = Checkpoint(tmp_path / "stopped" / "last.npz").meta
     assert meta["epoch"] == 1 and meta["mid_epoch"]["epoch"] == 2 and 3 <= meta["mid_epoch"]["step"] < 12
     assert Checkpoint(tmp_path / "stopped" / "best.npz").meta["mid_epoch"] is None  # best.npz is the end of epoch 1
@@ -168,7 +169,7 @@ def test_a_new_run_never_reuses_the_default_folder(tmp_path, monkeypatch, capsys
     assert train.main([*TINY, "--epochs", "1"]) == 0
     first = (tmp_path / "runs" / "mini-sample" / "best.npz").read_bytes()
     assert train.main([*TINY, "--epochs", "1", "--lr", "0.01"]) == 0
-    assert "runs/mini-sample holds another run: writing this one to runs/mini-sample-2" in capsys.readouterr().out
+    assert "runs/mini-sample holds another run: writing this one to runs/mini-sample-2" in capsys.readouterr().err
     assert (tmp_path / "runs" / "mini-sample" / "best.npz").read_bytes() == first
     assert (tmp_path / "runs" / "mini-sample-2" / "best.npz").is_file()
 
@@ -372,8 +373,9 @@ def test_evaluate_shows_progress_and_warns_about_ten_crops_on_a_model_trained_wi
     capsys.readouterr()
     assert evaluate.main(["--checkpoint", str(out / "last.npz"), "--eval-crops", "10", "--batch-size", "500", "--progress-every", "1"]) == 0
     captured = capsys.readouterr()
-    assert "evaluating: batch 1/2" in captured.out and "evaluating: batch 2/2" in captured.out
-    warning = captured.err.strip()
+    assert "evaluating: batch 1/2" in captured.err and "evaluating: batch 2/2" in captured.err  # progress: stderr
+    assert "top-1 error" in captured.out and "evaluating" not in captured.out
+    warning = "\n".join(line for line in captured.err.splitlines() if not line.startswith("evaluating:"))
     assert warning.count("\n") == 0
     assert warning.startswith("warning: this model was trained on whole images resized to 28x28") and "scores lower" in warning
 

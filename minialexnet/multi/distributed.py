@@ -211,7 +211,8 @@ def setup(device: str) -> tuple[MPICommunicator, str]:
         device = device if index is not None else f"gpu:{comm.local_rank % get_cupy().cuda.runtime.getDeviceCount()}"
         use_device(device)
         comm = NCCLCommunicator()
-    print(f"distributed: {comm.size} ranks over {'NCCL' if kind == 'gpu' else 'MPI'}; rank 0 on {device}", file=sys.stderr)
+    if comm.rank == 0:
+        print(f"distributed: {comm.size} ranks over {'NCCL' if kind == 'gpu' else 'MPI'}; rank 0 on {device}", file=sys.stderr)
     return comm, device
 
 
@@ -324,7 +325,8 @@ class DataParallel:
 
 
 def silence_other_ranks(comm: MPICommunicator) -> None:
-    """Rank 0 alone prints: the other ranks' standard output goes to /dev/null (errors still reach stderr)."""
+    """Rank 0 alone prints: the other ranks' standard output goes to /dev/null (errors still reach stderr; the notes
+    that go there are printed by rank 0 alone)."""
     if comm.rank != 0:
         sys.stdout = open(os.devnull, "w")
 

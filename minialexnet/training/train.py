@@ -692,7 +692,8 @@ def restore(run: TrainingRun, checkpoint: Checkpoint) -> None:
     if checkpoint.meta.get("mid_epoch"):
         run.partial = EpochState(**checkpoint.meta["mid_epoch"])
     where = f"at batch {run.partial.step + 1} of epoch {run.partial.epoch}" if run.partial else f"after epoch {run.start_epoch}"
-    print(f"resuming from {checkpoint.path} {where}", file=sys.stderr)
+    if run.writes:
+        print(f"resuming from {checkpoint.path} {where}", file=sys.stderr)
 
 
 def save(run: TrainingRun, names: tuple[str, ...], epoch_done: int, state: EpochState | None = None) -> AlexNet:
@@ -795,15 +796,17 @@ def train_epochs(run: TrainingRun) -> None:
                 bar.close()
             if not finished:
                 save(run, ("last.npz",), epoch - 1, state)
-                print(
-                    f"\ninterrupted at batch {state.step} of epoch {epoch}: saved {last}; continue with --resume {last}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                if run.writes:
+                    print(
+                        f"\ninterrupted at batch {state.step} of epoch {epoch}: saved {last}; continue with --resume {last}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 raise StoppedBySignalError(stop.stopping)
             finish_epoch(run, epoch, state, lr)
             if stop.agree(run.world):  # a signal during validation or the saves
-                print(f"\ninterrupted after epoch {epoch}: {last} holds it; continue with --resume {last}", file=sys.stderr, flush=True)
+                if run.writes:
+                    print(f"\ninterrupted after epoch {epoch}: {last} holds it; continue with --resume {last}", file=sys.stderr, flush=True)
                 raise StoppedBySignalError(stop.stopping)
 
 
