@@ -4,7 +4,7 @@ import pytest
 from minialexnet.data.transforms import Preprocess
 from minialexnet.models import alexnet
 from minialexnet.optim import SGD
-from minialexnet.training.checkpoint import Checkpoint, CheckpointError, save_checkpoint
+from minialexnet.training.checkpoint import Checkpoint, CheckpointError, RunMeta, save_checkpoint
 
 
 def saved(tmp_path, seed=0):
@@ -14,7 +14,7 @@ def saved(tmp_path, seed=0):
     images = np.random.default_rng(0).integers(0, 256, (10, 1, 28, 28)).astype(np.uint8)
     pre = Preprocess(input_size=28).fit(images)
     path = save_checkpoint(
-        tmp_path / "c.npz", model, {"epoch": 3, "class_names": list("abcdefghij"), "rng": model.get_rng_state()}, optimizer.velocity, pre
+        tmp_path / "c.npz", model, RunMeta(epoch=3, class_names=list("abcdefghij"), rng=model.get_rng_state()), optimizer.velocity, pre
     )
     return model, optimizer, pre, path
 
@@ -22,7 +22,7 @@ def saved(tmp_path, seed=0):
 def test_round_trip(tmp_path):
     model, optimizer, pre, path = saved(tmp_path)
     checkpoint = Checkpoint(path)
-    assert checkpoint.meta["epoch"] == 3 and checkpoint.class_names[2] == "c"
+    assert checkpoint.meta.epoch == 3 and checkpoint.class_names[2] == "c"
     restored = checkpoint.build_model()
     for key, value in model.params.items():
         np.testing.assert_array_equal(restored.params[key], value)
@@ -61,7 +61,7 @@ def test_write_is_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "savez", broken_savez)
     with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(path, alexnet("mini", seed=9), {"epoch": 4})
+        save_checkpoint(path, alexnet("mini", seed=9), RunMeta(epoch=4))
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
 

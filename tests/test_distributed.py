@@ -116,7 +116,7 @@ def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_step_and_saves_once(
     assert "failed" not in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.count(f"interrupted at batch 3 of epoch 1: saved {out / 'last.npz'}") == 1
     meta = Checkpoint(out / "last.npz").meta
-    assert meta["epoch"] == 0 and meta["mid_epoch"]["step"] == 3
+    assert meta.epoch == 0 and meta.mid_epoch["step"] == 3
 
 
 def test_nccl_communicator_logic_with_a_stand_in_for_nccl(tmp_path):

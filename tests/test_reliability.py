@@ -17,7 +17,7 @@ import pytest
 from scripted_validation import script_validation
 from small_disk import fill, make_read_only, small_disk
 
-from minialexnet.training import train
+from minialexnet.training import run_state, train
 from minialexnet.training.checkpoint import Checkpoint
 from minialexnet.training.files import CLAIM_NAME, FolderClaim, FolderTakenError
 
@@ -66,13 +66,13 @@ def test_two_runs_started_together_never_share_a_folder(with_out, tmp_path):
         refused = next(stderr for process, _, stderr in results if process.returncode == 2)
         assert refused.startswith("error: race ") and ("is in use by process" in refused or "already holds a run" in refused)
         winner = next(seed for seed, (process, _, _) in zip((1, 2), results, strict=True) if process.returncode == 0)
-        assert Checkpoint(tmp_path / "race" / "last.npz").meta["seed"] == winner
+        assert Checkpoint(tmp_path / "race" / "last.npz").meta.seed == winner
     else:
         assert codes == [0, 0], [stderr for _, _, stderr in results]
         reported = [line for _, stdout, _ in results for line in stdout.splitlines() if "outputs in" in line]
         folders = {Path(line.rsplit("outputs in ", 1)[1]) for line in reported}
         assert folders == {Path("runs/mini-sample"), Path("runs/mini-sample-2")}
-        assert {Checkpoint(tmp_path / folder / "last.npz").meta["seed"] for folder in folders} == {1, 2}
+        assert {Checkpoint(tmp_path / folder / "last.npz").meta.seed for folder in folders} == {1, 2}
     assert not list(tmp_path.rglob(CLAIM_NAME))
 
 
@@ -82,26 +82,26 @@ def test_a_kill_between_the_two_writes_of_an_improving_epoch_still_resumes_to_th
     options = [*TINY, "--epochs", "2"]
     script_validation(monkeypatch, lambda epoch: 1 / (1 + epoch))  # each epoch improves, whatever the CPU's rounding
     assert train.main([*options, "--out", str(tmp_path / "straight")]) == 0
-    history = Checkpoint(tmp_path / "straight" / "last.npz").meta["history"]
+    history = Checkpoint(tmp_path / "straight" / "last.npz").meta.history
     assert history[1]["val_top1_error"] < history[0]["val_top1_error"]
-    original, writes = train.save_checkpoint, []
+    original, writes = run_state.save_checkpoint, []
 
     def killed_after_the_first_write_of_epoch_2(path, model, meta, *rest):
-        if meta["epoch"] == 2 and writes:
+        if meta.epoch == 2 and writes:
             raise KeyboardInterrupt  # the process dies here, between the two files
-        if meta["epoch"] == 2:
+        if meta.epoch == 2:
             writes.append(Path(path).name)
         return original(path, model, meta, *rest)
 
-    monkeypatch.setattr(train, "save_checkpoint", killed_after_the_first_write_of_epoch_2)
+    monkeypatch.setattr(run_state, "save_checkpoint", killed_after_the_first_write_of_epoch_2)
     stopped = tmp_path / "stopped"
     assert train.main([*options, "--out", str(stopped)]) == 130
     assert writes == ["best.npz"]
-    monkeypatch.setattr(train, "save_checkpoint", original)
+    monkeypatch.setattr(run_state, "save_checkpoint", original)
     assert train.main([*options, "--resume", str(stopped / "last.npz")]) == 0
     for name in ("best.npz", "last.npz"):
         expected, got = Checkpoint(tmp_path / "straight" / name), Checkpoint(stopped / name)
-        assert got.meta["epoch"] == expected.meta["epoch"] == 2
+        assert got.meta.epoch == expected.meta.epoch == 2
         for key, value in expected.params.items():
             np.testing.assert_array_equal(got.params[key], value)
 
@@ -121,7 +121,7 @@ def test_sigterm_and_sighup_save_mid_epoch_and_resume_bit_for_bit(signum, tmp_pa
     assert process.returncode == 128 + signum, rest + errors
     assert f"{signal.Signals(signum).name}: stopping after this batch" in errors and "Traceback" not in errors
     meta = Checkpoint(tmp_path / "stopped" / "last.npz").meta
-    assert meta["epoch"] == 1 and meta["mid_epoch"]["epoch"] == 2 and 3 <= meta["mid_epoch"]["step"] < 8
+    assert meta.epoch == 1 and meta.mid_epoch["epoch"] == 2 and 3 <= meta.mid_epoch["step"] < 8
     assert train.main([*options, "--resume", str(tmp_path / "stopped" / "last.npz")]) == 0
     straight, resumed = Checkpoint(tmp_path / "straight" / "last.npz"), Checkpoint(tmp_path / "stopped" / "last.npz")
     for key, value in straight.params.items():
@@ -221,4 +221,4 @@ def test_a_folder_made_read_only_mid_run_names_the_checkpoint_not_the_claim(tmp_
         assert len(lines) == 1, lines
         assert lines[0].startswith(f"error: cannot write {out}/") and "Read-only file system" in lines[0]
         assert CLAIM_NAME not in lines[0] and ".tmp" not in lines[0]
-        assert Checkpoint(out / "last.npz").meta["epoch"] == 1
+        assert Checkpoint(out / "last.npz").meta.epoch == 1

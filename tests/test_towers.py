@@ -66,4 +66,4 @@ def test_train_cli_with_two_towers_writes_a_whole_network_checkpoint(tmp_path):
     assert {name: value.shape for name, value in checkpoint.velocities.items()} == {
         name: value.shape for name, value in single.params.items()
     }
-    assert checkpoint.meta["rng"]["drop6"]["masks_drawn"] == 2  # two steps, one mask each, the same on both towers
+    assert checkpoint.meta.rng["drop6"]["masks_drawn"] == 2  # two steps, one mask each, the same on both towers

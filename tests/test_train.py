@@ -11,8 +11,10 @@ from scripted_validation import script_validation
 
 from minialexnet.data import load_sample
 from minialexnet.layers import SoftmaxCrossEntropy
+from minialexnet.optim import SGD
 from minialexnet.training import evaluate, predict, train
 from minialexnet.training.checkpoint import Checkpoint
+from minialexnet.training.resume import PLAN, resume_options
 
 QUICK = ["--limit", "600", "--batch-size", "64", "--seed", "1"]
 TINY = ["--limit", "200", "--batch-size", "50", "--seed", "1"]  # for tests of files and messages, not of learning
@@ -36,7 +38,7 @@ def test_short_run_on_the_sample_lowers_the_loss_and_writes_outputs(tmp_path):
     losses = [float(r["train_loss"]) for r in rows]
     assert losses[-1] < losses[0] - 0.3
     assert float(rows[-1]["val_top1_error"]) < 0.75
-    assert Checkpoint(out / "last.npz").meta["epoch"] == 3
+    assert Checkpoint(out / "last.npz").meta.epoch == 3
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path):
@@ -69,13 +71,13 @@ def test_nan_loss_stops_with_advice_and_keeps_last_good_checkpoint(tmp_path, mon
     out = tmp_path / "run"
     assert train.main([*QUICK, "--epochs", "1", "--out", str(out)]) == 0
     good = (out / "last.npz").read_bytes()
-    original_step = train.SGD.step
+    original_step = SGD.step
 
     def poisoned_step(self, params, grads):
         original_step(self, params, grads)
         params["fc8.b"][...] = np.nan
 
-    monkeypatch.setattr(train.SGD, "step", poisoned_step)
+    monkeypatch.setattr(SGD, "step", poisoned_step)
     assert train.main([*QUICK, "--epochs", "2", "--out", str(out), "--resume", str(out / "last.npz")]) == 1
     message = capsys.readouterr().err
     assert "the loss became nan at epoch 2, step 2" in message and "lower learning rate" in message
@@ -156,8 +158,8 @@ def test_sigint_during_epoch_2_resumes_bit_for_bit(tmp_path):
     assert process.returncode == 130, "".join(seen) + rest + errors
     assert "interrupted at batch" in errors and "Traceback" not in errors
     meta = Checkpoint(tmp_path / "stopped" / "last.npz").meta
-    assert meta["epoch"] == 1 and meta["mid_epoch"]["epoch"] == 2 and 3 <= meta["mid_epoch"]["step"] < 12
-    assert Checkpoint(tmp_path / "stopped" / "best.npz").meta["mid_epoch"] is None  # best.npz is the end of epoch 1
+    assert meta.epoch == 1 and meta.mid_epoch["epoch"] == 2 and 3 <= meta.mid_epoch["step"] < 12
+    assert Checkpoint(tmp_path / "stopped" / "best.npz").meta.mid_epoch is None  # best.npz is the end of epoch 1
     assert train.main([*options, "--resume", str(tmp_path / "stopped" / "last.npz")]) == 0  # continues in its folder
     same_weights(tmp_path / "straight" / "last.npz", tmp_path / "stopped" / "last.npz")
     straight, resumed = (read_metrics(tmp_path / name / "metrics.csv") for name in ("straight", "stopped"))
@@ -212,7 +214,7 @@ def test_resume_lets_explicit_options_win_and_refuses_fixed_ones(tmp_path, capsy
     assert "--lr 0.001 overrides the checkpoint's 0.02" in printed and "--momentum 0.5 overrides the checkpoint's 0.9" in printed
     rows = read_metrics(out / "metrics.csv")
     assert float(rows[0]["lr"]) == 0.02 and float(rows[1]["lr"]) == 0.001
-    assert Checkpoint(out / "last.npz").meta["options"]["momentum"] == 0.5
+    assert Checkpoint(out / "last.npz").meta.options["momentum"] == 0.5
 
 
 def stop_after_epoch(monkeypatch, last_epoch):
@@ -241,8 +243,8 @@ def test_resume_follows_the_plan_stored_in_the_checkpoint(tmp_path, monkeypatch,
     assert [row["epoch"] for row in resumed] == ["1", "2", "3"]
     for a, b in zip(straight, resumed, strict=True):
         assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
-    plan = Checkpoint(tmp_path / "stopped" / "last.npz").meta["options"]
-    assert plan["epochs"] == 3 and plan["eval_crops"] == 10 and set(plan) == set(train.PLAN)
+    plan = Checkpoint(tmp_path / "stopped" / "last.npz").meta.options
+    assert plan["epochs"] == 3 and plan["eval_crops"] == 10 and set(plan) == set(PLAN)
     assert "note:" not in capsys.readouterr().err
 
 
@@ -272,7 +274,7 @@ FORMAT_1 = Path(__file__).resolve().parent / "fixtures" / "checkpoint-format-1" 
 def test_a_checkpoint_from_before_the_stored_plan_resumes_as_before_with_a_note(tmp_path, capsys):
     """tests/fixtures/checkpoint-format-1 (3 epochs, written without epochs and eval_crops in its plan): --resume
     alone goes on to the default 8 epochs, as it did; one note says so."""
-    resumed = train.resume_options(train.build_parser().parse_args(["--resume", str(FORMAT_1)]), Checkpoint(FORMAT_1))
+    resumed = resume_options(train.build_parser().parse_args(["--resume", str(FORMAT_1)]), Checkpoint(FORMAT_1))
     assert (resumed.epochs, resumed.eval_crops, resumed.batch_size, resumed.seed) == (8, 1, 64, 2)
     assert capsys.readouterr().err.splitlines() == [
         f"note: {FORMAT_1} was written before checkpoints stored the whole plan; --eval-crops 1, --epochs 8 (given or the default)"
@@ -283,8 +285,8 @@ def test_a_checkpoint_from_before_the_stored_plan_resumes_as_before_with_a_note(
     assert train.main(["--resume", str(copy), "--epochs", "4"]) == 0
     captured = capsys.readouterr()
     assert "--epochs 4 (given or the default)" in captured.err
-    assert [row["epoch"] for row in Checkpoint(copy).meta["history"]] == [1, 2, 3, 4]
-    assert Checkpoint(copy).meta["format"] == 2
+    assert [row["epoch"] for row in Checkpoint(copy).meta.history] == [1, 2, 3, 4]
+    assert Checkpoint(copy).meta.format == 2
 
 
 def test_resuming_best_into_a_folder_whose_last_is_further_on_is_refused(tmp_path, monkeypatch, capsys):
@@ -293,7 +295,7 @@ def test_resuming_best_into_a_folder_whose_last_is_further_on_is_refused(tmp_pat
     script_validation(monkeypatch, lambda epoch: 0.5 if epoch == 1 else 0.6)  # epoch 1 stays the best
     out = tmp_path / "run"
     assert train.main([*TINY, "--epochs", "2", "--out", str(out)]) == 0
-    assert (Checkpoint(out / "best.npz").meta["epoch"], Checkpoint(out / "last.npz").meta["epoch"]) == (1, 2)
+    assert (Checkpoint(out / "best.npz").meta.epoch, Checkpoint(out / "last.npz").meta.epoch) == (1, 2)
     before = {name: (out / name).read_bytes() for name in ("last.npz", "best.npz", "metrics.csv")}
     capsys.readouterr()
     best = out / "best.npz"
@@ -308,14 +310,14 @@ def test_resuming_best_into_a_folder_whose_last_is_further_on_is_refused(tmp_pat
     assert [row["epoch"] for row in read_metrics(tmp_path / "branch" / "metrics.csv")] == ["1", "2", "3"]
     assert {name: (out / name).read_bytes() for name in before} == before
     assert train.main(["--resume", str(best), "--epochs", "2", "--overwrite"]) == 0
-    assert Checkpoint(out / "last.npz").meta["history"][0] == Checkpoint(tmp_path / "branch" / "last.npz").meta["history"][0]
+    assert Checkpoint(out / "last.npz").meta.history[0] == Checkpoint(tmp_path / "branch" / "last.npz").meta.history[0]
 
 
 def test_non_finite_weights_at_the_end_of_an_epoch_are_never_saved(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     assert train.main([*TINY, "--epochs", "1", "--out", str(out)]) == 0
     good = {name: (out / name).read_bytes() for name in ("last.npz", "best.npz")}
-    original_step, steps = train.SGD.step, []
+    original_step, steps = SGD.step, []
 
     def poisoned_last_step(self, params, grads):  # the loss stays finite: only the check before saving sees it
         original_step(self, params, grads)
@@ -323,7 +325,7 @@ def test_non_finite_weights_at_the_end_of_an_epoch_are_never_saved(tmp_path, mon
         if len(steps) == 4:  # the last batch of epoch 2
             params["fc8.b"][...] = np.nan
 
-    monkeypatch.setattr(train.SGD, "step", poisoned_last_step)
+    monkeypatch.setattr(SGD, "step", poisoned_last_step)
     assert train.main([*TINY, "--epochs", "2", "--resume", str(out / "last.npz")]) == 1
     error = capsys.readouterr().err
     assert "error: training diverged: fc8.b became non-finite in epoch 2" in error and "was not replaced" in error
@@ -356,7 +358,7 @@ def test_an_absurd_validation_loss_is_never_best(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "evaluate_model", blown_up_in_epoch_2)
     out = tmp_path / "run"
     assert train.main([*TINY, "--epochs", "2", "--out", str(out)]) == 0
-    assert Checkpoint(out / "best.npz").meta["epoch"] == 1 and Checkpoint(out / "last.npz").meta["epoch"] == 2
+    assert Checkpoint(out / "best.npz").meta.epoch == 1 and Checkpoint(out / "last.npz").meta.epoch == 2
 
 
 def test_help_prints_each_default_once():

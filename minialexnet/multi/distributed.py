@@ -222,6 +222,35 @@ def _dropouts(model: Any) -> Iterator[Any]:
     return (layer for _, layer in model if isinstance(layer, Dropout))
 
 
+class OneProcess:
+    """What ``DataParallel`` and a communicator offer the training loop, for one process alone: every batch is this
+    process's, there is nothing to add up, and it is rank 0 of 1. The loop is then the course's own, with no
+    ``if distributed`` anywhere."""
+
+    rank, size = 0, 1
+
+    def local_batch(self, x: Any, y: Any) -> tuple[Any, Any]:
+        return x, y
+
+    def skip_empty_share(self) -> None:
+        """Never called: one process's share of a batch is the whole batch, never empty."""
+
+    def allreduce_gradients(self, local_count: int, global_count: int) -> None:
+        """The gradients are already the batch's."""
+
+    def evaluate(self, evaluate: Callable[..., dict[str, float]], *args: Any, **kwargs: Any) -> dict[str, float]:
+        return evaluate(*args, **kwargs)
+
+    def sum_values(self, *values: float) -> tuple[float, ...]:
+        return tuple(float(value) for value in values)
+
+    def barrier(self) -> None:
+        """Nobody to wait for."""
+
+
+ONE_PROCESS = OneProcess()
+
+
 class DataParallel:
     """Data-parallel SGD of ``model`` over ``comm``'s ranks (the recipe is in the module docstring).
 
@@ -297,13 +326,13 @@ class DataParallel:
         self.comm.allreduce_sum(flat)
         self._unpack(flat, grads)
 
-    def evaluate(self, model: Any, images: np.ndarray, labels: np.ndarray, *args: Any, **kwargs: Any) -> dict[str, float]:
-        """evaluate.evaluate_model (same arguments) on this rank's share of the images, its means combined over all ranks."""
-        from minialexnet.training.evaluate import evaluate_model
-
+    def evaluate(self, evaluate: Callable[..., dict[str, float]], model: Any, images: np.ndarray, labels: np.ndarray, *args: Any,
+                 **kwargs: Any) -> dict[str, float]:  # fmt: skip
+        """``evaluate`` (training.evaluate.evaluate_model, its arguments after it) on this rank's share of the images,
+        its means combined over all ranks."""
         part = share(len(labels), self.comm.rank, self.comm.size)
         count = part.stop - part.start
-        result = evaluate_model(model, images[part], labels[part], *args, **kwargs) if count else {}
+        result = evaluate(model, images[part], labels[part], *args, **kwargs) if count else {}
         keys = ("loss", "top1_error", "top5_error")
         sums = self.comm.sum_values(count, *(result.get(key, 0.0) * count for key in keys))
         return {key: total / sums[0] for key, total in zip(keys, sums[1:], strict=True)}

@@ -208,7 +208,7 @@ def export_checkpoint(checkpoint_path: str | Path, onnx_path: str | Path, force:
             "choose another file name, or pass --force to replace it"
         )
     checkpoint = Checkpoint(checkpoint_path)
-    preprocess = checkpoint.preprocess() if "preprocess" in checkpoint.meta else None
+    preprocess = checkpoint.preprocess() if checkpoint.meta.preprocess is not None else None
     return export_onnx(checkpoint.build_model(), onnx_path, preprocess, checkpoint.class_names)
 
 

@@ -93,12 +93,12 @@ def check_fits(checkpoint: Checkpoint, dataset: Dataset) -> None:
     if channels != config.in_channels:
         raise CheckpointError(
             f"{checkpoint.path}: the model takes {config.in_channels}-channel images but {dataset.name} has {channels}-channel ones; "
-            f"evaluate it on data like its training data ({checkpoint.meta.get('data', 'unknown')!r})"
+            f"evaluate it on data like its training data ({checkpoint.meta.data or 'unknown'!r})"
         )
     if dataset.num_classes != config.num_classes:
         raise CheckpointError(
             f"{checkpoint.path}: the model has {config.num_classes} classes but {dataset.name} has {dataset.num_classes}; "
-            f"evaluate it on data like its training data ({checkpoint.meta.get('data', 'unknown')!r})"
+            f"evaluate it on data like its training data ({checkpoint.meta.data or 'unknown'!r})"
         )
 
 

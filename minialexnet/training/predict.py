@@ -69,7 +69,7 @@ def on_light_background(image: np.ndarray) -> bool:
 def image_shape(checkpoint: Checkpoint) -> tuple[int, int]:
     """(channels, side) of the images the checkpoint's model was trained on."""
     size = checkpoint.preprocess().input_size
-    channels, height, _ = checkpoint.meta.get("image_shape", [checkpoint.config.in_channels, size, size])
+    channels, height, _ = checkpoint.meta.image_shape or [checkpoint.config.in_channels, size, size]
     return channels, height
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.models import alexnet
-from minialexnet.multi.distributed import DataParallel, MPICommunicator
+from minialexnet.multi.distributed import ONE_PROCESS, DataParallel, MPICommunicator
 from minialexnet.optim import SGD
 from minialexnet.training.cli import Progress
 from minialexnet.training.train import EpochState, StopRequest, train_epoch
@@ -39,7 +39,7 @@ class Batches:
             yield batch
 
 
-def run(model, loader, stop, parallel=None, world=None):
+def run(model, loader, stop, parallel=ONE_PROCESS, world=ONE_PROCESS):
     state = EpochState(1)
     finished = train_epoch(
         model, SoftmaxCrossEntropy(), SGD(0.05, 0.9, 5e-4), loader, state, Progress(len(loader), "", False, 0), stop, parallel, world
