@@ -48,8 +48,8 @@ import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, get_array_module, to_device
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, check_engine, engine_module, resolve
-from minialexnet.fast.parallel import get_num_threads
 from minialexnet.layers import Layer, Sequential, SoftmaxCrossEntropy
+from minialexnet.threads import get_num_threads
 
 DEFAULT_EPS = 1e-6
 DEFAULT_THRESHOLD = 1e-7

@@ -43,9 +43,10 @@ import numpy as np
 from minialexnet.backend import DeviceUnavailableError, get_array_module, synchronize, to_device
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module, optimizer_class
 from minialexnet.fast import WinogradConv2d
-from minialexnet.fast.parallel import THREAD_ENV_NAMES, get_num_threads, matmul, one_thread_blas_found
+from minialexnet.fast.parallel import matmul, one_thread_blas_found
 from minialexnet.layers import Conv2d
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, AlexNet, alexnet
+from minialexnet.threads import THREAD_ENV_NAMES, get_num_threads
 from minialexnet.training.cli import Parser, non_negative_int, positive_int, select_device
 from minialexnet.training.cli import device_name as device_option
 

@@ -81,11 +81,11 @@ from minialexnet.backend import DeviceUnavailableError, get_array_module, use_de
 from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, EngineError, engine_module, optimizer_class
-from minialexnet.fast.parallel import ThreadSettingError
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, AlexNet, alexnet, get_config
 from minialexnet.multi import distributed
 from minialexnet.multi.towers import Towers
 from minialexnet.optim import SGD, ReduceOnPlateau, StepSchedule
+from minialexnet.threads import ThreadSettingError
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError, save_checkpoint
 from minialexnet.training.cli import (
     Parser,
