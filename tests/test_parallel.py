@@ -7,9 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from minialexnet.fast import Conv2d, LocalResponseNorm, MaxPool2d, ReLU, parallel
+from minialexnet.fast import SGD, Conv2d, LocalResponseNorm, MaxPool2d, ReLU, parallel
 from minialexnet.fast.layout import to_batch_last
-from minialexnet.optim import SGD
 from minialexnet.threads import get_num_threads, set_num_threads
 
 

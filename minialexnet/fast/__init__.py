@@ -14,6 +14,7 @@ from minialexnet.fast.conv import Conv2d, col2im, im2col
 from minialexnet.fast.dropout import Dropout
 from minialexnet.fast.linear import Linear
 from minialexnet.fast.lrn import LocalResponseNorm, channel_window_sum
+from minialexnet.fast.optim import SGD
 from minialexnet.fast.pool import MaxPool2d
 from minialexnet.fast.relu import ReLU
 from minialexnet.fast.sequential import Sequential, share_buffers
@@ -24,6 +25,7 @@ prepare_network = share_buffers  # the engine hook models.alexnet calls (engines
 
 __all__ = [
     "CONV_ALGORITHMS",
+    "SGD",
     "Conv2d",
     "Dropout",
     "Flatten",
