@@ -69,7 +69,7 @@ def test_the_fast_engines_hidden_choices_equal_the_reference(algorithm, batch_la
     reference = layers.Conv2d(C, F, 3, padding=1, groups=2, rng=np.random.default_rng(0), dtype=np.float64)
     options = {"batch_last_output": batch_last_output, "dtype": np.float64}
     if algorithm == "winograd":
-        fast_layer = fast.WinogradConv2d(C, F, 3, 1, 2, **options)
+        fast_layer = fast.WinogradConv2d(C, F, 3, 1, 1, 2, **options)
     else:
         fast_layer = fast.Conv2d(C, F, 3, 1, 1, 2, keep_columns=False, **options)
     fast_layer.params = {key: value.copy() for key, value in reference.params.items()}

@@ -48,6 +48,6 @@ def network_conv(
     choice = CHOICES.get(config_name, _LARGE)
     kwargs["batch_last_output"] = name in choice["batch_last_outputs"]
     if {"auto": name in choice["winograd"], "im2col": False, "winograd": stride == 1}[conv]:
-        return WinogradConv2d(in_channels, out_channels, kernel, padding, groups, **kwargs)
+        return WinogradConv2d(in_channels, out_channels, kernel, stride, padding, groups, **kwargs)
     keep = name not in choice["recompute_columns"]
     return Conv2d(in_channels, out_channels, kernel, stride, padding, groups, keep_columns=keep, **kwargs)
