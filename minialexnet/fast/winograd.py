@@ -171,6 +171,12 @@ class WinogradConv2d(Conv2d):
         self.tile = DEFAULT_TILE.get(max(self.kernel_size), 2) if tile is None else tile
         kron_matrices(self.tile, *self.kernel_size)  # a bad tile size fails here, not in forward
 
+    @property
+    def algorithm(self) -> str:
+        """How out is computed, e.g. ``winograd F(4x4, 5x5)``."""
+        (KH, KW), m = self.kernel_size, self.tile
+        return f"winograd F({m}x{m}, {KH}x{KW})"
+
     def __repr__(self) -> str:
         return (
             f"WinogradConv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
