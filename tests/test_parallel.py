@@ -90,7 +90,7 @@ def test_slice_scratch_is_reused_per_thread_and_slot():
 
 
 def _image_order(layer):
-    layer.batch_last = False
+    layer.columns_by_position = False
     return layer
 
 

@@ -30,8 +30,9 @@ Shapes::
 The column matrix puts the batch inside the column index (C, KH, KW) x (N, OH, OW), so
 that the forward product, the weight gradient and the input gradient are each one plain
 matrix product per group, and the weight gradient sums over the batch inside the GEMM.
-(For small outputs, at most ``BATCH_LAST_MAX_POSITIONS`` per image, the columns are
-ordered (OH, OW, N) instead: same matrix, columns permuted, longer rows to copy.)
+(For small outputs, at most ``SMALL_OUTPUT_POSITIONS`` per image, the columns are
+ordered (OH, OW, N) instead, "by position": same matrix, columns permuted, longer rows to
+copy. That is the column order; how an array is stored in memory is its layout, below.)
 
 ``im2col`` gathers with one strided slice per kernel offset (KH * KW copies, each moving
 a slice of the batch at once); ``col2im`` is its adjoint, not its inverse: it scatters the
@@ -73,7 +74,7 @@ from minialexnet.layers.patches import as_pair, conv_output_size
 
 CHUNK_BYTES = 32 << 20  # memory of one chunk of a large intermediate: columns not kept, Winograd's products
 GPU_CHUNK_BYTES = 1 << 30  # on a GPU, fewer and larger matrix products pay off more
-BATCH_LAST_MAX_POSITIONS = 256  # columns ordered (oh, ow, n) when an image's output has at most this many positions
+SMALL_OUTPUT_POSITIONS = 256  # columns ordered by position (oh, ow, n) when an image's output has at most this many
 
 
 def chunk_slices(n: int, bytes_per_item: int, xp: Any) -> list[slice]:
@@ -95,14 +96,14 @@ def im2col(
     padding: int | tuple[int, int] = 0,
     *,
     out: Any = None,
-    batch_last: bool = False,
+    columns_by_position: bool = False,
 ) -> Any:
     """Gather every KH x KW window of ``x`` into a column.
 
     ``stride`` (SH, SW) and ``padding`` (PH, PW): an int for both directions, or a pair.
 
     x (N, C, H, W) -> col (C * KH * KW, N * OH * OW), rows ordered (c, i, j), columns (n, oh, ow),
-    or (oh, ow, n) with ``batch_last``. ``out``: an array of col's size to fill.
+    or (oh, ow, n) with ``columns_by_position``. ``out``: an array of col's size to fill.
 
     Columns (n, oh, ow): a few images at a time (on all cores, see parallel.py), copied to
     (C, n, H, W) order, so each of the KH * KW slice copies moves rows of OW consecutive
@@ -120,7 +121,7 @@ def im2col(
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
     HP, WP = -(-(H + 2 * PH) // SH) * SH, -(-(W + 2 * PW) // SW) * SW  # padded, rounded up to whole strides
-    if batch_last:
+    if columns_by_position:
         col = xp.empty((C, KH, KW, OH, OW, N), dtype=x.dtype) if out is None else out.reshape(C, KH, KW, OH, OW, N)
 
         def channels(s: slice) -> None:
@@ -173,13 +174,14 @@ def col2im(
     padding: int | tuple[int, int] = 0,
     *,
     out: Any = None,
-    batch_last: bool = False,
+    columns_by_position: bool = False,
 ) -> Any:
     """The adjoint of im2col: add every column back onto the pixels it was taken from.
 
     col (C * KH * KW, N * OH * OW) -> x (N, C, H, W). Satisfies <im2col(x), y> = <x, col2im(y)>
-    (with the same ``batch_last``). A few images (or, with ``batch_last``, channels) at a
-    time, each summed in a zeroed padded array. ``out``: an (N, C, H, W) array to write into.
+    (with the same ``columns_by_position``). A few images (or, with ``columns_by_position``,
+    channels) at a time, each summed in a zeroed padded array. ``out``: an (N, C, H, W) array
+    to write into.
     """
     xp = get_array_module(col)
     (SH, SW), (PH, PW) = as_pair(stride, "stride"), as_pair(padding, "padding")
@@ -187,7 +189,7 @@ def col2im(
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
     x = xp.empty(x_shape, dtype=col.dtype) if out is None else out
-    if batch_last:
+    if columns_by_position:
         col = col.reshape(C, KH, KW, OH, OW, N)
 
         def channels(s: slice) -> None:
@@ -248,7 +250,7 @@ class Conv2d(FastLayer, reference.Conv2d):
         )
         self.keep_columns = keep_columns
         self.batch_last_output = batch_last_output
-        self.batch_last: bool | None = None  # column order; None: decided by the output size (see im2col)
+        self.columns_by_position: bool | None = None  # the column order (see im2col); None: ``_by_position`` decides
 
     def forward(self, x: Any, train: bool = True) -> Any:
         check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
@@ -288,12 +290,12 @@ class Conv2d(FastLayer, reference.Conv2d):
     def _col_rows(self, x: Any) -> int:
         return x.shape[1] * self.kernel_size[0] * self.kernel_size[1]
 
-    def _is_batch_last(self, OH: int, OW: int) -> bool:
+    def _by_position(self, OH: int, OW: int) -> bool:
         """Columns (oh, ow, n) for small outputs, where rows of OW numbers are too short to copy fast,
         and for outputs stored batch-last, which the product then gives without a transpose."""
-        if self.batch_last is not None:
-            return self.batch_last
-        return OH * OW <= BATCH_LAST_MAX_POSITIONS or self.batch_last_output
+        if self.columns_by_position is not None:
+            return self.columns_by_position
+        return OH * OW <= SMALL_OUTPUT_POSITIONS or self.batch_last_output
 
     def _columns(self, x: Any, out: Any = None) -> Any:
         """im2col(x), into ``out`` or into the network's shared "columns" buffer."""
@@ -301,7 +303,7 @@ class Conv2d(FastLayer, reference.Conv2d):
         _, _, OH, OW = self.output_shape(x.shape)
         if out is None:
             out = self.borrow("columns", (self._col_rows(x), x.shape[0] * OH * OW), x)
-        return im2col(x, KH, KW, (SH, SW), (PH, PW), out=out, batch_last=self._is_batch_last(OH, OW))
+        return im2col(x, KH, KW, (SH, SW), (PH, PW), out=out, columns_by_position=self._by_position(OH, OW))
 
     def _chunks(self, x: Any) -> list[slice]:
         """Slices of the batch whose columns take about CHUNK_BYTES each (``chunk_slices``)."""
@@ -316,7 +318,7 @@ class Conv2d(FastLayer, reference.Conv2d):
         W_g = self.params["W"].reshape(G, F // G, -1)
         col_g = col.reshape(G, -1, n * OH * OW)
         product = matmul(W_g, col_g, out=self.borrow("product", (G, F // G, n * OH * OW), col))
-        if self._is_batch_last(OH, OW):
+        if self._by_position(OH, OW):
             out_f = product.reshape(F, OH, OW, n)
             bias = self.params["b"].reshape(F, 1, 1, 1)
 
@@ -343,8 +345,8 @@ class Conv2d(FastLayer, reference.Conv2d):
         (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
         G, F = self.groups, self.out_channels
         n, _, OH, OW = dout.shape
-        batch_last = self._is_batch_last(OH, OW)
-        if batch_last:
+        by_position = self._by_position(OH, OW)
+        if by_position:
             dout_fn = self.borrow("product", (F, OH, OW, n), dout)
 
             def filters(s: slice) -> None:  # (n, f, OH, OW) -> (f, OH, OW, n)
@@ -365,7 +367,7 @@ class Conv2d(FastLayer, reference.Conv2d):
         if dx is not None:
             W_g = self.params["W"].reshape(G, F // G, -1)
             dcol = matmul(W_g.transpose(0, 2, 1), dout_g, out=col_g)  # col is no longer needed: reuse its memory
-            col2im(dcol, dx.shape, KH, KW, (SH, SW), (PH, PW), out=dx, batch_last=batch_last)
+            col2im(dcol, dx.shape, KH, KW, (SH, SW), (PH, PW), out=dx, columns_by_position=by_position)
         return dW, db
 
     def _dW(self, xp: Any, dout_g: Any, col_g: Any, into_grad: bool) -> Any:
