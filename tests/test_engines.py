@@ -162,6 +162,16 @@ def test_each_engine_gets_its_own_update_or_the_reference_sgd():
     assert optimizer_class("cuda", "gpu") is cuda.SGD and cuda.SGD is not SGD
 
 
+def test_the_cuda_conv_takes_the_reference_constructor_only():
+    """Its docstring says so: the fast engine's two options are refused, not ignored."""
+    from minialexnet import cuda
+
+    assert cuda.Conv2d(3, 4, 3, 2, 1, 1).stride == (2, 2)
+    for option in ("keep_columns", "batch_last_output"):
+        with pytest.raises(TypeError, match=option):
+            cuda.Conv2d(3, 4, 3, **{option: False})
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_fast_sgd_equals_the_reference_sgd(dtype, rng):
     """Slices on every core, the terms in per-thread scratch: the same numbers as optim.SGD's plain update."""

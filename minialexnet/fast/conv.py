@@ -1,61 +1,30 @@
-"""Convolution on all the CPU's cores. Twin of ``minialexnet.layers.conv.Conv2d``: the same
-im2col products, with threaded slices, conv1's stride phases, (oh, ow, n) column orders,
-batch-last outputs, reused named buffers and, optionally, columns rebuilt in backward.
+"""Convolution by im2col on all the CPU's cores. Twin of ``minialexnet.layers.conv.Conv2d``
+(Section 3.5, Figure 2), whose docstring holds the notation (used for every variable below),
+the shapes and the forward and backward products: the same products and numbers, computed so:
 
-Convolution by im2col: gather the patches, then one matrix product per group.
-
-Paper: Section 3.5 and Figure 2 (the five convolutional layers; conv2, conv4 and conv5
-connect only to the kernel maps on their own GPU, which is ``groups=2`` here).
-
-Notation (used for every variable below)::
-
-    N        batch size
-    C, F     input channels, output channels (filters)
-    G        groups; each group sees C/G input channels and makes F/G outputs
-    H, W     input height and width
-    KH, KW   kernel height and width
-    SH, SW   stride
-    PH, PW   zero padding added on each side
-    OH, OW   output height and width: OH = (H + 2 PH - KH) // SH + 1
-    L        output positions of the whole batch, N * OH * OW
-
-Shapes::
-
-    x     (N, C, H, W)             input
-    W     (F, C/G, KH, KW)         weights, PyTorch's layout
-    b     (F,)                     bias
-    col   (C * KH * KW, L)         im2col(x): one column per output position
-    out   (N, F, OH, OW)
-
-The column matrix puts the batch inside the column index (C, KH, KW) x (N, OH, OW), so
-that the forward product, the weight gradient and the input gradient are each one plain
-matrix product per group, and the weight gradient sums over the batch inside the GEMM.
-(For small outputs, at most ``SMALL_OUTPUT_POSITIONS`` per image, the columns are
-ordered (OH, OW, N) instead, "by position": same matrix, columns permuted, longer rows to
-copy. That is the column order; how an array is stored in memory is its layout, below.)
-
-``im2col`` gathers with one strided slice per kernel offset (KH * KW copies, each moving
-a slice of the batch at once); ``col2im`` is its adjoint, not its inverse: it scatters the
-columns back by slice-adds over the same kernel offsets, so a pixel covered by several
-windows receives the sum of their gradients. There is no ``np.add.at`` and no Python loop
-over pixels. The slices run on all CPU cores (parallel.py).
-
-Memory: the weight gradient needs the column matrix again in backward. By default forward
-keeps it (``keep_columns=True``). It is large: KH * KW times the input (214 MB for the
-paper's conv2 at batch 32). With ``keep_columns=False`` forward keeps only x, both passes
-work through the batch a chunk of images at a time (``CHUNK_BYTES`` of columns),
-and backward rebuilds each chunk's columns: a second im2col buys back almost all of that
-memory. AlexNet does this for conv1 and conv2, whose columns are the largest.
-
-Memory layout (layout.py): ``out`` always has the shape (N, F, OH, OW), but with
-``batch_last_output=True`` its numbers are stored in (F, OH, OW, N) order. The products
-with (oh, ow, n) columns leave it in that order, so storing it that way saves a
-transposing copy, and the next convolution, which wants its input batch-last for the
-same reason, reads it with plain copies; dx is laid out as x was, so backward saves the
-same copies. Any layer accepts any layout: NumPy follows the strides.
+- ``im2col`` gathers with one strided slice per kernel offset (KH * KW copies, each moving
+  a slice of the batch at once), a few images at a time on all the CPU's cores
+  (parallel.py); ``col2im``, its adjoint, adds the columns back by slice-adds over the same
+  offsets, with no ``np.add.at`` and no Python loop over pixels.
+- With a stride S > 1 (conv1: 4) the input is first split into S x S phases, so that the
+  copies read consecutive numbers instead of every S-th one (``im2col``).
+- Column order: for small outputs (at most ``SMALL_OUTPUT_POSITIONS`` positions per image)
+  and for batch-last outputs the columns are ordered by position, (OH, OW, N) instead of
+  (N, OH, OW): the same matrix with its columns permuted, and longer rows to copy.
+- Memory: the reference keeps the column matrix for backward, KH * KW times the input
+  (214 MB for the paper's conv2 at batch 32). With ``keep_columns=False`` forward keeps
+  only x, both passes work through the batch a chunk of images at a time (``CHUNK_BYTES``
+  of columns), and backward rebuilds each chunk's columns: a second im2col buys back
+  almost all of that memory. The fast engine does this for its largest layers (choices.py).
+- Memory layout (layout.py): with ``batch_last_output=True`` out, of shape (N, F, OH, OW),
+  is stored in (F, OH, OW, N) order. The products with columns by position leave it in
+  that order, so storing it that way saves a transposing copy, and the next convolution,
+  which wants its input batch-last for the same reason, reads it with plain copies; dx is
+  laid out as x was. Any layer accepts any layout: NumPy follows the strides.
+- The column matrix and the products live in reused named buffers (base.py).
 
 For stride 1, ``winograd.py`` computes the same convolution with fewer multiplications;
-the fast engine builds conv2 to conv5 that way unless asked for im2col (``choices.py``).
+the fast engine chooses per layer (``choices.py``).
 """
 
 from __future__ import annotations
@@ -218,16 +187,11 @@ def col2im(
 
 
 class Conv2d(FastLayer, reference.Conv2d):
-    """2-D convolution (cross-correlation, as in every framework), with groups.
+    """The reference Conv2d (its constructor, parameters and numbers) on every core, with two options of its own.
 
-    Section 3.5 / Figure 2. ``groups=2`` reproduces the paper's two-GPU connectivity.
-
-    Shapes: x (N, C, H, W) -> out (N, F, OH, OW); params W (F, C/G, KH, KW), b (F,).
-    ``need_input_grad=False`` skips dx (and col2im) for a first layer, whose input is data;
-    backward then returns None. ``keep_columns=False`` trades a second im2col in backward
-    for the column matrix's memory (see the module docstring). ``batch_last_output=True``
-    stores out in (F, OH, OW, N) order (same shape and values; "Memory layout" there).
-    Default initialisation: He normal, std sqrt(2 / fan_in); the models re-initialise.
+    ``keep_columns=False`` trades a second im2col in backward for the column matrix's
+    memory; ``batch_last_output=True`` stores out in (F, OH, OW, N) order (same shape and
+    values). Both are described in the module docstring.
     """
 
     def __init__(
