@@ -3,11 +3,13 @@
 An engine is a module exposing the layer classes under the reference names (Conv2d, ReLU,
 LocalResponseNorm, MaxPool2d, Dropout, Linear, Flatten, SoftmaxCrossEntropy, Sequential)
 with the reference constructors and the ``Layer`` contract. It may also expose
-``network_conv(name, config_name, conv, ...)`` to choose how each AlexNet convolution is
-computed, ``prepare_network(network)``, called once a network is built
-(``minialexnet.fast`` gives it one set of reused buffers, ``minialexnet.cuda`` fuses each
-ReLU into the product before it), and its own ``SGD`` with the reference's constructor and
-update (``minialexnet.cuda``: one kernel a parameter).
+``network_conv(*conv2d_arguments, input_size, conv, **kwargs)`` to choose how each AlexNet
+convolution is computed (``minialexnet.fast``: by the layer's geometry, and its ``conv``
+option, whose values are ``CONV_ALGORITHMS``), ``prepare_network(network)``, called once a
+network is built (``minialexnet.fast`` gives it one set of reused buffers,
+``minialexnet.cuda`` fuses each ReLU into the product before it), and its own ``SGD`` with
+the reference's constructor and update (``minialexnet.fast``: slices on every core;
+``minialexnet.cuda``: one kernel a parameter).
 
 | engine    | module             | what it is                                            |
 |-----------|--------------------|-------------------------------------------------------|
@@ -26,6 +28,20 @@ import importlib
 import importlib.util
 import warnings
 from types import ModuleType
+
+from minialexnet.fast.choices import CONV_ALGORITHMS  # the fast engine's ``conv`` option, for the command-line tools
+
+__all__ = [
+    "CONV_ALGORITHMS",
+    "ENGINES",
+    "ENGINE_CHOICES",
+    "ENGINE_HELP",
+    "EngineError",
+    "check_engine",
+    "engine_module",
+    "optimizer_class",
+    "resolve",
+]
 
 ENGINES: dict[str, str] = {
     "reference": "minialexnet.layers",

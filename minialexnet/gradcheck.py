@@ -48,8 +48,8 @@ import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, get_array_module, to_device
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, check_engine, engine_module, resolve
-from minialexnet.fast.parallel import get_num_threads
 from minialexnet.layers import Layer, Sequential, SoftmaxCrossEntropy
+from minialexnet.threads import get_num_threads
 
 DEFAULT_EPS = 1e-6
 DEFAULT_THRESHOLD = 1e-7
@@ -354,11 +354,8 @@ def demo_network(seed: int = 0, in_channels: int = 3, size: int = 23, classes: i
 
 
 def _winograd(layers: Any, *args: Any, **kwargs: Any) -> Layer:
-    """A WinogradConv2d of the engine ``layers`` if it has one, else its Conv2d (stride 1, the same arguments)."""
-    if hasattr(layers, "WinogradConv2d"):
-        return layers.WinogradConv2d(*args, **kwargs)
-    in_channels, out_channels, kernel = args
-    return layers.Conv2d(in_channels, out_channels, kernel, **kwargs)
+    """A WinogradConv2d of the engine ``layers`` if it has one, else its Conv2d (the same constructor)."""
+    return getattr(layers, "WinogradConv2d", layers.Conv2d)(*args, **kwargs)
 
 
 def check_all(device: str = "cpu", seed: int = 0, engine: str = "auto") -> Report:

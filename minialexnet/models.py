@@ -37,11 +37,12 @@ small network converges faster at it (measured: 0.825 against 0.801 test accurac
 the default 8 epochs on the built-in sample).
 
 Engines (``engines.py``): ``alexnet(..., engine=...)`` builds the same network from the
-reference layers (``minialexnet.layers``) or from their fast twins (``minialexnet.fast``,
-the default on the CPU). How the fast engine computes each convolution (Winograd for conv2
-to conv5, columns rebuilt in backward, batch-last outputs) is its own choice
-(``fast/choices.py``; ``conv="im2col"`` or ``"winograd"`` overrides the algorithm); the
-parameters, and the results up to float rounding, are the same on every engine.
+reference layers (``minialexnet.layers``) or from an engine's twins of them (the fast CPU
+engine is the default on the CPU). An engine may choose how each convolution is computed
+(the fast engine: Winograd or im2col, columns rebuilt in backward, batch-last outputs, by
+the layer's geometry; ``conv="im2col"`` or ``"winograd"`` overrides its algorithm), and
+``summary()`` shows the algorithm of each; the parameters, and the results up to float
+rounding, are the same on every engine.
 
 Initialisation schemes (``initialize``), always drawn on the host from a seeded NumPy
 generator, so the same seed gives the same parameters on the CPU and on a GPU:
@@ -61,8 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.engines import engine_module
-from minialexnet.fast.choices import CONV_ALGORITHMS  # the values of the fast engine's ``conv``, for the command-line tools
+from minialexnet.engines import CONV_ALGORITHMS, engine_module
 from minialexnet.layers import Conv2d, Layer, Linear, Sequential
 
 __all__ = ["CONFIGS", "CONV_ALGORITHMS", "INIT_SCHEMES", "AlexNet", "AlexNetConfig", "ConvSpec", "alexnet", "get_config", "initialize"]
@@ -148,20 +148,25 @@ class AlexNet(Sequential):
         return super().forward(x, train)
 
     def layer_table(self) -> list[dict[str, Any]]:
-        """One row per layer: name, output shape (per image), parameters, multiply-adds (per image)."""
+        """One row per layer: name, output shape (per image), parameters, multiply-adds (per image), and for a
+        convolution the algorithm that computes it (its engine's choice)."""
         rows, shape = [], (1, *self.input_shape)
         for name, layer in self.layers.items():
             out_shape = layer.output_shape(shape)
             params = sum(int(np.prod(value.shape)) for value in layer.params.values())
+            algorithm = ""
             if isinstance(layer, Conv2d):
                 _, F, OH, OW = out_shape
                 KH, KW = layer.kernel_size
                 macs = F * OH * OW * (layer.in_channels // layer.groups) * KH * KW
+                algorithm = layer.algorithm
             elif isinstance(layer, Linear):
                 macs = layer.in_features * layer.out_features
             else:
                 macs = 0
-            rows.append({"name": name, "layer": layer, "output_shape": out_shape[1:], "params": params, "macs": macs})
+            rows.append(
+                {"name": name, "layer": layer, "output_shape": out_shape[1:], "params": params, "macs": macs, "algorithm": algorithm}
+            )
             shape = out_shape
         return rows
 
@@ -175,13 +180,14 @@ class AlexNet(Sequential):
         return sum(row["macs"] for row in self.layer_table())
 
     def summary(self) -> str:
-        """A table of layers, output shapes, parameters and multiply-adds, with totals."""
+        """A table of layers, output shapes, parameters, multiply-adds and the convolutions' algorithms, with totals."""
         rows = self.layer_table()
         lines = [f"AlexNet config '{self.config.name}': input {'x'.join(map(str, self.input_shape))}, {self.config.num_classes} classes"]
-        lines.append(f"{'layer':<8} {'type':<42} {'output':>14} {'params':>12} {'mult-adds':>15}")
+        lines.append(f"{'layer':<8} {'type':<42} {'output':>14} {'params':>12} {'mult-adds':>15}  algorithm")
         for row in rows:
             shape = "x".join(map(str, row["output_shape"]))
-            lines.append(f"{row['name']:<8} {row['layer']!r:<42.42} {shape:>14} {row['params']:>12,} {row['macs']:>15,}")
+            line = f"{row['name']:<8} {row['layer']!r:<42.42} {shape:>14} {row['params']:>12,} {row['macs']:>15,}  {row['algorithm']}"
+            lines.append(line.rstrip())
         lines.append(f"{'total':<8} {'':<42} {'':>14} {self.num_params:>12,} {self.macs:>15,}")
         return "\n".join(lines)
 
@@ -213,15 +219,14 @@ def alexnet(
     ``init`` is one of ``paper``, ``he``, ``xavier`` (default: the config's, ``paper``).
     The same ``seed`` gives the same parameters and dropout masks on every device.
     ``engine``: ``auto`` (``fast`` on the CPU, ``reference`` on a GPU; ``device`` says which
-    the model is meant for), ``reference`` or ``fast`` (engines.py). ``conv``, the fast
-    engine's option: ``auto`` (its choice of Winograd layers), ``im2col`` (every convolution
-    by im2col) or ``winograd`` (every stride-1 convolution by Winograd). The parameters,
-    and the results up to float rounding, are the same on every engine.
+    the model is meant for), ``reference``, ``fast`` or ``cuda`` (engines.py). ``conv``, the
+    fast engine's option (fast/choices.py, which checks it): ``auto`` (its choice by each
+    layer's geometry), ``im2col`` (every convolution by im2col) or ``winograd`` (every
+    stride-1 convolution by Winograd); the other engines have no such choice. The
+    parameters, and the results up to float rounding, are the same on every engine.
     """
     layers = engine_module(engine, device)
     make_conv = getattr(layers, "network_conv", None)
-    if conv not in CONV_ALGORITHMS:
-        raise ValueError(f"unknown conv_algorithm {conv!r}; choose one of {', '.join(CONV_ALGORITHMS)}")
     spec = get_config(config) if isinstance(config, str) else config
     for value, what in ((num_classes, "num_classes"), (in_channels, "in_channels")):
         if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
@@ -234,34 +239,42 @@ def alexnet(
         )
     c1, c2, c3, c4, c5 = spec.convs
 
-    def convolution(in_ch: int, c: ConvSpec, name: str, **kwargs: Any) -> tuple[str, Layer]:
-        shape = (in_ch, c.out_channels, c.kernel, c.stride, c.padding, c.groups)
-        if make_conv is not None:
-            return name, make_conv(name, spec.name, conv, *shape, dtype=dtype, **kwargs)
-        return name, layers.Conv2d(*shape, dtype=dtype, **kwargs)
+    def convolution(c: ConvSpec, shape: tuple[int, ...], **kwargs: Any) -> Layer:
+        """The convolution ``c`` on inputs of ``shape``, built by the engine's own ``network_conv`` when it has one."""
+        arguments = (shape[1], c.out_channels, c.kernel, c.stride, c.padding, c.groups)
+        if make_conv is None:
+            return layers.Conv2d(*arguments, dtype=dtype, **kwargs)
+        return make_conv(*arguments, input_size=shape[2:], conv=conv, dtype=dtype, **kwargs)
 
     def lrn() -> Layer:
         return layers.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0, groups=spec.lrn_groups)
 
-    features = [
-        convolution(spec.in_channels, c1, "conv1", need_input_grad=False),
+    plan = [
+        ("conv1", c1),
         ("relu1", layers.ReLU()),
         ("norm1", lrn()),
         ("pool1", layers.MaxPool2d(3, 2)),
-        convolution(c1.out_channels, c2, "conv2"),
+        ("conv2", c2),
         ("relu2", layers.ReLU()),
         ("norm2", lrn()),
         ("pool2", layers.MaxPool2d(3, 2)),
-        convolution(c2.out_channels, c3, "conv3"),
+        ("conv3", c3),
         ("relu3", layers.ReLU()),
-        convolution(c3.out_channels, c4, "conv4"),
+        ("conv4", c4),
         ("relu4", layers.ReLU()),
-        convolution(c4.out_channels, c5, "conv5"),
+        ("conv5", c5),
         ("relu5", layers.ReLU()),
         ("pool5", layers.MaxPool2d(3, 2)),
         ("flatten", layers.Flatten()),
     ]
-    flat = layers.Sequential(*features).output_shape((1, spec.in_channels, spec.input_size, spec.input_size))[1]
+    features: list[tuple[str, Layer]] = []
+    shape: tuple[int, ...] = (1, spec.in_channels, spec.input_size, spec.input_size)  # what the next layer sees
+    for name, item in plan:
+        # conv1's input is the data: it needs no input gradient
+        layer = convolution(item, shape, need_input_grad=name != "conv1") if isinstance(item, ConvSpec) else item
+        features.append((name, layer))
+        shape = layer.output_shape(shape)
+    flat = shape[1]
     model = AlexNet(
         spec,
         *features,

@@ -7,7 +7,8 @@ Stochastic gradient descent with momentum and weight decay, in the paper's exact
 
 with momentum 0.9, weight decay 0.0005 and lr 0.01 in the paper. Weight decay enters the
 velocity (it is not a separate step) and, as in the paper's formula, applies to every
-parameter, biases included. The velocities live on the parameters' device.
+parameter, biases included. The velocities live on the parameters' device. An engine may
+bring its own update with the same state and numbers (``engines.optimizer_class``).
 
 Schedules:
 - ``ReduceOnPlateau``: the paper's rule, "divide the learning rate by 10 when the
@@ -23,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import asnumpy, device_of, get_array_module, to_device
-from minialexnet.fast.parallel import for_each_slice, slice_scratch
 
 
 class SGD:
@@ -38,34 +38,15 @@ class SGD:
         self.velocity: dict[str, Any] = {}
 
     def step(self, params: dict[str, Any], grads: dict[str, Any]) -> None:
-        """v <- m v - wd lr w - lr g;  w <- w + v, for every named parameter.
-
-        Every operation is in place; the gradients are only read. Large parameters are
-        updated a slice at a time on all the CPU's cores (parallel.py), with one small
-        scratch array per thread for the terms: a slice's five operations run in cache, and
-        no temporary of AlexNet's 62M parameters (250 MB) is ever allocated.
-        """
+        """v <- m v - wd lr w - lr g;  w <- w + v, for every named parameter, in place (the gradients are only read)."""
         for name, weight in params.items():
-            grad = grads[name]
-            xp = get_array_module(weight)
             velocity = self.velocity.get(name)
             if velocity is None:
-                velocity = self.velocity[name] = xp.zeros_like(weight)
-            if not all(a.flags.c_contiguous for a in (weight, grad, velocity)):
-                self._update(weight, grad, velocity)
-                continue
-            w, g, v = weight.reshape(-1), grad.reshape(-1), velocity.reshape(-1)
-            for_each_slice(xp, w.size, lambda s, w=w, g=g, v=v: self._update(w[s], g[s], v[s]), 3 * w.itemsize)
-
-    def _update(self, weight: Any, grad: Any, velocity: Any) -> None:
-        """The update on one (slice of a) parameter, in place."""
-        xp = get_array_module(weight)
-        term = xp.multiply(weight, -self.weight_decay * self.lr, out=slice_scratch(0, weight.shape, weight))
-        velocity *= self.momentum
-        velocity += term  # m v - wd lr w
-        xp.multiply(grad, -self.lr, out=term)
-        velocity += term  # m v - wd lr w - lr g
-        weight += velocity
+                velocity = self.velocity[name] = get_array_module(weight).zeros_like(weight)
+            velocity *= self.momentum
+            velocity -= self.weight_decay * self.lr * weight
+            velocity -= self.lr * grads[name]
+            weight += velocity
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Velocities as host arrays (for checkpoints)."""

@@ -25,6 +25,9 @@ def test_bench_compares_with_pytorch_and_writes_json(tmp_path, capsys):
     for framework in ("minialexnet", "pytorch"):
         assert result[framework]["step_s"] > 0 and result[framework]["forward_s"] > 0
     assert {row["layer"] for row in result["per_layer"]} >= {"conv1", "norm1", "pool1", "fc8"}
+    algorithms = {row["layer"]: row["algorithm"] for row in result["per_layer"]}
+    assert algorithms["conv1"] == "im2col" and algorithms["conv2"] == "winograd F(4x4, 5x5)" and algorithms["norm1"] == ""
+    assert any(line.startswith("conv2 ") and line.endswith("winograd F(4x4, 5x5)") for line in printed.splitlines())
     assert result["conv_layers"].startswith("conv1 im2col, conv2 winograd F(4x4, 5x5), conv3 winograd F(2x2, 3x3)")
     assert "the Winograd layers multiply less" in printed
 

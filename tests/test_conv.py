@@ -37,22 +37,22 @@ def test_output_size_arithmetic_of_alexnet():
         conv_output_size(2, 3, 1)
 
 
-@pytest.mark.parametrize("batch_last", [False, True], ids=["columns-n-oh-ow", "columns-oh-ow-n"])
+@pytest.mark.parametrize("by_position", [False, True], ids=["columns-n-oh-ow", "columns-oh-ow-n"])
 @pytest.mark.parametrize("case", CASES)
-def test_forward_matches_naive_loops(case, batch_last, rng, device):
+def test_forward_matches_naive_loops(case, by_position, rng, device):
     layer, x = make_conv(case, rng)
-    layer.batch_last = batch_last
+    layer.columns_by_position = by_position
     expected = conv2d_naive(x, layer.params["W"], layer.params["b"], layer.stride, layer.padding, layer.groups)
     out = layer.to(device).forward(to_device(x, device))
     assert out.shape == expected.shape
     assert rel_err(asnumpy(out), expected) < 1e-12
 
 
-@pytest.mark.parametrize("batch_last", [False, True], ids=["columns-n-oh-ow", "columns-oh-ow-n"])
+@pytest.mark.parametrize("by_position", [False, True], ids=["columns-n-oh-ow", "columns-oh-ow-n"])
 @pytest.mark.parametrize("case", CASES)
-def test_backward_passes_gradient_check(case, batch_last, rng, device):
+def test_backward_passes_gradient_check(case, by_position, rng, device):
     layer, x = make_conv(case, rng)
-    layer.batch_last = batch_last
+    layer.columns_by_position = by_position
     report = check_layer(layer.to(device), to_device(x, device))
     assert report.passed, report.table()
     assert {row.tensor for row in report.rows} == {"dx", "W", "b"}
@@ -219,21 +219,24 @@ def test_recomputed_columns_pass_the_gradient_check(rng):
 
 
 @pytest.mark.parametrize("kernel,stride,padding", [((3, 3), (1, 1), (1, 1)), ((11, 11), (4, 4), (0, 0)), ((3, 2), (2, 1), (1, 0))])
-def test_batch_last_columns_are_the_same_columns_reordered(kernel, stride, padding, rng):
+def test_columns_by_position_are_the_same_columns_reordered(kernel, stride, padding, rng):
     x = rng.standard_normal((3, 2, 13, 12))
     by_image = im2col(x, *kernel, stride, padding)
-    by_position = im2col(x, *kernel, stride, padding, batch_last=True)
+    by_position = im2col(x, *kernel, stride, padding, columns_by_position=True)
     rows, N = by_image.shape[0], x.shape[0]
     np.testing.assert_array_equal(by_image.reshape(rows, N, -1).transpose(0, 2, 1).reshape(rows, -1), by_position)
     y = rng.standard_normal(by_position.shape)
-    assert np.sum(by_position * y) == pytest.approx(np.sum(x * col2im(y, x.shape, *kernel, stride, padding, batch_last=True)), rel=1e-12)
+    adjoint = col2im(y, x.shape, *kernel, stride, padding, columns_by_position=True)
+    assert np.sum(by_position * y) == pytest.approx(np.sum(x * adjoint), rel=1e-12)
 
 
 def test_column_order_is_chosen_by_output_size(rng):
     small, large = Conv2d(2, 3, 3, padding=1, dtype=np.float64), Conv2d(2, 3, 3, padding=1, dtype=np.float64)
-    assert small._is_batch_last(13, 13) and not large._is_batch_last(27, 27)
-    small.batch_last = False
-    assert not small._is_batch_last(13, 13)
+    assert small._by_position(13, 13) and not large._by_position(27, 27)
+    large.batch_last_output = True  # the product then gives the output's storage order without a transpose
+    assert large._by_position(27, 27)
+    small.columns_by_position = False
+    assert not small._by_position(13, 13)
 
 
 @pytest.mark.parametrize("algorithm", ["im2col-n-oh-ow", "im2col-oh-ow-n", "winograd"])
@@ -247,7 +250,7 @@ def test_batch_last_output_has_the_same_values_stored_batch_last(algorithm, inpu
     standard, batch_last = (layer.to(device) for layer in layers)
     batch_last.batch_last_output = True
     if algorithm.startswith("im2col"):
-        standard.batch_last = batch_last.batch_last = algorithm.endswith("-n")
+        standard.columns_by_position = batch_last.columns_by_position = algorithm.endswith("-n")
     x = rng.standard_normal((N, C, H, H))
     dout = rng.standard_normal((N, F, H, H))
     x_in = to_device(to_batch_last(x) if input_batch_last else x, device)

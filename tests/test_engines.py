@@ -69,7 +69,7 @@ def test_the_fast_engines_hidden_choices_equal_the_reference(algorithm, batch_la
     reference = layers.Conv2d(C, F, 3, padding=1, groups=2, rng=np.random.default_rng(0), dtype=np.float64)
     options = {"batch_last_output": batch_last_output, "dtype": np.float64}
     if algorithm == "winograd":
-        fast_layer = fast.WinogradConv2d(C, F, 3, 1, 2, **options)
+        fast_layer = fast.WinogradConv2d(C, F, 3, 1, 1, 2, **options)
     else:
         fast_layer = fast.Conv2d(C, F, 3, 1, 1, 2, keep_columns=False, **options)
     fast_layer.params = {key: value.copy() for key, value in reference.params.items()}
@@ -158,8 +158,40 @@ def test_auto_is_fast_on_the_cpu_and_on_a_gpu_cuda_only_where_numba_sees_it(monk
 def test_each_engine_gets_its_own_update_or_the_reference_sgd():
     from minialexnet import cuda
 
-    assert optimizer_class("reference") is SGD and optimizer_class("fast") is SGD
+    assert optimizer_class("reference") is SGD and optimizer_class("fast") is fast.SGD and fast.SGD is not SGD
     assert optimizer_class("cuda", "gpu") is cuda.SGD and cuda.SGD is not SGD
+
+
+def test_the_cuda_conv_takes_the_reference_constructor_only():
+    """Its docstring says so: the fast engine's two options are refused, not ignored."""
+    from minialexnet import cuda
+
+    assert cuda.Conv2d(3, 4, 3, 2, 1, 1).stride == (2, 2)
+    for option in ("keep_columns", "batch_last_output"):
+        with pytest.raises(TypeError, match=option):
+            cuda.Conv2d(3, 4, 3, **{option: False})
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_fast_sgd_equals_the_reference_sgd(dtype, rng):
+    """Slices on every core, the terms in per-thread scratch: the same numbers as optim.SGD's plain update."""
+    start = {"W": rng.standard_normal((300, 500)).astype(dtype), "b": rng.standard_normal(7).astype(dtype)}
+    start["strided"] = rng.standard_normal((40, 60)).astype(dtype)[:, ::3]  # not contiguous: updated whole
+    results = []
+    for optimizer in (SGD(0.05, 0.9, 5e-4), fast.SGD(0.05, 0.9, 5e-4)):
+        params = {key: value.copy() for key, value in start.items()}
+        params["strided"] = np.repeat(start["strided"], 3, axis=1)[:, ::3]
+        for step in range(3):
+            grads = {key: np.random.default_rng(step).standard_normal(value.shape).astype(dtype) for key, value in params.items()}
+            optimizer.step(params, grads)
+        results.append((params, optimizer.velocity))
+    (params_ref, velocity_ref), (params_fast, velocity_fast) = results
+    assert params_fast["W"].size * 3 * params_fast["W"].itemsize > 1 << 20  # large enough to be sliced
+    for key in start:
+        assert params_fast[key].dtype == dtype
+        np.testing.assert_array_equal(params_fast[key], params_ref[key])
+        np.testing.assert_array_equal(velocity_fast[key], velocity_ref[key])
+        assert not np.array_equal(params_fast[key], start[key])
 
 
 def test_a_run_resumes_on_the_other_engine_with_another_conv(tmp_path):

@@ -365,11 +365,11 @@ def test_bad_input_gets_one_line_saying_what_to_do(case, make, expected, fragmen
 @pytest.mark.parametrize("command", ["train", "evaluate", "predict", "bench"])
 def test_a_bad_thread_setting_is_one_line_before_anything_loads(command, tmp_path, monkeypatch, capsys):
     """Each tool checks the thread setting first: the missing checkpoint and images are never reached."""
-    from minialexnet.fast import parallel
+    from minialexnet import threads
     from minialexnet.tools import bench
 
     monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "two")
-    monkeypatch.setitem(parallel._state, "threads", None)  # read the environment again
+    monkeypatch.setitem(threads._state, "threads", None)  # read the environment again
     missing = str(tmp_path / "missing.npz")
     main, argv = {
         "train": (train.main, [*TRAIN, "--out", str(tmp_path / "run")]),
@@ -407,16 +407,16 @@ def test_ctrl_c_while_a_tool_imports_or_evaluates_is_one_line_exit_130(files, tm
 
 
 def test_more_threads_than_cores_is_a_warning_and_doctor_says_so(monkeypatch, capsys):
-    from minialexnet.fast import parallel
+    from minialexnet import threads
     from minialexnet.tools import doctor
 
-    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", str(parallel.available_cores() + 1))
-    monkeypatch.setitem(parallel._state, "threads", None)  # read the environment again
+    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", str(threads.available_cores() + 1))
+    monkeypatch.setitem(threads._state, "threads", None)  # read the environment again
     with pytest.warns(UserWarning, match="asks for more threads than the .* cores this process may use"):
-        parallel.get_num_threads()
+        threads.get_num_threads()
     checks = {check.name: check for check in doctor.check_numpy()}
     assert checks["threads"].status == "warn" and "set it to" in checks["threads"].advice
-    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", str(parallel.available_cores()))
+    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", str(threads.available_cores()))
     assert {check.name: check for check in doctor.check_numpy()}["threads"].status == "ok"
 
 

@@ -7,17 +7,17 @@ import threading
 import numpy as np
 import pytest
 
-from minialexnet.fast import Conv2d, LocalResponseNorm, MaxPool2d, ReLU, parallel
+from minialexnet.fast import SGD, Conv2d, LocalResponseNorm, MaxPool2d, ReLU, parallel
 from minialexnet.fast.layout import to_batch_last
-from minialexnet.optim import SGD
+from minialexnet.threads import get_num_threads, set_num_threads
 
 
 @pytest.fixture
 def threads():
     """Set the thread count for one test and restore the previous one afterwards."""
-    before = parallel.get_num_threads()
-    yield parallel.set_num_threads
-    parallel.set_num_threads(before)
+    before = get_num_threads()
+    yield set_num_threads
+    set_num_threads(before)
 
 
 @pytest.fixture
@@ -25,28 +25,6 @@ def tiny_slices(monkeypatch):
     """Force many slices even on test-sized arrays."""
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
     monkeypatch.setattr(parallel, "SLICE_BYTES", 64)
-
-
-def test_thread_count_comes_from_the_environment(monkeypatch):
-    for name in ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
-    assert parallel.default_num_threads() == 3
-    monkeypatch.setenv("OMP_NUM_THREADS", "5")
-    assert parallel.default_num_threads() == 5
-    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "1")  # our own setting wins
-    assert parallel.default_num_threads() == 1
-    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "two")
-    with pytest.raises(ValueError, match="MINIALEXNET_NUM_THREADS='two' is not a whole number"):
-        parallel.default_num_threads()
-    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "0")
-    with pytest.raises(ValueError, match="at least 1"):
-        parallel.default_num_threads()
-
-
-def test_set_num_threads_rejects_nonsense(threads):
-    with pytest.raises(ValueError, match="positive int"):
-        threads(0)
 
 
 def test_slices_cover_the_range_once_on_several_threads(threads, tiny_slices):
@@ -81,6 +59,15 @@ def test_small_work_and_nested_calls_run_once_and_one_thread_runs_slices_on_the_
     assert inner and all(s == slice(0, 6) for s in inner)  # the inner call did not split again
 
 
+def test_the_pool_follows_a_changed_thread_setting(threads, tiny_slices):
+    """minialexnet.threads holds the setting; the pool is made anew at its next use after a change."""
+    names = set()
+    for count in (2, 3):
+        threads(count)
+        parallel.for_each_slice(np, 50, lambda s: names.add(threading.current_thread().name), 8)
+        assert parallel._state["pool_threads"] == count and parallel._state["pool"]._max_workers == count - 1
+
+
 def test_an_error_inside_a_slice_reaches_the_caller(threads, tiny_slices):
     threads(2)
 
@@ -103,7 +90,7 @@ def test_slice_scratch_is_reused_per_thread_and_slot():
 
 
 def _image_order(layer):
-    layer.batch_last = False
+    layer.columns_by_position = False
     return layer
 
 
@@ -180,20 +167,6 @@ def test_a_forked_child_gets_its_own_threads(threads):
     child.join(timeout=60)
     assert child.exitcode == 0, "the child hung or failed using the parent's thread pool"
     assert queue.get(timeout=5) == 64.0
-
-
-@pytest.mark.parametrize("module", ["minialexnet.training.train", "minialexnet.tools.bench", "minialexnet.gradcheck"])
-def test_command_lines_report_a_bad_thread_setting_in_one_line(module, monkeypatch, capsys):
-    import importlib
-
-    monkeypatch.setenv("MINIALEXNET_NUM_THREADS", "lots")
-    monkeypatch.setitem(parallel._state, "threads", None)  # read the environment again
-    main = importlib.import_module(module).main
-    assert main([]) == 2
-    assert capsys.readouterr().err.strip() == (
-        "error: MINIALEXNET_NUM_THREADS='lots' is not a whole number; set it to the number of threads to use, "
-        "e.g. MINIALEXNET_NUM_THREADS=2"
-    )
 
 
 def _openblas_threads() -> list[int]:

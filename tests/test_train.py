@@ -10,8 +10,8 @@ from PIL import Image
 from scripted_validation import script_validation
 
 from minialexnet.data import load_sample
+from minialexnet.engines import optimizer_class
 from minialexnet.layers import SoftmaxCrossEntropy
-from minialexnet.optim import SGD
 from minialexnet.training import evaluate, predict, train
 from minialexnet.training.checkpoint import Checkpoint
 from minialexnet.training.resume import PLAN, resume_options
@@ -71,13 +71,14 @@ def test_nan_loss_stops_with_advice_and_keeps_last_good_checkpoint(tmp_path, mon
     out = tmp_path / "run"
     assert train.main([*QUICK, "--epochs", "1", "--out", str(out)]) == 0
     good = (out / "last.npz").read_bytes()
-    original_step = SGD.step
+    sgd = optimizer_class("auto")  # the engine's own update, which the run uses
+    original_step = sgd.step
 
     def poisoned_step(self, params, grads):
         original_step(self, params, grads)
         params["fc8.b"][...] = np.nan
 
-    monkeypatch.setattr(SGD, "step", poisoned_step)
+    monkeypatch.setattr(sgd, "step", poisoned_step)
     assert train.main([*QUICK, "--epochs", "2", "--out", str(out), "--resume", str(out / "last.npz")]) == 1
     message = capsys.readouterr().err
     assert "the loss became nan at epoch 2, step 2" in message and "lower learning rate" in message
@@ -317,7 +318,8 @@ def test_non_finite_weights_at_the_end_of_an_epoch_are_never_saved(tmp_path, mon
     out = tmp_path / "run"
     assert train.main([*TINY, "--epochs", "1", "--out", str(out)]) == 0
     good = {name: (out / name).read_bytes() for name in ("last.npz", "best.npz")}
-    original_step, steps = SGD.step, []
+    sgd = optimizer_class("auto")  # the engine's own update, which the run uses
+    original_step, steps = sgd.step, []
 
     def poisoned_last_step(self, params, grads):  # the loss stays finite: only the check before saving sees it
         original_step(self, params, grads)
@@ -325,7 +327,7 @@ def test_non_finite_weights_at_the_end_of_an_epoch_are_never_saved(tmp_path, mon
         if len(steps) == 4:  # the last batch of epoch 2
             params["fc8.b"][...] = np.nan
 
-    monkeypatch.setattr(SGD, "step", poisoned_last_step)
+    monkeypatch.setattr(sgd, "step", poisoned_last_step)
     assert train.main([*TINY, "--epochs", "2", "--resume", str(out / "last.npz")]) == 1
     error = capsys.readouterr().err
     assert "error: training diverged: fc8.b became non-finite in epoch 2" in error and "was not replaced" in error

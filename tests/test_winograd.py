@@ -23,7 +23,7 @@ CASES = [
 def make_pair(case, rng, dtype=np.float64):
     """A WinogradConv2d and a Conv2d with the same parameters, and an input."""
     N, C, H, W, F, kernel, padding, groups, tile = case
-    winograd = WinogradConv2d(C, F, kernel, padding, groups, tile=tile, rng=rng, dtype=dtype)
+    winograd = WinogradConv2d(C, F, kernel, 1, padding, groups, tile=tile, rng=rng, dtype=dtype)
     winograd.params["b"] = rng.standard_normal(F).astype(dtype)
     direct = Conv2d(C, F, kernel, 1, padding, groups, dtype=dtype)
     direct.params = {key: value.copy() for key, value in winograd.params.items()}
@@ -145,7 +145,7 @@ def test_property_forward_gradients_and_adjoint(n, group_channels, groups, filte
     rng = np.random.default_rng(seed)
     C, F = group_channels * groups, filters_per_group * groups
     H, W = max(1, kh - 2 * ph) + extra_h, max(1, kw - 2 * pw) + extra_w
-    layer = WinogradConv2d(C, F, (kh, kw), (ph, pw), groups, tile=tile, rng=rng, dtype=np.float64)
+    layer = WinogradConv2d(C, F, (kh, kw), 1, (ph, pw), groups, tile=tile, rng=rng, dtype=np.float64)
     x = rng.standard_normal((n, C, H, W))
     out = layer.forward(x)
     expected = conv2d_naive(x, layer.params["W"], layer.params["b"], (1, 1), (ph, pw), groups)
@@ -178,7 +178,7 @@ def test_take_blocks_is_the_adjoint_of_place_blocks(rng):
 @pytest.mark.parametrize("C,F,size,kernel,padding", [(96, 64, 27, 5, 2), (256, 64, 13, 3, 1)], ids=["conv2-like", "conv3-like"])
 def test_float32_rounding_stays_close_to_float64(C, F, size, kernel, padding, rng):
     """The default tiles' float32 error, against the exact (float64) convolution, at AlexNet's layer sizes."""
-    layer = WinogradConv2d(C, F, kernel, padding, rng=rng)
+    layer = WinogradConv2d(C, F, kernel, padding=padding, rng=rng)
     x = np.maximum(rng.standard_normal((2, C, size, size)), 0).astype(np.float32)  # ReLU outputs, as in the network
     out = layer.forward(x)
     dout = rng.standard_normal(out.shape).astype(np.float32)
@@ -198,14 +198,14 @@ def layer_in_float64(layer, x, dout):
 
 
 def test_float32_input_computes_in_float32(rng):
-    layer = WinogradConv2d(3, 4, 3, 1, rng=rng)
+    layer = WinogradConv2d(3, 4, 3, padding=1, rng=rng)
     out = layer.forward(rng.standard_normal((2, 3, 6, 6)).astype(np.float32))
     dx = layer.backward(np.ones_like(out))
     assert out.dtype == dx.dtype == layer.grads["W"].dtype == layer.grads["b"].dtype == np.float32
 
 
 def test_first_layer_can_skip_input_gradient(rng):
-    layer = WinogradConv2d(2, 3, 3, 1, need_input_grad=False, rng=rng, dtype=np.float64)
+    layer = WinogradConv2d(2, 3, 3, padding=1, need_input_grad=False, rng=rng, dtype=np.float64)
     x = rng.standard_normal((2, 2, 6, 6))
     layer.forward(x)
     assert layer.backward(np.ones((2, 3, 6, 6))) is None
@@ -214,8 +214,19 @@ def test_first_layer_can_skip_input_gradient(rng):
 
 
 def test_is_a_conv2d_with_the_same_parameters_and_a_readable_repr(rng):
-    layer = WinogradConv2d(4, 6, 5, 2, groups=2, rng=rng)
+    layer = WinogradConv2d(4, 6, 5, 1, 2, groups=2, rng=rng)
     assert isinstance(layer, Conv2d)
     assert layer.params["W"].shape == (6, 2, 5, 5) and layer.stride == (1, 1)
     assert repr(layer) == "WinogradConv2d(4, 6, kernel_size=(5, 5), padding=(2, 2), groups=2, tile=4)"
     assert WinogradConv2d(4, 6, 3).tile == 2
+
+
+def test_takes_conv2ds_constructor_and_refuses_a_stride():
+    """The engine contract: the reference constructor (in, out, kernel, stride, padding, groups)."""
+    layer = WinogradConv2d(4, 6, 3, 1, 1, 2)
+    reference = Conv2d(4, 6, 3, 1, 1, 2)
+    assert (layer.kernel_size, layer.stride, layer.padding, layer.groups) == (reference.kernel_size, (1, 1), (1, 1), 2)
+    assert WinogradConv2d(4, 6, 3, stride=(1, 1), padding=(0, 1)).padding == (0, 1)
+    for stride in (2, (1, 2)):
+        with pytest.raises(ValueError, match=r"WinogradConv2d computes stride-1 convolutions only, got stride=.*; use Conv2d"):
+            WinogradConv2d(4, 6, 3, stride, 1)

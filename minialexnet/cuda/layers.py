@@ -32,8 +32,9 @@ def _contiguous(x: Any) -> Any:
 class Conv2d(reference.Conv2d):
     """reference Conv2d (conv.py) with im2col, col2im, the bias and a following ReLU as kernels; one product a group.
 
-    Always keeps the column matrix for backward (``keep_columns`` is ignored), and stores out
-    in (N, F, OH, OW) order (``batch_last_output`` is ignored).
+    It takes the reference constructor only (the fast engine's ``keep_columns`` and
+    ``batch_last_output`` are a TypeError here): it always keeps the column matrix for
+    backward and stores out in (N, F, OH, OW) order.
     """
 
     relu = False  # set by Sequential when a ReLU follows

@@ -37,7 +37,6 @@ import numpy as np
 
 from minialexnet.backend import get_array_module, to_device
 from minialexnet.data.idx import DataFileError
-from minialexnet.fast.parallel import matmul
 
 SCALES = ("paper", "unit", "standard")
 MEANS = ("pixel", "image")
@@ -72,7 +71,7 @@ def resize_bilinear(x: Any, size: int, matrices: tuple[Any, Any] | None = None) 
     if (h, w) == (size, size):
         return x
     rows, cols = matrices or (xp.asarray(resize_matrix(size, n).astype(x.dtype)) for n in (h, w))
-    return matmul(matmul(rows, x), cols.T)
+    return rows @ x @ cols.T
 
 
 def crop_and_flip(x: Any, tops: np.ndarray, lefts: np.ndarray, flips: np.ndarray, size: int) -> Any:

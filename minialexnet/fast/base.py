@@ -22,7 +22,7 @@ from minialexnet.layers.base import Layer
 
 
 class FastLayer(Layer):
-    """A mixin before a reference layer class: ``class ReLU(FastLayer, reference.ReLU)``."""
+    """A mixin before a reference layer class, ``class ReLU(FastLayer, reference.ReLU)``: adds the reused buffers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,60 +1,30 @@
-"""Convolution on all the CPU's cores. Twin of ``minialexnet.layers.conv.Conv2d``: the same
-im2col products, with threaded slices, conv1's stride phases, (oh, ow, n) column orders,
-batch-last outputs, reused named buffers and, optionally, columns rebuilt in backward.
+"""Convolution by im2col on all the CPU's cores. Twin of ``minialexnet.layers.conv.Conv2d``
+(Section 3.5, Figure 2), whose docstring holds the notation (used for every variable below),
+the shapes and the forward and backward products: the same products and numbers, computed so:
 
-Convolution by im2col: gather the patches, then one matrix product per group.
-
-Paper: Section 3.5 and Figure 2 (the five convolutional layers; conv2, conv4 and conv5
-connect only to the kernel maps on their own GPU, which is ``groups=2`` here).
-
-Notation (used for every variable below)::
-
-    N        batch size
-    C, F     input channels, output channels (filters)
-    G        groups; each group sees C/G input channels and makes F/G outputs
-    H, W     input height and width
-    KH, KW   kernel height and width
-    SH, SW   stride
-    PH, PW   zero padding added on each side
-    OH, OW   output height and width: OH = (H + 2 PH - KH) // SH + 1
-    L        output positions of the whole batch, N * OH * OW
-
-Shapes::
-
-    x     (N, C, H, W)             input
-    W     (F, C/G, KH, KW)         weights, PyTorch's layout
-    b     (F,)                     bias
-    col   (C * KH * KW, L)         im2col(x): one column per output position
-    out   (N, F, OH, OW)
-
-The column matrix puts the batch inside the column index (C, KH, KW) x (N, OH, OW), so
-that the forward product, the weight gradient and the input gradient are each one plain
-matrix product per group, and the weight gradient sums over the batch inside the GEMM.
-(For small outputs, at most ``BATCH_LAST_MAX_POSITIONS`` per image, the columns are
-ordered (OH, OW, N) instead: same matrix, columns permuted, longer rows to copy.)
-
-``im2col`` gathers with one strided slice per kernel offset (KH * KW copies, each moving
-a slice of the batch at once); ``col2im`` is its adjoint, not its inverse: it scatters the
-columns back by slice-adds over the same kernel offsets, so a pixel covered by several
-windows receives the sum of their gradients. There is no ``np.add.at`` and no Python loop
-over pixels. The slices run on all CPU cores (parallel.py).
-
-Memory: the weight gradient needs the column matrix again in backward. By default forward
-keeps it (``keep_columns=True``). It is large: KH * KW times the input (214 MB for the
-paper's conv2 at batch 32). With ``keep_columns=False`` forward keeps only x, both passes
-work through the batch a chunk of images at a time (``CHUNK_BYTES`` of columns),
-and backward rebuilds each chunk's columns: a second im2col buys back almost all of that
-memory. AlexNet does this for conv1 and conv2, whose columns are the largest.
-
-Memory layout (layout.py): ``out`` always has the shape (N, F, OH, OW), but with
-``batch_last_output=True`` its numbers are stored in (F, OH, OW, N) order. The products
-with (oh, ow, n) columns leave it in that order, so storing it that way saves a
-transposing copy, and the next convolution, which wants its input batch-last for the
-same reason, reads it with plain copies; dx is laid out as x was, so backward saves the
-same copies. Any layer accepts any layout: NumPy follows the strides.
+- ``im2col`` gathers with one strided slice per kernel offset (KH * KW copies, each moving
+  a slice of the batch at once), a few images at a time on all the CPU's cores
+  (parallel.py); ``col2im``, its adjoint, adds the columns back by slice-adds over the same
+  offsets, with no ``np.add.at`` and no Python loop over pixels.
+- With a stride S > 1 (conv1: 4) the input is first split into S x S phases, so that the
+  copies read consecutive numbers instead of every S-th one (``im2col``).
+- Column order: for small outputs (at most ``SMALL_OUTPUT_POSITIONS`` positions per image)
+  and for batch-last outputs the columns are ordered by position, (OH, OW, N) instead of
+  (N, OH, OW): the same matrix with its columns permuted, and longer rows to copy.
+- Memory: the reference keeps the column matrix for backward, KH * KW times the input
+  (214 MB for the paper's conv2 at batch 32). With ``keep_columns=False`` forward keeps
+  only x, both passes work through the batch a chunk of images at a time (``CHUNK_BYTES``
+  of columns), and backward rebuilds each chunk's columns: a second im2col buys back
+  almost all of that memory. The fast engine does this for its largest layers (choices.py).
+- Memory layout (layout.py): with ``batch_last_output=True`` out, of shape (N, F, OH, OW),
+  is stored in (F, OH, OW, N) order. The products with columns by position leave it in
+  that order, so storing it that way saves a transposing copy, and the next convolution,
+  which wants its input batch-last for the same reason, reads it with plain copies; dx is
+  laid out as x was. Any layer accepts any layout: NumPy follows the strides.
+- The column matrix and the products live in reused named buffers (base.py).
 
 For stride 1, ``winograd.py`` computes the same convolution with fewer multiplications;
-the fast engine builds conv2 to conv5 that way unless asked for im2col (``choices.py``).
+the fast engine chooses per layer (``choices.py``).
 """
 
 from __future__ import annotations
@@ -73,7 +43,7 @@ from minialexnet.layers.patches import as_pair, conv_output_size
 
 CHUNK_BYTES = 32 << 20  # memory of one chunk of a large intermediate: columns not kept, Winograd's products
 GPU_CHUNK_BYTES = 1 << 30  # on a GPU, fewer and larger matrix products pay off more
-BATCH_LAST_MAX_POSITIONS = 256  # columns ordered (oh, ow, n) when an image's output has at most this many positions
+SMALL_OUTPUT_POSITIONS = 256  # columns ordered by position (oh, ow, n) when an image's output has at most this many
 
 
 def chunk_slices(n: int, bytes_per_item: int, xp: Any) -> list[slice]:
@@ -95,14 +65,14 @@ def im2col(
     padding: int | tuple[int, int] = 0,
     *,
     out: Any = None,
-    batch_last: bool = False,
+    columns_by_position: bool = False,
 ) -> Any:
     """Gather every KH x KW window of ``x`` into a column.
 
     ``stride`` (SH, SW) and ``padding`` (PH, PW): an int for both directions, or a pair.
 
     x (N, C, H, W) -> col (C * KH * KW, N * OH * OW), rows ordered (c, i, j), columns (n, oh, ow),
-    or (oh, ow, n) with ``batch_last``. ``out``: an array of col's size to fill.
+    or (oh, ow, n) with ``columns_by_position``. ``out``: an array of col's size to fill.
 
     Columns (n, oh, ow): a few images at a time (on all cores, see parallel.py), copied to
     (C, n, H, W) order, so each of the KH * KW slice copies moves rows of OW consecutive
@@ -120,7 +90,7 @@ def im2col(
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
     HP, WP = -(-(H + 2 * PH) // SH) * SH, -(-(W + 2 * PW) // SW) * SW  # padded, rounded up to whole strides
-    if batch_last:
+    if columns_by_position:
         col = xp.empty((C, KH, KW, OH, OW, N), dtype=x.dtype) if out is None else out.reshape(C, KH, KW, OH, OW, N)
 
         def channels(s: slice) -> None:
@@ -173,13 +143,14 @@ def col2im(
     padding: int | tuple[int, int] = 0,
     *,
     out: Any = None,
-    batch_last: bool = False,
+    columns_by_position: bool = False,
 ) -> Any:
     """The adjoint of im2col: add every column back onto the pixels it was taken from.
 
     col (C * KH * KW, N * OH * OW) -> x (N, C, H, W). Satisfies <im2col(x), y> = <x, col2im(y)>
-    (with the same ``batch_last``). A few images (or, with ``batch_last``, channels) at a
-    time, each summed in a zeroed padded array. ``out``: an (N, C, H, W) array to write into.
+    (with the same ``columns_by_position``). A few images (or, with ``columns_by_position``,
+    channels) at a time, each summed in a zeroed padded array. ``out``: an (N, C, H, W) array
+    to write into.
     """
     xp = get_array_module(col)
     (SH, SW), (PH, PW) = as_pair(stride, "stride"), as_pair(padding, "padding")
@@ -187,7 +158,7 @@ def col2im(
     OH = conv_output_size(H, KH, SH, PH)
     OW = conv_output_size(W, KW, SW, PW)
     x = xp.empty(x_shape, dtype=col.dtype) if out is None else out
-    if batch_last:
+    if columns_by_position:
         col = col.reshape(C, KH, KW, OH, OW, N)
 
         def channels(s: slice) -> None:
@@ -216,16 +187,11 @@ def col2im(
 
 
 class Conv2d(FastLayer, reference.Conv2d):
-    """2-D convolution (cross-correlation, as in every framework), with groups.
+    """The reference Conv2d (its constructor, parameters and numbers) on every core, with two options of its own.
 
-    Section 3.5 / Figure 2. ``groups=2`` reproduces the paper's two-GPU connectivity.
-
-    Shapes: x (N, C, H, W) -> out (N, F, OH, OW); params W (F, C/G, KH, KW), b (F,).
-    ``need_input_grad=False`` skips dx (and col2im) for a first layer, whose input is data;
-    backward then returns None. ``keep_columns=False`` trades a second im2col in backward
-    for the column matrix's memory (see the module docstring). ``batch_last_output=True``
-    stores out in (F, OH, OW, N) order (same shape and values; "Memory layout" there).
-    Default initialisation: He normal, std sqrt(2 / fan_in); the models re-initialise.
+    ``keep_columns=False`` trades a second im2col in backward for the column matrix's
+    memory; ``batch_last_output=True`` stores out in (F, OH, OW, N) order (same shape and
+    values). Both are described in the module docstring.
     """
 
     def __init__(
@@ -248,7 +214,7 @@ class Conv2d(FastLayer, reference.Conv2d):
         )
         self.keep_columns = keep_columns
         self.batch_last_output = batch_last_output
-        self.batch_last: bool | None = None  # column order; None: decided by the output size (see im2col)
+        self.columns_by_position: bool | None = None  # the column order (see im2col); None: ``_by_position`` decides
 
     def forward(self, x: Any, train: bool = True) -> Any:
         check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
@@ -288,12 +254,12 @@ class Conv2d(FastLayer, reference.Conv2d):
     def _col_rows(self, x: Any) -> int:
         return x.shape[1] * self.kernel_size[0] * self.kernel_size[1]
 
-    def _is_batch_last(self, OH: int, OW: int) -> bool:
+    def _by_position(self, OH: int, OW: int) -> bool:
         """Columns (oh, ow, n) for small outputs, where rows of OW numbers are too short to copy fast,
         and for outputs stored batch-last, which the product then gives without a transpose."""
-        if self.batch_last is not None:
-            return self.batch_last
-        return OH * OW <= BATCH_LAST_MAX_POSITIONS or self.batch_last_output
+        if self.columns_by_position is not None:
+            return self.columns_by_position
+        return OH * OW <= SMALL_OUTPUT_POSITIONS or self.batch_last_output
 
     def _columns(self, x: Any, out: Any = None) -> Any:
         """im2col(x), into ``out`` or into the network's shared "columns" buffer."""
@@ -301,7 +267,7 @@ class Conv2d(FastLayer, reference.Conv2d):
         _, _, OH, OW = self.output_shape(x.shape)
         if out is None:
             out = self.borrow("columns", (self._col_rows(x), x.shape[0] * OH * OW), x)
-        return im2col(x, KH, KW, (SH, SW), (PH, PW), out=out, batch_last=self._is_batch_last(OH, OW))
+        return im2col(x, KH, KW, (SH, SW), (PH, PW), out=out, columns_by_position=self._by_position(OH, OW))
 
     def _chunks(self, x: Any) -> list[slice]:
         """Slices of the batch whose columns take about CHUNK_BYTES each (``chunk_slices``)."""
@@ -316,7 +282,7 @@ class Conv2d(FastLayer, reference.Conv2d):
         W_g = self.params["W"].reshape(G, F // G, -1)
         col_g = col.reshape(G, -1, n * OH * OW)
         product = matmul(W_g, col_g, out=self.borrow("product", (G, F // G, n * OH * OW), col))
-        if self._is_batch_last(OH, OW):
+        if self._by_position(OH, OW):
             out_f = product.reshape(F, OH, OW, n)
             bias = self.params["b"].reshape(F, 1, 1, 1)
 
@@ -343,8 +309,8 @@ class Conv2d(FastLayer, reference.Conv2d):
         (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
         G, F = self.groups, self.out_channels
         n, _, OH, OW = dout.shape
-        batch_last = self._is_batch_last(OH, OW)
-        if batch_last:
+        by_position = self._by_position(OH, OW)
+        if by_position:
             dout_fn = self.borrow("product", (F, OH, OW, n), dout)
 
             def filters(s: slice) -> None:  # (n, f, OH, OW) -> (f, OH, OW, n)
@@ -365,7 +331,7 @@ class Conv2d(FastLayer, reference.Conv2d):
         if dx is not None:
             W_g = self.params["W"].reshape(G, F // G, -1)
             dcol = matmul(W_g.transpose(0, 2, 1), dout_g, out=col_g)  # col is no longer needed: reuse its memory
-            col2im(dcol, dx.shape, KH, KW, (SH, SW), (PH, PW), out=dx, batch_last=batch_last)
+            col2im(dcol, dx.shape, KH, KW, (SH, SW), (PH, PW), out=dx, columns_by_position=by_position)
         return dW, db
 
     def _dW(self, xp: Any, dout_g: Any, col_g: Any, into_grad: bool) -> Any:

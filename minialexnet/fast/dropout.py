@@ -1,4 +1,5 @@
-"""Dropout drawing its mask on all the CPU's cores. Twin of ``minialexnet.layers.dropout.Dropout``.
+"""Dropout drawing its mask on all the CPU's cores. Twin of ``minialexnet.layers.dropout.Dropout``
+(Section 4.2), whose docstring holds the maths.
 
 What it changes: the mask's rows are hashed a few images at a time on threads
 (``for_each_slice`` in parallel.py) into one preallocated array. The values are the
@@ -17,7 +18,7 @@ from minialexnet.layers.counter_hash import uniform_bits
 
 
 class Dropout(FastLayer, reference.Dropout):
-    """Inverted dropout, ``p`` = probability of dropping. Section 4.2. Identity when train=False."""
+    """The reference Dropout with its mask drawn in slices on every core (module docstring)."""
 
     def _draw_mask(self, x: Any) -> Any:
         xp = get_array_module(x)

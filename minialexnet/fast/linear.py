@@ -1,19 +1,9 @@
-"""Fully connected layer on all the CPU's cores. Twin of ``minialexnet.layers.linear.Linear``.
+"""Fully connected layer on all the CPU's cores. Twin of ``minialexnet.layers.linear.Linear``
+(Section 3.5), whose docstring holds the notation, shapes and gradients.
 
 What it changes: the products go through ``parallel.matmul`` (cut by their shapes across
 threads), and dW is written into the existing gradient array (151 MB for fc6) instead of
-a new one each step. Paper: Section 3.5.
-
-Notation: N batch size, I in_features, O out_features.
-
-Shapes::
-
-    x    (N, I)
-    W    (O, I)      PyTorch's layout
-    b    (O,)
-    out  (N, O)      out = x W^T + b
-
-Backward: dx = dout W (N, I); dW = dout^T x (O, I); db = sum of dout over the batch (O,).
+a new one each step.
 """
 
 from __future__ import annotations
@@ -27,7 +17,7 @@ from minialexnet.layers.checks import check_input, check_params_like
 
 
 class Linear(FastLayer, reference.Linear):
-    """out = x W^T + b. Shapes: x (N, I) -> out (N, O)."""
+    """The reference Linear with threaded products and dW written in place (module docstring)."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
         check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")

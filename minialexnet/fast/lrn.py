@@ -1,48 +1,19 @@
-"""LRN on slices of a few images, in cache. Twin of ``minialexnet.layers.lrn.LocalResponseNorm``:
-the same formulas, with named per-thread buffers, batch-last inputs kept batch-last, and
-D**0.75 as two square roots.
+"""LRN on slices of a few images, in cache. Twin of ``minialexnet.layers.lrn.LocalResponseNorm``
+(Section 3.3), whose docstring holds the notation, the forward and backward formulas and the
+groups: the same numbers, computed so:
 
-Local response normalization, exactly as the paper writes it. Paper: Section 3.3.
-
-Notation::
-
-    N, C, H, W   batch, channels, height, width
-    a            the input (the ReLU output of conv1 or conv2), shape (N, C, H, W)
-    n            size: how many adjacent channels form the window (5 in the paper)
-    k, alpha, beta   constants (2, 1e-4, 0.75 in the paper)
-    S[c]         sum of a[c']**2 over the window c' in [c - n//2, c + (n-1)//2],
-                 clipped to the existing channels 0 .. C-1
-    D[c]         k + alpha * S[c]                      (the denominator's base)
-    b[c]         a[c] / D[c]**beta                     (the output, shape (N, C, H, W))
-
-Groups (``groups=G``, Section 3.2): the channels form G equal blocks and each window is
-clipped to its own block, as when each of the paper's two GPUs normalises its own kernel
-maps (``paper-2gpu`` uses G = 2, so that each tower of ``towers.py`` computes exactly its
-half of the single-process network).
-
-Alpha is NOT divided by n. PyTorch's ``nn.LocalResponseNorm`` and Caffe compute
-``k + alpha/n * S``, so the paper's setting is ``LocalResponseNorm(5, alpha=5 * 1e-4,
-beta=0.75, k=2)`` there: their alpha = size * ours.
-
-Backward (the LRN gradient, ``LocalResponseNorm.backward``). With g = dL/db::
-
-    dL/da[j] = g[j] * D[j]**-beta
-               - 2 * alpha * beta * a[j] * sum over c whose window holds j of g[c] * b[c] / D[c]
-
-The first term is the direct path a[j] -> b[j]; the second is how a[j] enlarges the
-denominators of its neighbours (b[c] / D[c] = a[c] * D[c]**(-beta - 1)).
-
-Window sums are computed with n shifted slice-adds along the channel axis, vectorised over
-all channels at once. A cumulative sum would be shorter but subtracts large running totals
-in float32 and loses digits; n shifted adds are exact to rounding.
-
-Forward and backward each run their ten or so elementwise steps on a few images at a time
-(``for_each_slice`` in parallel.py): the slices go to the CPU's cores, and each slice's
-intermediates stay in cache. A batch-last input (layout.py) is worked on as the
-(C, H, W, N) array it is stored as, a few rows h at a time, and gives a batch-last
-output. Forward keeps the denominators D for backward, which recomputes D**beta from
-them (three cheap in-cache operations) rather than keeping a second array of the
-input's size (58 MB for AlexNet at batch 32).
+- Forward and backward each run their ten or so elementwise steps on a few images at a
+  time (``for_each_slice`` in parallel.py): the slices go to the CPU's cores, each slice's
+  intermediates stay in cache, in named per-thread buffers instead of fresh temporaries.
+- A batch-last input (layout.py) is worked on as the (C, H, W, N) array it is stored as,
+  a few rows h at a time, and gives a batch-last output.
+- D**0.75 is two square roots (``_power``), several times faster than a general power.
+- Forward keeps the denominators D in the layer's own buffer; backward recomputes
+  D**beta from them (three cheap in-cache operations) rather than keeping a second array
+  of the input's size (58 MB for AlexNet at batch 32).
+- The window sums are the reference's n shifted slice-adds (a cumulative sum would be
+  shorter but subtracts large running totals in float32 and loses digits), written into
+  a given array along either channel axis (``channel_window_sum``).
 """
 
 from __future__ import annotations
@@ -103,12 +74,7 @@ def _power(base: Any, beta: float, out: Any, work: Any) -> Any:
 
 
 class LocalResponseNorm(FastLayer, reference.LocalResponseNorm):
-    """b = a / (k + alpha * sum of a**2 over ``size`` adjacent channels) ** beta. Section 3.3.
-
-    Shapes: a (N, C, H, W) -> b (N, C, H, W). No parameters. PyTorch equivalent:
-    ``torch.nn.LocalResponseNorm(size, alpha=size * alpha, beta=beta, k=k)`` (on each of
-    the ``groups`` blocks of C / groups channels).
-    """
+    """The reference LRN on a few images (or rows of a batch-last input) at a time, on every core (module docstring)."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
         check_input(self, x, 4, layout="(N, C, H, W)")

@@ -26,9 +26,9 @@ On the GPU there is nothing to gain (CuPy queues the work on the device), so ``w
 called once with the whole range and ``matmul`` is ``cupy.matmul``: the layer code is the
 same on both devices.
 
-Thread count: ``MINIALEXNET_NUM_THREADS`` if set, else ``OMP_NUM_THREADS`` or
-``OPENBLAS_NUM_THREADS``, else the cores this process may use. ``set_num_threads(1)`` turns
-the threads off (the slices and pieces then run one after another on the calling thread).
+Thread count: ``minialexnet.threads`` (the environment's setting, shared by every tool);
+``set_num_threads(1)`` there turns the threads off (the slices and pieces then run one after
+another on the calling thread), and the pool follows any change at its next use.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ import collections
 import itertools
 import os
 import threading
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -45,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.backend import get_array_module
+from minialexnet.threads import get_num_threads
 
 SLICE_BYTES = 2 << 20  # about 2 MiB of data per slice: a slice's intermediates stay in cache
 MIN_PARALLEL_BYTES = 1 << 20  # below this, threads cost more than they save
@@ -52,69 +52,8 @@ GEMM_PIECE_MACS = 8 << 20  # multiply-adds of one piece of a matrix product (abo
 GEMM_PIECE_MIN_EDGE = 256  # rows or columns of a piece at least: thinner ones re-pack the other operand too often
 
 
-class ThreadSettingError(ValueError):
-    """A thread-count environment variable that is not a positive whole number."""
-
-
-THREAD_ENV_NAMES = ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")  # read in this order
-_state: dict[str, Any] = {"threads": None, "pool": None}
+_state: dict[str, Any] = {"pool": None, "pool_threads": 0}
 _inside = threading.local()
-
-
-def available_cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def oversubscription(count: int) -> str | None:
-    """What is wrong with running ``count`` threads here, when it is more than the cores; else None."""
-    cores = available_cores()
-    if count <= cores:
-        return None
-    name = next((name for name in THREAD_ENV_NAMES if os.environ.get(name, "").strip()), "the thread count")
-    return (
-        f"{name}={count} asks for more threads than the {cores} cores this process may use: the threads wait for each "
-        f"other's cores and every buffer is kept once per thread; set it to {cores} or less, or unset it"
-    )
-
-
-def default_num_threads() -> int:
-    """The thread count from the environment (see the module docstring)."""
-    for name in THREAD_ENV_NAMES:
-        value = os.environ.get(name, "").strip()
-        if value:
-            try:
-                count = int(value)
-            except ValueError:
-                raise ThreadSettingError(
-                    f"{name}={value!r} is not a whole number; set it to the number of threads to use, e.g. {name}=2"
-                ) from None
-            if count < 1:
-                raise ThreadSettingError(f"{name}={value!r}: the number of threads must be at least 1")
-            return count
-    return available_cores()
-
-
-def get_num_threads() -> int:
-    """How many threads ``for_each_slice`` uses on the CPU."""
-    if _state["threads"] is None:
-        _state["threads"] = default_num_threads()
-        problem = oversubscription(_state["threads"])
-        if problem is not None:
-            warnings.warn(problem, stacklevel=2)
-    return _state["threads"]
-
-
-def set_num_threads(count: int) -> None:
-    """Use ``count`` threads from now on (1: everything on the calling thread)."""
-    if not isinstance(count, (int, np.integer)) or count < 1:
-        raise ValueError(f"set_num_threads: need a positive int, got {count!r}")
-    if _state["pool"] is not None:
-        _state["pool"].shutdown(wait=True)
-    _state["threads"], _state["pool"] = int(count), None
 
 
 def _forget_pool_after_fork() -> None:
@@ -124,6 +63,15 @@ def _forget_pool_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The pool of ``threads - 1`` threads (the calling thread is the last), made anew when the setting changed."""
+    if _state["pool"] is None or _state["pool_threads"] != threads:
+        if _state["pool"] is not None:
+            _state["pool"].shutdown(wait=True)
+        _state["pool"], _state["pool_threads"] = ThreadPoolExecutor(threads - 1, thread_name_prefix="minialexnet"), threads
+    return _state["pool"]
 
 
 def _run_marked(work: Callable[[slice], None], part: slice) -> None:
@@ -207,8 +155,7 @@ def run_parts(parts: list[Any], work: Callable[[Any], None]) -> None:
         for part in parts:
             _run_marked(work, part)
         return
-    if _state["pool"] is None:
-        _state["pool"] = ThreadPoolExecutor(threads - 1, thread_name_prefix="minialexnet")
+    pool = _pool(threads)
     queue = collections.deque(parts)  # shared: each thread takes the next part when it is free
 
     def drain() -> None:
@@ -220,7 +167,7 @@ def run_parts(parts: list[Any], work: Callable[[Any], None]) -> None:
             _run_marked(work, part)
 
     # the calling thread works too, instead of waiting for the pool's threads
-    helpers = [_state["pool"].submit(drain) for _ in range(min(threads, len(parts)) - 1)]
+    helpers = [pool.submit(drain) for _ in range(min(threads, len(parts)) - 1)]
     try:
         drain()
     finally:

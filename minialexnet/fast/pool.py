@@ -1,36 +1,19 @@
-"""Max-pooling as two separable passes on all cores. Twin of ``minialexnet.layers.pool.MaxPool2d``:
-KH + KW slice operations instead of KH * KW, a few images (or channels, batch-last) at a time;
-the same winners on ties.
+"""Max-pooling as two separable passes on all cores. Twin of ``minialexnet.layers.pool.MaxPool2d``
+(Section 3.4), whose docstring holds the notation, the windows and the rule for ties: the
+same outputs and the same winners, computed so:
 
-Overlapping max-pooling. Paper: Section 3.4 (s = 2 < z = 3, so windows overlap).
-
-Notation (as in conv.py)::
-
-    N, C, H, W   input batch, channels, height, width
-    KH, KW       window size (z = 3 in the paper)
-    SH, SW       stride (s = 2 in the paper)
-    OH, OW       output size, OH = (H - KH) // SH + 1   (55 -> 27 -> 13 -> 6 in AlexNet)
-    row_max      (N, C, H, OW): the maximum of each window's columns, row by row
-
-Shapes: x (N, C, H, W) -> out (N, C, OH, OW).
-
-The maximum over a KH x KW window is separable: first the maximum over the KW columns of
-every row (``row_max``), then the maximum of KH consecutive row maxima. Each step is a few
-strided slices of the whole batch compared with a running maximum, so the work is
-KH + KW slice operations instead of KH * KW.
-
-Backward sends each output gradient to exactly one element, the first maximum in
-row-major order (as PyTorch does on ties): the first of the KH rows whose row maximum
-equals the output, then the first of the KW columns in that row holding that maximum.
-The choice is made by comparing with the maxima, passing each gradient along only once
-(``pending``); overlapping windows that pick the same pixel add their gradients.
-
-Both directions work on a few images at a time (``for_each_slice`` in parallel.py), so the
-slices run on all the CPU's cores and each slice's intermediates stay in cache. A
-batch-last input (layout.py) is worked on a few channels at a time instead, and its
-output and dx are batch-last too: there every strided window slice moves runs of N
-consecutive numbers, which is faster than rows of W numbers with gaps. Forward keeps ``row_max`` for backward
-(half the input's size; rebuilding it cost more time).
+- Separable passes: the maximum over a KH x KW window is first the maximum over the KW
+  columns of every row (``row_max``, (N, C, H, OW)), then the maximum of KH consecutive
+  row maxima: KH + KW strided slice operations instead of the reference's KH * KW.
+  Backward picks the reference's winner (the first maximum in row-major order) in the same
+  two steps: the first of the KH rows whose row maximum equals the output, then the first
+  of the KW columns in that row holding it, each gradient passed along once (``pending``).
+- Both directions work on a few images at a time on all the CPU's cores (``for_each_slice``
+  in parallel.py), each slice's intermediates in cache. A batch-last input (layout.py) is
+  worked on a few channels at a time instead, and its output and dx are batch-last too:
+  every strided window slice then moves runs of N consecutive numbers, faster than rows
+  of W numbers with gaps.
+- Forward keeps ``row_max`` for backward (half the input's size; rebuilding it cost more time).
 """
 
 from __future__ import annotations
@@ -103,10 +86,7 @@ def _for_each_part(xp: Any, x: Any, work: Callable[[tuple[slice, ...]], None]) -
 
 
 class MaxPool2d(FastLayer, reference.MaxPool2d):
-    """Max over KH x KW windows moved by SH, SW. Section 3.4. No parameters, no padding.
-
-    Shapes: x (N, C, H, W) -> out (N, C, (H - KH) // SH + 1, (W - KW) // SW + 1).
-    """
+    """The reference max-pool in two separable passes, a few images (or channels) at a time (module docstring)."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
         check_input(self, x, 4, layout="(N, C, H, W)")

@@ -1,16 +1,10 @@
-"""ReLU on all the CPU's cores. Twin of ``minialexnet.layers.relu.ReLU``: the same
-elementwise maximum, on slices in memory order (any layout), written into new arrays.
+"""ReLU on all the CPU's cores. Twin of ``minialexnet.layers.relu.ReLU`` (Section 3.1), whose
+docstring holds the maths: the same maximum and mask, the same numbers.
 
-Rectified linear units. Paper: Section 3.1 (ReLU nonlinearity).
-
-Notation: x the input, any shape; out = max(0, x), same shape.
-
-Backward: d out / d x is 1 where x > 0 and 0 elsewhere (at exactly 0 we take 0, as
-PyTorch does). Forward keeps its output, which is positive exactly where x is, as the
-mask; ``dout`` is never written to. Both directions run on slices on all the CPU's cores
-(``for_each_slice`` in parallel.py): slices of the numbers in the order memory holds them,
-whatever the layout (a convolution may store its output batch-last, see conv.py), or,
-when the arrays are laid out differently from each other, slices of the first axis.
+What it changes: both directions run on slices on all the CPU's cores (``for_each_slice``
+in parallel.py), slices of the numbers in the order memory holds them, so any layout works
+(a convolution may store its output batch-last, layout.py), or slices of the first axis
+when the arrays are laid out differently from each other.
 """
 
 from __future__ import annotations
@@ -25,7 +19,7 @@ from minialexnet.layers.checks import check_input
 
 
 class ReLU(FastLayer, reference.ReLU):
-    """out = max(0, x). Shapes: x (any) -> out (same). Section 3.1."""
+    """The reference ReLU on slices in memory order, on every core (module docstring)."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
         check_input(self, x)

@@ -13,7 +13,7 @@ from minialexnet.layers.base import Layer
 
 
 class Sequential(reference.Sequential):
-    """Sequential(("conv1", Conv2d(...)), ...) whose layers share the network's buffers."""
+    """The reference Sequential whose layers share the network's buffers (module docstring)."""
 
     def __init__(self, *layers: Layer | tuple[str, Layer]) -> None:
         super().__init__(*layers)

@@ -72,7 +72,7 @@ from minialexnet.backend import get_array_module
 from minialexnet.fast.conv import Conv2d, chunk_slices
 from minialexnet.fast.parallel import for_each_slice, matmul, slice_scratch
 from minialexnet.layers.checks import check_input, check_params_like
-from minialexnet.layers.patches import conv_output_size
+from minialexnet.layers.patches import as_pair, conv_output_size
 
 # the interpolation points; more (3, -3, ...) would allow larger tiles, but their transforms
 # round so badly that even float64 gradient checks fail at 10 x 10 tiles
@@ -131,11 +131,12 @@ def kron_matrices(m: int, KH: int, KW: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 class WinogradConv2d(Conv2d):
-    """A stride-1 Conv2d computed by Winograd's F(m x m, KH x KW) (see the module docstring).
+    """A stride-1 convolution computed by Winograd's F(m x m, KH x KW) (see the module docstring).
 
-    Same parameters, shapes, initialisation and results as ``Conv2d``; only the arithmetic
-    differs. ``tile``: m, the output block per tile (default: ``DEFAULT_TILE``).
-    Shapes: x (N, C, H, W) -> out (N, F, OH, OW); params W (F, C/G, KH, KW), b (F,).
+    Twin of ``minialexnet.layers.conv.Conv2d``, with its constructor and the same parameters,
+    shapes, initialisation and results; only the arithmetic differs. A stride other than 1
+    is refused (use ``Conv2d``). ``tile``: m, the output block per tile (default:
+    ``DEFAULT_TILE``). Shapes: x (N, C, H, W) -> out (N, F, OH, OW); params W (F, C/G, KH, KW), b (F,).
     """
 
     def __init__(
@@ -143,6 +144,7 @@ class WinogradConv2d(Conv2d):
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         groups: int = 1,
         *,
@@ -152,11 +154,13 @@ class WinogradConv2d(Conv2d):
         rng: np.random.Generator | None = None,
         dtype: Any = np.float32,
     ) -> None:
+        if as_pair(stride, "stride") != (1, 1):
+            raise ValueError(f"WinogradConv2d computes stride-1 convolutions only, got stride={stride!r}; use Conv2d for strided ones")
         super().__init__(
             in_channels,
             out_channels,
             kernel_size,
-            1,
+            stride,
             padding,
             groups,
             need_input_grad=need_input_grad,
@@ -166,6 +170,12 @@ class WinogradConv2d(Conv2d):
         )
         self.tile = DEFAULT_TILE.get(max(self.kernel_size), 2) if tile is None else tile
         kron_matrices(self.tile, *self.kernel_size)  # a bad tile size fails here, not in forward
+
+    @property
+    def algorithm(self) -> str:
+        """How out is computed, e.g. ``winograd F(4x4, 5x5)``."""
+        (KH, KW), m = self.kernel_size, self.tile
+        return f"winograd F({m}x{m}, {KH}x{KW})"
 
     def __repr__(self) -> str:
         return (

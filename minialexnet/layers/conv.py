@@ -36,6 +36,8 @@ class Conv2d(Layer):
     initialisation: He normal, std sqrt(2 / fan_in); the models re-initialise.
     """
 
+    algorithm = "im2col"  # how out is computed (AlexNet.summary shows it); an engine's twin may say otherwise
+
     def __init__(
         self,
         in_channels: int,

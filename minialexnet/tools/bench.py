@@ -42,10 +42,9 @@ import numpy as np
 
 from minialexnet.backend import DeviceUnavailableError, get_array_module, synchronize, to_device
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module, optimizer_class
-from minialexnet.fast import WinogradConv2d
-from minialexnet.fast.parallel import THREAD_ENV_NAMES, get_num_threads, matmul, one_thread_blas_found
-from minialexnet.layers import Conv2d
+from minialexnet.fast.parallel import matmul, one_thread_blas_found
 from minialexnet.models import CONFIGS, CONV_ALGORITHMS, AlexNet, alexnet
+from minialexnet.threads import THREAD_ENV_NAMES, get_num_threads
 from minialexnet.training.cli import Parser, non_negative_int, positive_int, select_device
 from minialexnet.training.cli import device_name as device_option
 
@@ -60,14 +59,7 @@ def training_flops(model: AlexNet) -> float:
 
 def conv_layers(model: AlexNet) -> str:
     """Which algorithm computes each convolution, e.g. ``conv1 im2col, conv2 winograd F(4x4, 5x5), ...``."""
-    parts = []
-    for name, layer in model:
-        if isinstance(layer, WinogradConv2d):
-            (KH, KW), m = layer.kernel_size, layer.tile
-            parts.append(f"{name} winograd F({m}x{m}, {KH}x{KW})")
-        elif isinstance(layer, Conv2d):
-            parts.append(f"{name} im2col")
-    return ", ".join(parts)
+    return ", ".join(f"{row['name']} {row['algorithm']}" for row in model.layer_table() if row["algorithm"])
 
 
 def gemm_rate(xp: Any, size: int = 2048, repeats: int = 5) -> float:
@@ -118,7 +110,7 @@ class MiniAlexNetRunner:
         synchronize(self.xp)
 
     def per_layer(self, repeats: int = 3) -> list[dict[str, Any]]:
-        """Median forward and backward time of each layer inside a training step."""
+        """Median forward and backward time of each layer inside a training step, and each convolution's algorithm."""
         times: dict[str, dict[str, list[float]]] = {name: {"forward": [], "backward": []} for name, _ in self.model}
         for _ in range(repeats + 1):
             h = self.x
@@ -136,11 +128,12 @@ class MiniAlexNetRunner:
                 times[name]["backward"].append(time.perf_counter() - started)
                 if grad is None:
                     break
+        algorithms = {row["name"]: row["algorithm"] for row in self.model.layer_table()}  # convolutions only
         rows = []
         for name, entry in times.items():
             forward = statistics.median(entry["forward"][1:])
             backward = statistics.median(entry["backward"][1:]) if entry["backward"] else 0.0
-            rows.append({"layer": name, "forward_s": forward, "backward_s": backward})
+            rows.append({"layer": name, "forward_s": forward, "backward_s": backward, "algorithm": algorithms[name]})
         return rows
 
 
@@ -291,10 +284,11 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append("(effective rate: FLOPs of direct convolution; the Winograd layers multiply less, see fast/winograd.py)")
     if result.get("per_layer"):
         total = sum(r["forward_s"] + r["backward_s"] for r in result["per_layer"])
-        lines += ["", f"{'layer':<10}{'forward':>12}{'backward':>12}{'share':>9}"]
+        lines += ["", f"{'layer':<10}{'forward':>12}{'backward':>12}{'share':>9}  algorithm"]
         for r in result["per_layer"]:
             share = (r["forward_s"] + r["backward_s"]) / total
-            lines.append(f"{r['layer']:<10}{r['forward_s'] * 1e3:>9.1f} ms{r['backward_s'] * 1e3:>9.1f} ms{share:>8.1%}")
+            line = f"{r['layer']:<10}{r['forward_s'] * 1e3:>9.1f} ms{r['backward_s'] * 1e3:>9.1f} ms{share:>8.1%}  {r['algorithm']}"
+            lines.append(line.rstrip())
     return "\n".join(lines)
 
 

@@ -45,7 +45,7 @@ def check_python() -> list[Check]:
 
 
 def check_numpy() -> list[Check]:
-    from minialexnet.fast.parallel import ThreadSettingError, default_num_threads, oversubscription
+    from minialexnet.threads import ThreadSettingError, default_num_threads, oversubscription
     from minialexnet.tools.bench import thread_settings
 
     blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from minialexnet.backend import check_device, parse_device, use_device
 from minialexnet.engines import check_engine
-from minialexnet.fast.parallel import get_num_threads
+from minialexnet.threads import get_num_threads
 
 
 class UsageError(ValueError):

@@ -22,8 +22,8 @@ from minialexnet.backend import DeviceUnavailableError, get_array_module
 from minialexnet.data import DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP
-from minialexnet.fast.parallel import ThreadSettingError
 from minialexnet.layers import Sequential, SoftmaxCrossEntropy
+from minialexnet.threads import ThreadSettingError
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
 from minialexnet.training.cli import Parser, Progress, device_name, one_line_warnings, positive_int, select_device
 

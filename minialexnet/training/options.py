@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP
-from minialexnet.models import CONFIGS, CONV_ALGORITHMS, INIT_SCHEMES, get_config
+from minialexnet.engines import CONV_ALGORITHMS, ENGINE_CHOICES, ENGINE_HELP
+from minialexnet.models import CONFIGS, INIT_SCHEMES, get_config
 from minialexnet.training.cli import (
     Parser,
     device_name,

@@ -32,8 +32,8 @@ from minialexnet.backend import DeviceUnavailableError, asnumpy
 from minialexnet.data import DataFileError
 from minialexnet.data.folder import load_image
 from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP
-from minialexnet.fast.parallel import ThreadSettingError
 from minialexnet.layers import SoftmaxCrossEntropy
+from minialexnet.threads import ThreadSettingError
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
 from minialexnet.training.cli import Parser, device_name, one_line_warnings, positive_int, select_device
 

@@ -33,11 +33,11 @@ from minialexnet.backend import DeviceUnavailableError, use_device
 from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
 from minialexnet.data.transforms import Preprocess, crop_source_size
 from minialexnet.engines import EngineError, engine_module, optimizer_class
-from minialexnet.fast.parallel import ThreadSettingError
 from minialexnet.models import AlexNet, alexnet
 from minialexnet.multi import distributed
 from minialexnet.multi.towers import Towers
 from minialexnet.optim import ReduceOnPlateau, StepSchedule
+from minialexnet.threads import ThreadSettingError
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
 from minialexnet.training.cli import Progress, UsageError, check_start, one_line_warnings
 from minialexnet.training.evaluate import evaluate_model
