@@ -37,8 +37,9 @@ small network converges faster at it (measured: 0.825 against 0.801 test accurac
 the default 8 epochs on the built-in sample).
 
 Engines (``engines.py``): ``alexnet(..., engine=...)`` builds the same network from the
-reference layers (``minialexnet.layers``) or from their fast twins (``minialexnet.fast``,
-the default on the CPU). How the fast engine computes each convolution (Winograd for conv2
+reference layers (``minialexnet.layers``, the default on a GPU), from their fast twins
+(``minialexnet.fast``, the default on the CPU) or from the GPU engine's (``minialexnet.cuda``,
+by name only). How the fast engine computes each convolution (Winograd for conv2
 to conv5, columns rebuilt in backward, batch-last outputs) is its own choice
 (``fast/choices.py``; ``conv="im2col"`` or ``"winograd"`` overrides the algorithm); the
 parameters, and the results up to float rounding, are the same on every engine.
@@ -213,7 +214,7 @@ def alexnet(
     ``init`` is one of ``paper``, ``he``, ``xavier`` (default: the config's, ``paper``).
     The same ``seed`` gives the same parameters and dropout masks on every device.
     ``engine``: ``auto`` (``fast`` on the CPU, ``reference`` on a GPU; ``device`` says which
-    the model is meant for), ``reference`` or ``fast`` (engines.py). ``conv``, the fast
+    the model is meant for), ``reference``, ``fast`` or ``cuda`` (a GPU only; engines.py). ``conv``, the fast
     engine's option: ``auto`` (its choice of Winograd layers), ``im2col`` (every convolution
     by im2col) or ``winograd`` (every stride-1 convolution by Winograd). The parameters,
     and the results up to float rounding, are the same on every engine.
