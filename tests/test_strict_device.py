@@ -74,6 +74,10 @@ def test_numpy_and_list_index_arrays_work_as_on_cupy_and_count_as_transfers(stri
     np.testing.assert_array_equal(masked.get(), [70.0, 80.0, 90.0])
     np.testing.assert_array_equal(on_device.get(), [40.0, 40.0])
     assert transfers.sizes("h2d") == [16, 24, 10, 16] and transfers.count("d2h") == 0  # the last: xp.asarray
+    with strict_device.counting() as transfers:
+        stacked = strict_cupy.asarray([picked, on_device])  # device arrays: a copy on the device
+    np.testing.assert_array_equal(stacked.get(), [[0.0, 20.0], [40.0, 40.0]])
+    assert transfers.log == []
 
 
 def test_where_cupy_computes_something_else_the_stand_in_refuses_and_explains(strict_cupy):

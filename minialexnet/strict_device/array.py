@@ -58,7 +58,8 @@ def operand(value: Any) -> Any:
         raise TypeError(f"Unsupported type {type(value)}")
     if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
         return type(value)(operand(v) for v in value)
-    if inspect.isfunction(value) or inspect.ismethod(value) or (getattr(value, "__module__", "") == "cupy" and callable(value)):
+    own = getattr(value, "__module__", "") == "cupy" and callable(value) and not isinstance(value, type)  # xp.sum, xp.add
+    if inspect.isfunction(value) or inspect.ismethod(value) or own:
         return _callback(value)
     return value
 

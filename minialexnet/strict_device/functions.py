@@ -32,7 +32,7 @@ HOST_VALUED = frozenset(
 READS_DEVICE = frozenset("array_repr array_str array2string save savez savez_compressed savetxt".split())  # a copy to the host
 VIEWS = frozenset(
     "atleast_1d atleast_2d atleast_3d broadcast_arrays broadcast_to expand_dims matrix_transpose moveaxis permute_dims "
-    "real imag rollaxis".split()
+    "real imag rollaxis as_strided sliding_window_view".split()
 )
 
 
@@ -61,14 +61,14 @@ def from_host(name: str, numpy_function: Callable[..., Any]) -> Callable[..., An
 
     def function(*args: Any, **kwargs: Any) -> Any:
         rules.check_dtype(kwargs.get("dtype"))
-        on_device = isinstance(args[0], ndarray) if args else False
-        if on_device and kwargs.get("dtype") is not None:
+        on_device = bool(args) and _device_bytes(args[0]) > 0  # a device array, or a list of them: no transfer
+        if isinstance(args[0] if args else None, ndarray) and kwargs.get("dtype") is not None:
             rules.check_cast(args[0]._a, kwargs["dtype"])
         answer = numpy_function(*(_host_data(a) for a in args), **{k: _host_data(v) for k, v in kwargs.items()})
         if isinstance(answer, np.ndarray) and answer.dtype.kind in "OSUVMm":
             raise TypeError(f"{name}({type(args[0]).__name__} ...): {rules.NON_NUMERIC}")
         if on_device:
-            if answer is args[0]._a:
+            if isinstance(args[0], ndarray) and answer is args[0]._a:
                 return args[0]
             record_launch(name)
         else:
