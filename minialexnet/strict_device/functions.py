@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from minialexnet.strict_device import rules
-from minialexnet.strict_device.array import element, ndarray, operand, result
+from minialexnet.strict_device.array import element, index_key, ndarray, operand, result
 from minialexnet.strict_device.counters import record_launch, record_transfer
 
 # CuPy builds these from host data (a list, a NumPy array, a file): a transfer to the device.
@@ -154,8 +154,6 @@ class ufunc:  # noqa: N801 (CuPy's name)
 
     def at(self, a: ndarray, indices: Any, b: Any = None) -> None:
         """``a[indices] op= b`` with repeated indices applied once each (``xp.add.at`` adds them all up)."""
-        from minialexnet.strict_device.array import index_key
-
         record_launch(f"{self.name}.at")
         if not isinstance(a, ndarray):
             raise TypeError(f"Unsupported type {type(a)}")

@@ -70,7 +70,9 @@ def _legacy(stream: np.random.Generator) -> dict[str, Callable[..., Any]]:
         "randn": lambda *size, dtype=float: stream.standard_normal(size or None, dtype),
         "random_sample": lambda size=None, dtype=float: stream.random(size, dtype),
         "randint": lambda low, high=None, size=None, dtype=int: stream.integers(low, high, size, dtype),
-        "random_integers": lambda low, high=None, size=None: stream.integers(1 if high is None else low, high or low, size, endpoint=True),
+        "random_integers": lambda low, high=None, size=None: stream.integers(
+            1 if high is None else low, low if high is None else high, size, endpoint=True
+        ),
         "tomaxint": lambda size=None: stream.integers(0, np.iinfo(np.int64).max, size),
     }
 
@@ -93,7 +95,7 @@ class RandomState:
         for name in DRAWS:
             if name in legacy:
                 setattr(self, name, _draw(name, legacy[name]))
-            elif name != "seed" and hasattr(stream, name):
+            elif hasattr(stream, name):
                 setattr(self, name, _draw(name, getattr(stream, name)))
 
 
