@@ -37,12 +37,13 @@ small network converges faster at it (measured: 0.825 against 0.801 test accurac
 the default 8 epochs on the built-in sample).
 
 Engines (``engines.py``): ``alexnet(..., engine=...)`` builds the same network from the
-reference layers (``minialexnet.layers``) or from an engine's twins of them (the fast CPU
-engine is the default on the CPU). An engine may choose how each convolution is computed
-(the fast engine: Winograd or im2col, columns rebuilt in backward, batch-last outputs, by
-the layer's geometry; ``conv="im2col"`` or ``"winograd"`` overrides its algorithm), and
-``summary()`` shows the algorithm of each; the parameters, and the results up to float
-rounding, are the same on every engine.
+reference layers (``minialexnet.layers``, the default on a GPU), from their fast twins
+(``minialexnet.fast``, the default on the CPU) or from the GPU engine's (``minialexnet.cuda``,
+by name only). An engine may choose how each convolution is computed (the fast engine:
+Winograd or im2col, columns rebuilt in backward, batch-last outputs, by the layer's
+geometry; ``conv="im2col"`` or ``"winograd"`` overrides its algorithm), and ``summary()``
+shows the algorithm of each; the parameters, and the results up to float rounding, are the
+same on every engine.
 
 Initialisation schemes (``initialize``), always drawn on the host from a seeded NumPy
 generator, so the same seed gives the same parameters on the CPU and on a GPU:
@@ -219,7 +220,7 @@ def alexnet(
     ``init`` is one of ``paper``, ``he``, ``xavier`` (default: the config's, ``paper``).
     The same ``seed`` gives the same parameters and dropout masks on every device.
     ``engine``: ``auto`` (``fast`` on the CPU, ``reference`` on a GPU; ``device`` says which
-    the model is meant for), ``reference``, ``fast`` or ``cuda`` (engines.py). ``conv``, the
+    the model is meant for), ``reference``, ``fast`` or ``cuda`` (a GPU only; engines.py). ``conv``, the
     fast engine's option (fast/choices.py, which checks it): ``auto`` (its choice by each
     layer's geometry), ``im2col`` (every convolution by im2col) or ``winograd`` (every
     stride-1 convolution by Winograd); the other engines have no such choice. The

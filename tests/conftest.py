@@ -2,7 +2,7 @@
 the MPI tests and the CUDA compile tests.
 
 ``device`` is "cpu", then "gpu": on a machine with CuPy and a CUDA device that is the real
-GPU; anywhere else it is the strict device (``strict_device.py``, installed as ``cupy`` for
+GPU; anywhere else it is the strict device (``minialexnet/strict_device/``, installed as ``cupy`` for
 the test), so the GPU path runs in every CI run instead of being skipped.
 """
 
@@ -53,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"device 'gpu': {'CuPy on a CUDA device' if REAL_GPU else 'the strict device (minialexnet/strict_device.py)'}"
+    return f"device 'gpu': {'CuPy on a CUDA device' if REAL_GPU else 'the strict device (minialexnet/strict_device/)'}"
 
 
 @pytest.fixture(params=DEVICES)

@@ -210,3 +210,25 @@ def test_fuse_gives_a_reference_sequential_of_engine_layers_the_same_step_and_la
         np.testing.assert_allclose(params_new[key], params_ref[key], rtol=1e-11, atol=1e-13, err_msg=key)
     assert launches_unfused.count() - launches_new.count() == 6  # three ReLUs, forward and backward
     assert "relu_forward" in launches_unfused.log and "relu_forward" not in launches_new.log
+
+
+def test_the_doctor_steps_the_cuda_engine_against_the_cpu_reference_and_gives_its_verdict(monkeypatch):
+    """``python -m minialexnet.doctor`` on a GPU: one SGD step of each engine (the cuda one here in the simulator, with a
+    visible GPU faked), each against the reference engine in float64 on the CPU; a wrong kernel is a FAIL."""
+    import time
+
+    from minialexnet.tools import doctor
+
+    monkeypatch.setattr(engine, "available", lambda: True)
+    started = time.perf_counter()
+    checks = {check.name: check for check in doctor.engine_checks("gpu:0")}
+    assert time.perf_counter() - started < 120  # in the simulator: one Python thread per CUDA thread
+    assert checks["engine reference"].status == "ok" and checks["engine cuda"].status == "ok", checks
+    assert "--engine cuda may be tried" in checks["engine cuda"].detail
+    error = float(checks["engine cuda"].detail.split("max relative error ")[1].split(" ")[0])
+    assert error < 1e-5
+    original = engine.LocalResponseNorm.backward
+    monkeypatch.setattr(engine.LocalResponseNorm, "backward", lambda self, dout: original(self, dout) * 1.001)
+    checks = {check.name: check for check in doctor.engine_checks("gpu:0")}
+    assert checks["engine reference"].status == "ok" and checks["engine cuda"].status == "FAIL"
+    assert "keep --engine reference" in checks["engine cuda"].advice

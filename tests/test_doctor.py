@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -82,6 +83,26 @@ def test_on_the_strict_device_the_gpu_is_listed_and_passes_its_smoke_test(strict
     assert "strict device" in report["gpu:0"] and "compute capability 9.0" in report["gpu:0"] and "GiB free" in report["gpu:0"]
     assert report["CUDA driver"].startswith("ok") and report["NCCL"].startswith("--")
     assert report["smoke test gpu:0"].startswith("ok")
+
+
+def test_on_a_gpu_each_engine_takes_one_step_against_the_cpu_reference_in_seconds(strict_cupy, monkeypatch, capsys):
+    """The reference engine on the strict device; the cuda engine is tried only where numba-cuda sees a GPU (its step in
+    numba's simulator: tests/cuda_sim_cases.py). A wrong float32 result is a FAIL with the engine named."""
+    started = time.perf_counter()
+    checks = {check.name: check for check in doctor.engine_checks("gpu:0")}
+    assert time.perf_counter() - started < 20
+    assert checks["engine reference"].status == "ok" and "--engine auto runs this engine on a GPU" in checks["engine reference"].detail
+    assert checks["engine cuda"].status == "--" and "--engine reference runs" in checks["engine cuda"].detail
+    error = float(checks["engine reference"].detail.split("max relative error ")[1].split(" ")[0])
+    assert 1e-9 < error < 1e-5  # float32 rounding, no more
+    assert doctor.main([]) == 0
+    report = lines_of(capsys)
+    assert report["engine reference"].startswith("ok") and report["engine cuda"].startswith("--")
+    original = LocalResponseNorm.backward
+    float32_bug = lambda self, dout: original(self, dout) * (1.001 if dout.dtype == np.float32 else 1.0)  # noqa: E731
+    monkeypatch.setattr(LocalResponseNorm, "backward", float32_bug)
+    failed = doctor.engine_checks("gpu:0")[0]
+    assert failed.status == "FAIL" and "max relative error 1.0e-03" in failed.detail and "tests/test_gpu_path.py" in failed.advice
 
 
 def test_a_wrong_result_or_a_bad_thread_setting_is_a_problem(monkeypatch, capsys):

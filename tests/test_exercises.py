@@ -313,6 +313,11 @@ MISTAKES = [
     ),
     ("lrn", {"return dout * D ** (-self.beta) - 2": "return dout * D ** (-self.beta) + 0 * 2"}, "dx differs from the numerical gradient"),
     ("lrn", {"alpha=1e-4, beta=0.75, k=2.0):": "alpha=1e-4, beta=0.75, k=1.0):"}, "the defaults are size 5, alpha 1e-4"),
+    (
+        "lrn",
+        {"before, after, C = self.size // 2, (self.size - 1) // 2,": "before, after, C = self.size // 2, self.size // 2,"},
+        "your window is c - 2 .. c + 2, 5 channels: for an even size it is c - size//2 .. c + (size - 1)//2",
+    ),
     # dropout
     ("dropout", {"self.rng.random(x.shape) >= self.p": "self.rng.random(x.shape) < self.p"}, "p is the probability of DROPPING"),
     (
@@ -325,6 +330,7 @@ MISTAKES = [
     ("dropout", {"self.rng.random(x.shape)": "np.random.default_rng(0).random(x.shape)"}, "draw a new mask in every forward"),
     ("dropout", {"self.rng.random(x.shape)": "np.random.default_rng().random(x.shape)"}, "two Dropout(seed=3) dropped different units"),
     ("dropout", {"/ (1.0 - self.p)": "/ self.p"}, "the kept units are scaled by 3.333, expected 1 / (1 - p) = 1.429"),
+    ("dropout", {"self.rng.random(x.shape)": "self.rng.random(x.shape[1:])"}, "every example of the batch has the same mask"),
     # sequential
     ("sequential", {"for _, layer in reversed(self.layers):": "for _, layer in self.layers:"}, "in reverse order"),
     ("sequential", {"dout = layer.backward(dout)\n        return dout": "layer.backward(dout)\n        return dout"}, "got the wrong dout"),
@@ -334,6 +340,11 @@ MISTAKES = [
     ("sgd", {SGD_UPDATE: "v -= self.weight_decay * w + self.lr * grads[name]"}, "multiplied by lr as well"),
     ("sgd", {"v = self.velocity.setdefault(name, np.zeros_like(w))": "v = np.zeros_like(w)"}, "the velocity must persist between steps"),
     ("sgd", {"w += v": "params[name] = w + v"}, "update it in place"),
+    (
+        "sgd",
+        {SGD_UPDATE: "v -= (0.0 if name.endswith('.b') else self.weight_decay) * self.lr * w + self.lr * grads[name]"},
+        "params['fc.b'] alone is wrong: the weight decay term is missing: v <- m v - wd lr w - lr g (the paper decays every parameter",
+    ),
     ("sgd", {"w += v": "w -= v"}, "w <- w + v (v already holds the minus sign)"),
     ("sgd", {"v *= self.momentum": "v *= 0.5"}, "step 2 (lr 0.1) differs from v <- m v - wd lr w - lr g"),
     ("sgd", {"v *= self.momentum": "v *= self.momentum\n            grads[name][...] = 0"}, "changed the gradients"),
@@ -344,6 +355,12 @@ MISTAKES = [
         "[input (2, 2, 7, 5), 3 filters of 3x2",
     ),
     ("conv_naive", {"F, _, KH, KW = W.shape": "F, _, KH, _ = W.shape\n    KW = KH"}, "[input (2, 2, 7, 5), 3 filters of 3x2"),
+    (
+        "conv_naive",
+        {"xp.sum(window * W[f]) + b[f]": "xp.sum(window * W[f, :, ::-1, ::-1]) + b[f]"},
+        "your kernel is flipped (a convolution in the signal-processing sense): the layer computes a cross-correlation",
+    ),
+    ("relu", {"self.cache = x > 0": "self.cache = x >= 0"}, "at x == 0 exactly dx must be 0: the rule is x > 0, not x >= 0"),
     (
         "conv_naive",
         {"dx_padded[n, :, rows, cols] += dout[n, f, oh, ow] * W[f]": "dx_padded[n, :, rows, cols] += 2 * dout[n, f, oh, ow] * W[f]"},
@@ -394,7 +411,7 @@ MISTAKES = [
     (
         "softmax",
         {"e = xp.exp(": "e = np.exp(", "from minialexnet.backend": "import numpy as np\n\nfrom minialexnet.backend"},
-        "softmax fails on the GPU",
+        "softmax runs on NumPy only, not on CuPy: strict device: numpy.exp was called on a device array",
     ),
     ("softmax", {"e = xp.exp(z - z.max(axis=1, keepdims=True))": "e = xp.exp(z)"}, "softmax of a (5, 10) array holds NaN or inf"),
     # lesson 3: a checker that misses bugs or kinks
@@ -404,6 +421,19 @@ MISTAKES = [
         "gradcheck",
         {"return 0.0 if scale == 0 else float(np.abs(a - n).max() / scale)": "return float(np.abs(a - n).max() / scale / 1e6)"},
         "that layer's W is wrong, catch it",
+    ),
+    (
+        "gradcheck",
+        {"dout = rng.standard_normal(layer.forward(x).shape)": "dout = np.ones(layer.forward(x).shape)"},
+        "with dout = ones a backward that ignores dout looks right; draw dout at random",
+    ),
+    (
+        "gradcheck",
+        {
+            "flat[i] = original - eps\n        minus = np.sum(f(x) * dout)": "flat[i] = original\n        minus = np.sum(f(x) * dout)",
+            "out[i] = (plus - minus) / (2 * eps)": "out[i] = (plus - minus) / eps",
+        },
+        "above the lesson's bound of 1e-07: one-sided differences",
     ),
     # lesson 8: the schedule
     ("schedule", {"if self.bad_epochs > self.patience:": "if self.bad_epochs >= self.patience:"}, "lr is 0.001, expected 0.01"),
@@ -420,7 +450,7 @@ MISTAKES = [
         },
         "swapped tops and lefts",
     ),
-    ("augment", {"return get_array_module(x).stack(patches)": "return np.stack(patches)"}, "crop_and_flip fails on the GPU"),
+    ("augment", {"return get_array_module(x).stack(patches)": "return np.stack(patches)"}, "crop_and_flip runs on NumPy only, not on CuPy"),
     (
         "augment",
         {"far, centre = full - size, (full - size) // 2": "far, centre = full - size, full // 2 - size // 2"},
@@ -443,12 +473,35 @@ MISTAKES = [
     # lesson 10: nearest neighbours
     ("neighbours", {"[:, :k]": "[:, ::-1][:, :k]"}, "the farthest rows"),
     ("neighbours", {"- 2 * query @ reference.T": "- query @ reference.T"}, "differs from the k rows of reference closest"),
+    # the strict device's three answers: NumPy on a device array (above), a name CuPy has not got, another result (below)
+    (
+        "softmax",
+        {"return e / e.sum(axis=1, keepdims=True)": "return e / xp.vecdot(e, xp.ones_like(e))[:, None]"},
+        "softmax cannot run on CuPy: CuPy has no cupy.vecdot (the strict device offers CuPy 14.2.0's names): code that uses it "
+        "cannot run on a GPU; use xp.sum(a * b, axis=-1) (softmax.py, line 9)",
+    ),
     # lesson 11: the kernel
     ("kernel", {"    if i < x.size:\n        dx[i]": "    dx[i]"}, "threads past the end"),
     ("kernel", {"if x[i] > 0 else 0.0": "if x[i] >= 0 else 0.0"}, "use x > 0, not x >= 0"),
+    (
+        "kernel",
+        {"        dx[i] = dout[i] if x[i] > 0 else 0.0": "        if x[i] > 0:\n            dx[i] = dout[i]"},
+        "must write 0 (else: dx[i] = 0.0)",
+    ),
     # lesson 12: the data-parallel step
     ("data_parallel", {"weight = len(share) / len(images)": "weight = 1 / ranks"}, "weight rank r's gradient by its share"),
     ("data_parallel", {"grads[key] += weight * value": "grads[key] = weight * value"}, "grads are the last share's only"),
+    (
+        "data_parallel",
+        {
+            "loss, grads = 0.0, {key: np.zeros_like(value) for key, value in model.params.items()}": "loss, kept = 0.0, []",
+            "        for key, value in model.grads.items():\n            grads[key] += weight * value\n    return loss, grads": (
+                "        kept.append((weight, model.grads))\n"
+                "    return loss, {key: sum(w * g[key] for w, g in kept) for key in model.params}"
+            ),
+        },
+        "grads are the last share's only: the next backward overwrites model.grads in place",
+    ),
     # the training loop
     (
         "train_loop",
@@ -461,6 +514,7 @@ MISTAKES = [
     ),
     ("train_loop", {ORDER: "order = np.arange(len(images))"}, "shuffle them each epoch"),
     ("train_loop", {ORDER: "order = np.random.default_rng(0).permutation(len(images))"}, "every epoch used the same order"),
+    ("train_loop", {ORDER: "order = np.random.permutation(len(images))"}, "shuffle with the rng argument, rng.permutation(len(images))"),
     (
         "train_loop",
         {
@@ -670,7 +724,7 @@ def test_the_plain_honest_layers_run_on_both_devices(name):
     [
         ("conv_naive", "numpy.pad was called on a device array; call xp.pad", 10),
         ("im2col", "numpy.pad was called on a device array; call xp.pad", 17),
-        ("lrn", "numpy.zeros_like was called on a device array; call xp.zeros_like", 20),
+        ("lrn", "numpy.zeros_like was called on a device array; call xp.zeros_like", 22),
         ("maxpool", "Implicit conversion to a NumPy array is not allowed", 25),
         ("softmax_cross_entropy", "numpy.exp was called on a device array; call xp.exp", 14),
         ("dropout", "Unsupported type <class 'numpy.ndarray'>", 22),

@@ -1,7 +1,7 @@
 """``python benchmarks/gpu/on_strict_device.py MODULE ARGS...``: ``python -m MODULE ARGS...`` with the strict device as CuPy.
 
 verify.py's dry run uses it, so that every ``--device gpu`` command of the GPU check runs on a
-CPU (minialexnet/strict_device.py; with NUMBA_ENABLE_CUDASIM=1 the GPU engine's kernels run in
+CPU (minialexnet/strict_device/; with NUMBA_ENABLE_CUDASIM=1 the GPU engine's kernels run in
 numba's simulator).
 """
 

@@ -7,7 +7,8 @@ send. What must each rank send so that the sum is the gradient of the whole batc
 loss? (Write the batch's loss as the shares' losses combined.)
 
 Return (loss, grads): the whole batch's mean loss and a dict with model.grads' names.
-Careful: model.grads holds the arrays the NEXT backward overwrites.
+Careful: model.grads holds the arrays the NEXT backward overwrites (the fast engine's layers,
+and the check's, write into the same arrays every time): copy what you keep.
 
 Check it:  ``exercises.check("data_parallel")``
 """

@@ -2,7 +2,8 @@
 
 x, out, dout, dx: any shape, all the same. p is the probability of DROPPING a unit.
 
-    train=True:   mask[i] = 1 / (1 - p) with probability 1 - p, else 0 (a fresh draw every call)
+    train=True:   mask[i] = 1 / (1 - p) with probability 1 - p, else 0 (a fresh draw every call,
+                  one for every entry of x: each example of the batch its own mask)
                   out = x * mask
     train=False:  out = x (nothing dropped, nothing scaled)
 

@@ -13,6 +13,12 @@ dx and every parameter's gradient (layer.grads[name] against numerical_gradient 
 layer.params[name]) by the relative error max |a - n| / max(max |a|, max |n|). Return
 ``{tensor: (relative error, crossed a kink)}`` for "dx" and each parameter name.
 
+The bound is lesson 3's: a gradient passes below 1e-7. The check holds your checker to it:
+on a curved probe function and on correct layers your errors must stay below 1e-7, as central
+differences in float64 do (about 1e-9; one-sided ones, off by O(eps), score about 1e-6 and
+fail), and planted bugs must score above 1e-3. Draw dout at random (``rng`` below): with
+dout = ones a backward that ignores dout looks right, and one of the planted layers does.
+
 A kink: ReLU and max-pool are not differentiable everywhere. When x[i] is within eps of
 ReLU's kink, x + eps and x - eps fall on different sides and the central difference is
 neither slope. Detect it: the one-sided differences (L(x + eps) - L(x)) / eps and

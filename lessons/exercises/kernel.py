@@ -1,10 +1,11 @@
 """Exercise (lesson 11): ReLU's backward as a CUDA kernel, written in Python with numba.cuda.jit.
 
-    dx[i] = dout[i] if x[i] > 0 else 0
+    dx[i] = dout[i] if x[i] > 0 else 0      (0 at x == 0 exactly, as in lesson 3's ReLU)
 
 A kernel is the body of ONE thread; the launch below starts `blocks` blocks of `threads`
 threads, and thread i = cuda.grid(1) handles element i. There are more threads than elements
-(the last block is not full): a thread past the end must do nothing.
+(the last block is not full): a thread past the end must do nothing. Every other thread
+writes its dx[i], the zeros too: an array from np.empty_like holds whatever was in memory.
 
 The grader runs it in numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1: every CUDA thread a
 Python thread on the CPU, no GPU needed); the same file runs on a real GPU with CuPy arrays.

@@ -1,7 +1,9 @@
 """Exercise: local response normalization, forward and backward (Section 3.3).
 
-Notation: a (N, C, H, W) the input (ReLU outputs), n = size, half = n // 2; for channel c
-the window is the channels c' in [c - half, c + half] that exist (clipped at 0 and C - 1).
+Notation: a (N, C, H, W) the input (ReLU outputs), n = size; for channel c the window is the
+channels c' from c - n//2 to c + (n-1)//2 that exist (clipped at 0 and C - 1): n channels, for
+the paper's n = 5 the two on each side of c. (For an even n there is one fewer after c than
+before it, as in the library and PyTorch; the check tries n = 4 too.)
 
     D[c] = k + alpha * sum over c' in window(c) of a[c']**2
     b[c] = a[c] * D[c] ** (-beta)
@@ -11,8 +13,9 @@ with the paper's k = 2, n = 5, alpha = 1e-4, beta = 0.75: alpha is NOT divided b
 
 Backward: a[j] enters b[j] directly AND every D[c] whose window contains j. So
 dL/da[j] = dout[j] * db[j]/da[j] (D[j] held fixed) + sum over c with j in window(c) of
-dout[c] * db[c]/dD[c] * dD[c]/da[j]. Work out the two derivatives; the window is symmetric,
-so "every c whose window contains j" is window(j).
+dout[c] * db[c]/dD[c] * dD[c]/da[j]. Work out the two derivatives. "Every c whose window
+contains j" runs from j - (n-1)//2 to j + n//2: the window mirrored, window(j) itself when n is
+odd.
 
 The code must run on NumPy and on CuPy: write it with ``xp`` (given below, ``xp =
 get_array_module(x)`` from minialexnet.backend: numpy for NumPy arrays, cupy for CuPy ones)

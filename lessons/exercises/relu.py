@@ -3,8 +3,9 @@
     out = max(0, x)                        x, out, dout, dx: any shape, all the same
 
 Backward: dL/dx = dL/dout * d out/dx, element by element. Work out d max(0, x)/dx on
-each side of 0 (at exactly 0 either value is accepted: no input is exactly 0, but some lie
-within 1e-9 of it, where only the exact gradient passes).
+each side of 0. At exactly 0 the derivative does not exist; take 0 there (the mask is x > 0,
+not x >= 0), as the library, PyTorch and lesson 11's kernel do: the check feeds exact zeros,
+and inputs within 1e-9 of 0, where only the exact gradient passes.
 ``dout`` belongs to the caller: compute a new array, never write into ``dout``.
 
 The code must run on NumPy and on CuPy: write it with ``xp`` (given below, ``xp =

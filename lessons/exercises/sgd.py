@@ -7,7 +7,7 @@ at the start and kept between steps, one per name):
     w <- w + v
 
 (the paper: momentum 0.9, weight decay 0.0005, lr 0.01). Weight decay is inside the
-velocity, applied to every parameter. Update each w IN PLACE (the model holds these very
+velocity, applied to every parameter, the biases too (as in the paper). Update each w IN PLACE (the model holds these very
 arrays: w += ... or w[...] = ...; rebinding params[name] would leave the model unchanged).
 Only read the gradients.
 

@@ -1,7 +1,9 @@
 """Exercise: the training loop and the evaluation (Section 5).
 
 One epoch of minibatch SGD (Section 5: batches of 128 in the paper):
-  1. shuffle: a new random order of the N images every epoch, drawn from ``rng``;
+  1. shuffle: a new random order of the N images every epoch, drawn from ``rng``
+     (rng.permutation, not np.random: the same rng must give the same order, so that a run
+     can be repeated);
   2. walk through that order in batches of at most batch_size images (every image exactly
      once per epoch, the last batch may be smaller); for each batch: the model's forward
      in training mode (dropout on), the loss layer's forward on the logits and the batch's

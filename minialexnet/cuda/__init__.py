@@ -1,8 +1,10 @@
 """The GPU engine: the reference layers with numba-cuda kernels between cuBLAS products.
 
 ``--engine cuda`` builds AlexNet from these classes (same names and constructors as
-minialexnet/layers, which they subclass); ``--engine auto`` picks this engine when
-``available()``. The kernels (kernels.py), each beside the reference it replaces:
+minialexnet/layers, which they subclass); ``--engine auto`` does not pick it (it runs the
+reference engine on a GPU until a GPU run has shown this one equal and faster: docs/gpu.md),
+and ``available()`` says whether it can run here. The kernels (kernels.py), each beside the
+reference it replaces:
 
 | kernel                 | replaces (reference)                   | fuses                                           |
 |------------------------|----------------------------------------|-------------------------------------------------|

@@ -5,9 +5,10 @@
   never uses the engine never imports numba.
 - Arrays: CuPy arrays go to the kernel as they are (``__cuda_array_interface__``), flat.
   In numba's simulator (``NUMBA_ENABLE_CUDASIM=1``: kernels run on the CPU, one Python
-  thread per CUDA thread) the kernel needs NumPy arrays: the strict device's arrays
-  (strict_device.py) are handed over as the NumPy arrays they hold, which the kernel
-  writes in place. Each launch on strict device arrays is counted there (``record_launch``).
+  thread per CUDA thread) the kernel needs NumPy arrays: an array type registered with
+  ``register_array_type`` (the strict device's, when it is installed) is handed over as the
+  NumPy array it holds, which the kernel writes in place, and each launch on it is reported
+  back (the strict device counts them).
 - Stream: the launch goes on CuPy's current stream. Numba would otherwise synchronise on
   the stream each argument exports (CUDA Array Interface v3), a host wait per argument, so
   ``NUMBA_CUDA_ARRAY_INTERFACE_SYNC`` is off for this process unless set: nothing inside a
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "0")
@@ -30,6 +32,13 @@ SIMULATOR_THREADS = 4
 
 _compiled: dict[str, Any] = {}
 _streams: dict[int, Any] = {}
+_stand_ins: dict[type, tuple[Callable[[Any], Any], Callable[[str], None]]] = {}
+
+
+def register_array_type(array_type: type, host_array: Callable[[Any], Any], on_launch: Callable[[str], None]) -> None:
+    """Arrays of ``array_type`` (a CuPy stand-in) go to the simulator's kernels as ``host_array(array)``; ``on_launch(name)``
+    hears of each launch on them."""
+    _stand_ins[array_type] = (host_array, on_launch)
 
 
 def simulated() -> bool:
@@ -51,12 +60,9 @@ def _kernel(name: str) -> Any:
 
 
 def _flat(array: Any) -> Any:
-    """The array as the kernel takes it: flat, and NumPy underneath a strict device array."""
-    from minialexnet import strict_device
-
-    if isinstance(array, strict_device.ndarray):
-        return array._a.reshape(-1)
-    return array.reshape(-1)
+    """The array as the kernel takes it: flat, and the NumPy array underneath a registered stand-in's array."""
+    stand_in = _stand_ins.get(type(array))
+    return (stand_in[0](array) if stand_in else array).reshape(-1)
 
 
 def _is_array(value: Any) -> bool:
@@ -79,8 +85,6 @@ def _stream(array: Any) -> Any:
 
 def launch(name: str, size: int, *args: Any) -> None:
     """Run kernel ``name`` over ``size`` output elements; arrays in ``args`` are passed flat, other arguments as they are."""
-    from minialexnet import strict_device
-
     arrays = [a for a in args if _is_array(a)]
     if size == 0:
         return
@@ -90,5 +94,6 @@ def launch(name: str, size: int, *args: Any) -> None:
         blocks, threads = min(MAX_BLOCKS, -(-size // BLOCK)), BLOCK
     kernel = _kernel(name)
     kernel[blocks, threads, _stream(arrays[0])](*(_flat(a) if _is_array(a) else a for a in args))
-    if isinstance(arrays[0], strict_device.ndarray):
-        strict_device.record_launch(name)
+    stand_in = _stand_ins.get(type(arrays[0]))
+    if stand_in:
+        stand_in[1](name)

@@ -13,26 +13,34 @@ What is checked (float64, fixed seeds, several cases per exercise, the failing o
   library), on non-square inputs and kernels, odd sizes, strides 1-4, padding 0-2, batches
   1-4, groups 1 and 2 (Conv2d); backward against central differences of those loops, every tensor; smooth layers
   also against the complex-step derivative (exact to rounding: the reported error), ReLU on
-  inputs within 1e-9 of its kink, max-pool on exact ties and on near-ties 1e-10 apart; two
-  instances run interleaved; each layer once more on the strict device (CuPy's rules without
-  a GPU, ``minialexnet.strict_device``): the exercises are written against ``xp``;
+  inputs within 1e-9 of its kink and exactly at it (the gradient there is 0: x > 0, lesson 11's
+  rule too), max-pool on exact ties and on near-ties 1e-10 apart, LRN with an even size too;
+  two instances run interleaved; each layer once more on the strict device (CuPy's API and
+  rules without a GPU, ``minialexnet.strict_device``): the exercises are written against ``xp``;
 - softmax (lesson 1), crops and flips (lesson 9) and nearest neighbours (lesson 10) on NumPy
-  and on the strict device; the gradient checker (lesson 3) on correct layers, layers with
-  planted bugs and a kink; SGD over a schedule whose lr drops by 10 twice; the training loop
-  on a small problem whose last batch is smaller; the plateau schedule (lesson 8) on a fixed
-  error curve; the data-parallel step (lesson 12) against one process on uneven shares; a
-  numba.cuda kernel (lesson 11) in the CUDA simulator, in a child process.
+  and on the strict device; the gradient checker (lesson 3) on a curved probe and on correct
+  layers, both held to lesson 3's bound of 1e-7, on layers with planted bugs (one whose backward
+  ignores dout) and a kink; SGD over a schedule whose lr drops by 10 twice; the training loop on
+  a small problem whose last batch is smaller, its order repeated by the same rng; the plateau
+  schedule (lesson 8) on a fixed error curve; the data-parallel step (lesson 12) against one
+  process on uneven shares, on layers that reuse their gradient arrays (as the fast engine's
+  do); a numba.cuda kernel (lesson 11) in the CUDA simulator, in a child process, also
+  launched on a dx filled with NaN.
 
 What it rejects, each with a hint naming the mistake (tests/test_exercises.py has one
 deliberately wrong file per case):
 - not written yet; a syntax or import error, ``sys.exit``, a missing class or function;
   an endless loop (a time limit, where the grader runs in the main thread); a file that
   imports torch, jax, autograd or tensorflow;
-- a layer that runs on NumPy only (``np`` called on a device array, a host mask multiplied
-  into one): the hint names the call that fails on CuPy, with file and line;
+- code that fails on the strict device, told apart by cause, with file and line: NumPy called
+  on a device array or a host array mixed into one ("runs on NumPy only": write ``xp``); a name
+  CuPy has not got ("cannot run on CuPy: CuPy has no cupy.insert", with the ``xp`` alternative);
+  something CuPy computes otherwise (an index out of bounds, a repeated index assigned, an
+  undefined float-to-int cast); and a result that differs from NumPy's;
 - a forward that returns a list, the wrong dtype or shape, NaN/inf, changes its input, or
   disagrees with the formula: a forward changed together with a matching backward fails here;
-  shapes computed from the wrong axis (OW from H), KW taken equal to KH, OH = H // S;
+  shapes computed from the wrong axis (OW from H), KW taken equal to KH, OH = H // S; a conv
+  kernel flipped; LRN's window centred for an even size;
 - a backward that writes into ``dout``; that calls the library's layers, their functions or
   ``minialexnet.gradcheck`` (while the student's code runs, every function and method of
   those modules, and every reference to one in a minialexnet module or the student's
@@ -44,15 +52,18 @@ deliberately wrong file per case):
 - gradients missing, stored under other names, never written (all zeros), accumulated
   across calls, divided by N, averaged over the N * OH * OW positions (conv db), of the wrong
   sign or shape (transposed?), ignoring ``dout``, or plainly wrong;
-- max-pool ties given to every maximum, split among them, or to another one; LRN's alpha
-  divided by size; softmax without the row maximum; im2col's row or column order, col2im
-  assigning instead of adding; dropout's p as the keep probability, without or with the
-  wrong scale, one mask for every call, not seeded by ``self.rng``, scaling at test time;
-  Sequential's order, its dout hand-over and train flag; SGD's weight decay, velocity,
-  in-place update and PyTorch's form (equal to the paper's only while lr is constant); the
-  loop's dropped last batch, missing shuffle, labels out of step with their images, extra or
-  missing steps, percentages, the unweighted mean of the batch losses; and each new
-  exercise's usual slips (see the tests).
+- max-pool ties given to every maximum, split among them, or to another one; ReLU's
+  gradient at exactly 0; LRN's alpha divided by size; softmax without the row maximum;
+  im2col's row or column order, col2im assigning instead of adding; dropout's p as the keep
+  probability, without or with the wrong scale, one mask for every call or for the whole
+  batch, not seeded by ``self.rng``, scaling at test time; Sequential's order, its dout
+  hand-over and train flag; SGD's weight decay (on one parameter only, the biases say: named),
+  velocity, in-place update and PyTorch's form (equal to the paper's only while lr is
+  constant); the loop's dropped last batch, missing shuffle or one not drawn from ``rng``,
+  labels out of step with their images, extra or missing steps, percentages, the unweighted
+  mean of the batch losses; a checker with dout = ones or one-sided differences; gradients
+  kept by reference across the data-parallel shares; a kernel that leaves zeros unwritten;
+  and each new exercise's usual slips (see the tests).
 
 What it cannot detect: an autodiff library reached without an import statement in the file
 (importlib, a helper module); a library function reached through a reference kept outside
@@ -86,7 +97,8 @@ from minialexnet.exercises.course import (
 )
 from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, loaded, solutions_dir, where
 from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, autodiff_import, deadline
-from minialexnet.exercises.layers import LAYERS, grade_dropout, grade_im2col, grade_layer
+from minialexnet.exercises.layer_cases import LAYERS
+from minialexnet.exercises.layers import grade_dropout, grade_im2col, grade_layer
 from minialexnet.exercises.training import grade_sequential, grade_sgd, grade_train_loop
 
 TIME_LIMIT = 60.0  # seconds per exercise

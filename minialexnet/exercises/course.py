@@ -31,7 +31,18 @@ from typing import Any
 import numpy as np
 
 from minialexnet import strict_device
-from minialexnet.exercises.harness import FORWARD_TOLERANCE, NotWrittenError, StudentError, Watch, as_array, attribute, build, near
+from minialexnet.exercises.harness import (
+    FORWARD_TOLERANCE,
+    NotWrittenError,
+    StudentError,
+    Watch,
+    as_array,
+    attribute,
+    build,
+    device_failure,
+    near,
+)
+from minialexnet.gradcheck import DEFAULT_THRESHOLD
 from minialexnet.layers import Layer, Linear, LocalResponseNorm, ReLU, Sequential, SoftmaxCrossEntropy
 
 KERNEL_TIME_LIMIT = 120  # seconds for the simulator's child process
@@ -45,11 +56,8 @@ def on_strict_device(what: str, function: Callable[..., Any], *host_args: np.nda
         args = [cupy.asarray(value) for value in host_args]
         try:
             result = function(*args)
-        except (strict_device.NotModelledError, TypeError, ValueError) as error:
-            raise StudentError(
-                f"{what} fails on the GPU (CuPy's rules, checked without a GPU): {type(error).__name__}: {error}. "
-                "Write it with xp = get_array_module(x) and xp.<function>, never np.<function> on the input"
-            ) from None
+        except Exception as error:
+            raise device_failure(what, error) from None
         if type(result).__module__.split(".")[0] != "cupy":
             raise StudentError(
                 f"{what} returned a {type(result).__name__} for a CuPy input: compute with xp so the result stays on the GPU"
@@ -129,6 +137,19 @@ class _ShortLRN(LocalResponseNorm):
         return dout * D**-self.beta
 
 
+class _LazyScale(Layer):
+    """A planted bug (lesson 3's): out = 3 x, and a backward that ignores dout (right only when dout is all ones)."""
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        return 3 * x
+
+    def backward(self, dout: Any) -> Any:
+        return np.full(dout.shape, 3.0)
+
+
+IGNORES_DOUT = "Scale by 3 whose backward ignores dout"
+
+
 def _subjects(rng: np.random.Generator) -> dict[str, tuple[Layer, np.ndarray, str | None]]:
     """name -> (layer, input, the tensor with a planted bug or None)."""
     away = np.sign(rng.standard_normal((3, 8))) * rng.uniform(0.1, 1.0, (3, 8))  # no input near ReLU's kink
@@ -140,6 +161,7 @@ def _subjects(rng: np.random.Generator) -> dict[str, tuple[Layer, np.ndarray, st
         "Linear(6, 4) with dW doubled": (_TwiceW(6, 4, rng=rng, dtype=np.float64), rng.standard_normal((3, 6)), "W"),
         "ReLU that lets every gradient through": (_LeakyBackward(), away, "dx"),
         "LocalResponseNorm without its neighbour term": (_ShortLRN(5, alpha=0.5), rng.standard_normal((2, 6, 2, 3)), "dx"),
+        IGNORES_DOUT: (_LazyScale(), rng.standard_normal((3, 4)), "dx"),
     }
 
 
@@ -156,25 +178,40 @@ def _report(what: str, value: Any, layer: Layer) -> dict[str, tuple[float, bool]
         raise StudentError(f"check_layer({what}) must map each tensor to a pair (relative error, crossed a kink)") from None
 
 
+CURVATURE = 20.0  # the probe cos(20 t) / 20: central differences are off by about 1e-10, one-sided ones by about 1e-5
+
+
 def grade_gradcheck(module: ModuleType, seed: int) -> float:
+    """The student's checker, held to the lesson's bound (``DEFAULT_THRESHOLD``, 1e-7) on a probe and on correct layers."""
     rng = np.random.default_rng(seed)
     numerical_gradient, check_layer = attribute(module, "numerical_gradient"), attribute(module, "check_layer")
     watch = Watch(module, library=("minialexnet.gradcheck",))
     x, dout = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     given = x.copy()
-    numeric = as_array(
-        "numerical_gradient", watch.call("numerical_gradient", numerical_gradient, lambda t: np.sin(t) * t, given, dout), x.shape
-    )
+
+    def probe(t: np.ndarray) -> np.ndarray:
+        return np.cos(CURVATURE * t) / CURVATURE
+
+    numeric = as_array("numerical_gradient", watch.call("numerical_gradient", numerical_gradient, probe, given, dout), x.shape)
     if not np.array_equal(given, x):
         raise StudentError("numerical_gradient left x changed: put every coordinate back after perturbing it")
-    exact = dout * (np.cos(x) * x + np.sin(x))
+    exact = -dout * np.sin(CURVATURE * x)
     error = float(np.abs(numeric - exact).max() / np.abs(exact).max())
     ratio = float(np.sum(numeric * exact) / np.sum(exact * exact))
     if near(ratio, 2.0) or near(ratio, 0.5):
         raise StudentError(f"numerical_gradient is {ratio:g} times the derivative: central differences divide by 2 eps")
-    if error > 1e-6:
+    if error > DEFAULT_THRESHOLD:
+        eps = 1e-6
+        one_sided = dout * (probe(x + eps) - probe(x)) / eps
+        if float(np.abs(numeric - one_sided).max() / np.abs(exact).max()) < error / 10:
+            raise StudentError(
+                f"numerical_gradient of sum(cos(20 x) / 20 * dout) is off by {error:.1e}, above the lesson's bound of "
+                f"{DEFAULT_THRESHOLD:g}: one-sided differences (f(x + eps) - f(x)) / eps are off by O(eps) where f curves; "
+                "central ones, (f(x + eps) - f(x - eps)) / (2 eps), by O(eps^2)"
+            )
         raise StudentError(
-            f"numerical_gradient of sum(x sin(x) * dout) is off by {error:.1e}: (f(x + eps) - f(x - eps)) / (2 eps), weighted by dout"
+            f"numerical_gradient of sum(cos(20 x) / 20 * dout) is off by {error:.1e} (the bound is {DEFAULT_THRESHOLD:g}): "
+            "(f(x + eps) - f(x - eps)) / (2 eps), weighted by dout"
         )
     worst = error
     for name, (layer, inputs, bug) in _subjects(rng).items():
@@ -183,13 +220,16 @@ def grade_gradcheck(module: ModuleType, seed: int) -> float:
             if kink:
                 raise StudentError(f"check_layer({name}) reports a kink crossing in {tensor}, but every input is at least 0.1 from a kink")
             if tensor == bug and not relative > 1e-3:
+                advice = ": with dout = ones a backward that ignores dout looks right; draw dout at random" if name == IGNORES_DOUT else ""
                 raise StudentError(
-                    f"check_layer({name}) gives {tensor} a relative error of {relative:.1e}: that layer's {tensor} is wrong, catch it"
+                    f"check_layer({name}) gives {tensor} a relative error of {relative:.1e}: that layer's {tensor} is wrong, "
+                    f"catch it{advice}"
                 )
-            if tensor != bug and not relative < 1e-5:
+            if tensor != bug and not relative < DEFAULT_THRESHOLD:
                 raise StudentError(
-                    f"check_layer({name}) gives the correct {tensor} a relative error of {relative:.1e}: "
-                    "compare |a - n| to the larger of |a|, |n|"
+                    f"check_layer({name}) gives the correct {tensor} a relative error of {relative:.1e}, above the lesson's bound "
+                    f"of {DEFAULT_THRESHOLD:g}: central differences in float64 (one-sided ones are off by O(eps)), compared as "
+                    "|a - n| to the larger of |a|, |n|"
                 )
             worst = max(worst, relative if tensor != bug else 0.0)
     near_kink = rng.standard_normal((2, 5))
@@ -251,8 +291,25 @@ def grade_schedule(module: ModuleType, seed: int) -> float:
 # ---------------------------------------------------------------- lesson 12: the data-parallel step
 
 
+class _BufferedLinear(Linear):
+    """Linear whose backward writes its gradients into the same two arrays every time, as the fast engine's layers do:
+    a reference to model.grads kept from one share is overwritten by the next share's backward."""
+
+    def backward(self, dout: Any) -> Any:
+        buffers = dict(self.grads)
+        dx = super().backward(dout)
+        for key, buffer in buffers.items():
+            buffer[...] = self.grads[key]
+        self.grads = buffers
+        return dx
+
+
 def _network(rng: np.random.Generator) -> Sequential:
-    return Sequential(("fc1", Linear(5, 6, rng=rng, dtype=np.float64)), ("relu", ReLU()), ("fc2", Linear(6, 3, rng=rng, dtype=np.float64)))
+    return Sequential(
+        ("fc1", _BufferedLinear(5, 6, rng=rng, dtype=np.float64)),
+        ("relu", ReLU()),
+        ("fc2", _BufferedLinear(6, 3, rng=rng, dtype=np.float64)),
+    )
 
 
 def grade_data_parallel(module: ModuleType, seed: int) -> float:
@@ -279,10 +336,11 @@ def grade_data_parallel(module: ModuleType, seed: int) -> float:
             key = max(errors, key=errors.get)
             shares = np.array_split(np.arange(N), ranks)
             last = _last_share(shares[-1], images, labels, seed)
-            if np.allclose(np.asarray(grads[key]), last[key], rtol=1e-12):
+            weight = len(shares[-1]) / N
+            if any(np.allclose(np.asarray(grads[key]), factor * last[key], rtol=1e-12) for factor in (1.0, 1 / weight)):
                 raise StudentError(
-                    f"grads are the last share's only: copy model.grads after each share, "
-                    f"before the next backward overwrites them {setting}"
+                    f"grads are the last share's only: the next backward overwrites model.grads in place (this network's layers "
+                    f"reuse their gradient arrays, as the fast engine's do), so copy them (value.copy()) after each share {setting}"
                 )
             raise StudentError(
                 f"grads[{key!r}] differs from one process's on the whole batch (relative {errors[key]:.1e}): "

@@ -48,15 +48,35 @@ def grade(path: Path, seed: int) -> dict[str, object]:
         if dx.shape != shape:
             return {"status": "fail", "hint": f"relu_backward returned shape {dx.shape} for {shape}"}
         expected = np.where(x > 0, dout, 0.0)
-        wrong = int(np.count_nonzero(dx != expected))
-        if wrong:
-            at_kink = bool(np.any((dx != expected) & (x == 0)))
-            hint = f"{wrong} of {dx.size} entries of dx differ from dout where x > 0, else 0 (shape {shape})"
-            if at_kink:
+        wrong = dx != expected
+        if np.any(wrong):
+            hint = f"{int(wrong.sum())} of {dx.size} entries of dx differ from dout where x > 0, else 0 (shape {shape})"
+            if np.all(x[wrong] == 0) and np.array_equal(dx[wrong], dout[wrong]):
                 hint += ": at x == 0 exactly the gradient is 0 (use x > 0, not x >= 0)"
+            elif np.all(x[wrong] <= 0):
+                hint += f": where x <= 0 {UNWRITTEN}"
             return {"status": "fail", "hint": hint}
         worst = max(worst, float(np.abs(dx - expected).max()))
-    return {"status": "pass", "hint": "", "error": worst}
+    return _every_entry_written(module, rng) or {"status": "pass", "hint": "", "error": worst}
+
+
+UNWRITTEN = "the kernel must write 0 (else: dx[i] = 0.0): an array from np.empty_like holds whatever was in memory"
+
+
+def _every_entry_written(module: object, rng: np.random.Generator) -> dict[str, object] | None:
+    """The student's kernel launched on a dx filled with NaN: every entry must be written, zeros included."""
+    kernel = getattr(module, "relu_backward_kernel", None)
+    if kernel is None:
+        return None
+    x, dout = rng.standard_normal(70), rng.standard_normal(70)
+    dx = np.full(70, np.nan)
+    try:
+        kernel[3, 32](x, dout, dx)
+    except Exception:  # a kernel with another signature: relu_backward has been checked
+        return None
+    if np.isnan(dx).any():
+        return {"status": "fail", "hint": f"relu_backward_kernel leaves dx unwritten where x <= 0: {UNWRITTEN}"}
+    return None
 
 
 if __name__ == "__main__":

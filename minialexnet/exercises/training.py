@@ -157,10 +157,17 @@ def grade_sgd(module: ModuleType, seed: int) -> float:
     errors = [relative_error(got[s][key], expected[s][key]) for s in steps for key in start]
     if max(errors) < DEFAULT_THRESHOLD:
         return max(errors)
+    variants = {rule: _sgd_trajectory(start, grads, m, wd, rule) for rule in SGD_MISTAKES}
     for rule, hint in SGD_MISTAKES.items():
-        variant = _sgd_trajectory(start, grads, m, wd, rule)
-        if all(relative_error(got[s][key], variant[s][key]) < 1e-9 for s in steps for key in start):
+        if all(relative_error(got[s][key], variants[rule][s][key]) < 1e-9 for s in steps for key in start):
             raise StudentError(hint)
+    for key in start:  # one parameter under a mistake, the others right (no weight decay on the biases, say)
+        if not all(relative_error(got[s][other], expected[s][other]) < 1e-9 for s in steps for other in start if other != key):
+            continue
+        for rule, hint in SGD_MISTAKES.items():
+            if all(relative_error(got[s][key], variants[rule][s][key]) < 1e-9 for s in steps):
+                every = " (the paper decays every parameter, the biases too)" if rule == "no weight decay" else ""
+                raise StudentError(f"params[{key!r}] alone is wrong: {hint}{every}")
     first_wrong = next(s for s in steps if any(relative_error(got[s][key], expected[s][key]) >= DEFAULT_THRESHOLD for key in start))
     raise StudentError(
         f"step {first_wrong + 1} (lr {SGD_SCHEDULE[first_wrong]}) differs from v <- m v - wd lr w - lr g; w <- w + v "
@@ -319,6 +326,15 @@ def grade_train_loop(module: ModuleType, seed: int) -> float:
         if epoch == 1 and orders[1] == orders[0]:
             raise StudentError("every epoch used the same order: draw a new permutation each epoch from rng")
         losses.append(value)
+    log.clear()
+    watch.call(
+        "train_epoch", train_epoch, model, loss_layer, optimizer, images.copy(), labels.copy(), TRAIN_BATCH, np.random.default_rng(0)
+    )
+    if _which_images([entry[1] for entry in log if entry[0] == "forward"], images) != orders[0]:
+        raise StudentError(
+            "the same rng (np.random.default_rng(0)) gave another order the second time: shuffle with the rng argument, "
+            "rng.permutation(len(images)), not np.random's global state, so that a run can be repeated"
+        )
     if not losses[-1] < 0.5 * losses[0]:
         raise StudentError(f"the loss did not go down: {losses[0]:.3g} in the first epoch, {losses[-1]:.3g} in epoch {EPOCHS}")
     log.clear()

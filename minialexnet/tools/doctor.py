@@ -5,7 +5,12 @@ its BLAS with the thread settings, CuPy with the CUDA runtime and driver, NCCL, 
 kernels' compiler (numba-cuda, for the GPU engine),
 every device with its memory, and runs a smoke test on each device: a convolution, LRN and
 max-pool forward and backward in float32, against the same layers in float64 on the CPU
-(a few seconds). Each problem comes with one line of advice.
+(a few seconds). On a machine with a GPU it then takes one SGD step of a small network with
+each GPU engine (reference, and cuda where numba-cuda sees the GPU) on the first GPU and
+compares the loss, the gradients and the update with the reference engine in float64 on the
+CPU: the verdict says whether ``--engine cuda``, which ``--engine auto`` does not choose (no
+GPU run has yet shown it equal and faster), may be tried here. Each problem comes with one
+line of advice.
 
 Exit status 0 when everything present works (a missing optional part, such as CuPy on a
 machine without a GPU, is not a problem), 1 otherwise.
@@ -13,6 +18,7 @@ machine without a GPU, is not a problem), 1 otherwise.
 
 from __future__ import annotations
 
+import importlib.util
 import platform
 import sys
 import time
@@ -185,6 +191,84 @@ def smoke_test(device: str) -> Check:
     return Check("ok", f"smoke test {device}", detail)
 
 
+def _engine_step(engine: str, device: str, dtype: Any) -> list[np.ndarray]:
+    """One SGD step of a small network of every layer type built by ``engine`` on ``device``: the loss, every gradient and
+    every parameter's update, copied to the host."""
+    from minialexnet.engines import engine_module, optimizer_class
+
+    layers = engine_module(engine, device)
+    rng = np.random.default_rng(4)
+    net = layers.Sequential(
+        ("conv1", layers.Conv2d(3, 8, 3, padding=1, rng=rng, dtype=dtype)),
+        ("relu1", layers.ReLU()),
+        ("norm1", layers.LocalResponseNorm(5, alpha=1e-3, beta=0.75, k=2.0, groups=2)),
+        ("pool1", layers.MaxPool2d(3, 2)),
+        ("conv2", layers.Conv2d(8, 8, 3, padding=1, groups=2, rng=rng, dtype=dtype)),
+        ("relu2", layers.ReLU()),
+        ("flatten", layers.Flatten()),
+        ("fc1", layers.Linear(8 * 3 * 3, 16, rng=rng, dtype=dtype)),
+        ("relu3", layers.ReLU()),
+        ("drop", layers.Dropout(0.5, seed=5)),
+        ("fc2", layers.Linear(16, 4, rng=rng, dtype=dtype)),
+    )
+    prepare = getattr(layers, "prepare_network", None)
+    if prepare is not None:
+        prepare(net)
+    net = net.to(device)
+    loss_layer, optimizer = layers.SoftmaxCrossEntropy(), optimizer_class(engine, device)(lr=0.1, momentum=0.9, weight_decay=5e-4)
+    x = to_device((np.random.default_rng(6).standard_normal((4, 3, 8, 8)) * 2).astype(dtype), device)
+    labels = to_device(np.array([0, 3, 1, 2]), device)
+    names = sorted(net.params)
+    before = {name: asnumpy(net.params[name]).astype(np.float64) for name in names}
+    loss = loss_layer.forward(net.forward(x, train=True), labels)
+    net.backward(loss_layer.backward())
+    grads = [asnumpy(net.grads[name]) for name in names]
+    optimizer.step(net.params, net.grads)
+    return [np.asarray(float(loss)), *grads, *(asnumpy(net.params[name]) - before[name] for name in names)]
+
+
+def engine_checks(device: str) -> list[Check]:
+    """One SGD step of each GPU engine on ``device`` (float32) against the reference engine on the CPU (float64): the verdict."""
+    from minialexnet import cuda
+
+    wanted = _engine_step("reference", "cpu", np.float64)
+    checks = []
+    for engine in ("reference", "cuda"):
+        name = f"engine {engine}"
+        if engine == "cuda" and not cuda.available():
+            why = (
+                "numba-cuda sees no CUDA GPU here"
+                if importlib.util.find_spec("numba")
+                else "numba-cuda is not installed (pip install numba-cuda)"
+            )
+            checks.append(Check("--", name, f"not tried: {why}; --engine reference runs"))
+            continue
+        started = time.perf_counter()
+        try:
+            got = _engine_step(engine, device, np.float32)
+        except Exception as error:
+            checks.append(Check("FAIL", name, f"one step on {device}: {type(error).__name__}: {error}", ENGINE_ADVICE[engine]))
+            continue
+        seconds = time.perf_counter() - started
+        error = max(float(np.abs(g - w).max() / max(np.abs(w).max(), 1e-30)) for g, w in zip(got, wanted, strict=True))
+        detail = f"one SGD step on {device}, float32 vs the CPU reference in float64: max relative error {error:.1e} ({seconds:.2f} s)"
+        if error > SMOKE_TOLERANCE:
+            checks.append(Check("FAIL", name, detail, ENGINE_ADVICE[engine]))
+        else:
+            checks.append(Check("ok", name, detail + ENGINE_VERDICT[engine]))
+    return checks
+
+
+ENGINE_ADVICE = {
+    "reference": "run the tests (pytest tests/test_gpu_path.py) and report the error with this output",
+    "cuda": "keep --engine reference (what --engine auto runs on a GPU) and report this output",
+}
+ENGINE_VERDICT = {
+    "reference": "; --engine auto runs this engine on a GPU",
+    "cuda": "; it agrees here: --engine cuda may be tried, and benchmarks/gpu/verify.py measures it (docs/gpu.md)",
+}
+
+
 def _guarded(name: str, section: Callable[[], list[Check]]) -> list[Check]:
     """``section()``, or one FAIL line when it raises: the doctor reports, it does not crash."""
     try:
@@ -205,7 +289,8 @@ def run_checks() -> list[Check]:
     checks = check_python() + check_numpy() + _guarded("CuPy", gpu_section)
     checks += _guarded("NCCL", lambda: check_nccl(cupy if gpus else None)) + _guarded("MPI", check_mpi)
     checks += _guarded("CUDA kernels", check_kernels)
-    return checks + [smoke_test(device) for device in ("cpu", *gpus)]
+    checks += [smoke_test(device) for device in ("cpu", *gpus)]
+    return checks + (_guarded("engines", lambda: engine_checks(gpus[0])) if gpus else [])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Deliberately NumPy-only (np on the device's arrays: rejected by the strict-device run): local response normalization (Section 3.3).
 
 D[c] = k + alpha * sum_{c' in window(c)} a[c']**2,   b[c] = a[c] * D[c]**(-beta)
-da[j] = dout[j] D[j]**(-beta) - 2 alpha beta a[j] * sum_{c in window(j)} dout[c] b[c] / D[c]
+da[j] = dout[j] D[j]**(-beta) - 2 alpha beta a[j] * sum_{c : j in window(c)} dout[c] b[c] / D[c]
+window(c) = [c - size//2, c + (size-1)//2];  {c : j in window(c)} = [j - (size-1)//2, j + size//2]: the same for odd sizes
 """
 
 import numpy as np
@@ -14,12 +15,13 @@ class LocalResponseNorm(Layer):
         super().__init__()
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
-    def _window_sum(self, v):
-        """out[:, c] = sum of v[:, c'] for c' in [c - size//2, c + size//2], clipped to the channels."""
-        half, C = self.size // 2, v.shape[1]
+    def _window_sum(self, v, mirrored=False):
+        """out[:, c] = sum of v[:, c'] over window(c), clipped to the channels (mirrored: over {c' : c in window(c')})."""
+        before, after, C = self.size // 2, (self.size - 1) // 2, v.shape[1]
+        before, after = (after, before) if mirrored else (before, after)
         out = np.zeros_like(v)
         for c in range(C):
-            out[:, c] = v[:, max(0, c - half) : min(C, c + half + 1)].sum(axis=1)
+            out[:, c] = v[:, max(0, c - before) : min(C, c + after + 1)].sum(axis=1)
         return out
 
     def forward(self, a, train=True):
@@ -30,4 +32,4 @@ class LocalResponseNorm(Layer):
 
     def backward(self, dout):
         a, b, D = self.cache
-        return dout * D ** (-self.beta) - 2 * self.alpha * self.beta * a * self._window_sum(dout * b / D)
+        return dout * D ** (-self.beta) - 2 * self.alpha * self.beta * a * self._window_sum(dout * b / D, mirrored=True)
