@@ -1,10 +1,19 @@
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from minialexnet.data.transforms import Preprocess
 from minialexnet.models import alexnet
 from minialexnet.optim import SGD
+from minialexnet.data import load_sample
+from minialexnet.tools.export import main as export_main
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError, RunMeta, save_checkpoint
+from minialexnet.training.evaluate import evaluate_model
+from minialexnet.training.evaluate import main as evaluate_main
+from minialexnet.training.predict import main as predict_main
+from minialexnet.training.train import main as train_main
 
 
 def saved(tmp_path, seed=0):
@@ -80,3 +89,43 @@ def test_missing_and_foreign_files(tmp_path):
     np.savez(tmp_path / "other.npz", x=np.zeros(2))
     with pytest.raises(CheckpointError, match="not a minialexnet checkpoint"):
         Checkpoint(tmp_path / "other.npz")
+
+
+FORMAT_1 = Path(__file__).resolve().parent / "fixtures" / "checkpoint-format-1"
+
+
+def test_a_format_1_checkpoint_loads_and_evaluates_to_the_numbers_it_gave_when_written():
+    """tests/fixtures/checkpoint-format-1/last.npz was written by minialexnet before RunMeta (3ca8ff7), and evaluated
+    then (expected.json). It still loads, and evaluates to those numbers: the loss to 1e-5 relative and the logits to
+    1e-5 of their largest magnitude (float32 BLAS rounds differently on another CPU), the top-1 and top-5 errors to
+    one image in a thousand (a near tie that rounding flips)."""
+    expected = json.loads((FORMAT_1 / "expected.json").read_text())
+    checkpoint = Checkpoint(FORMAT_1 / "last.npz")
+    assert checkpoint.meta.format == 1 and checkpoint.meta.epoch == 3 and "epochs" not in checkpoint.meta.options
+    sample = load_sample()
+    result = evaluate_model(checkpoint.build_model(), sample.test_images, sample.test_labels, checkpoint.preprocess())
+    assert result["loss"] == pytest.approx(expected["evaluate"]["loss"], rel=1e-5)
+    for key in ("top1_error", "top5_error"):
+        assert abs(result[key] - expected["evaluate"][key]) <= 0.001, key
+    logits = checkpoint.build_model().forward(checkpoint.preprocess()(sample.test_images[:8], "cpu", train=False), train=False)
+    want = np.asarray(expected["logits_of_the_first_8_test_images"])
+    assert np.abs(logits - want).max() <= 1e-5 * np.abs(want).max()
+
+
+def test_a_newer_format_is_refused_in_one_line(tmp_path, capsys):
+    with np.load(FORMAT_1 / "last.npz") as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    np.savez(tmp_path / "future.npz", **{**arrays, "meta": np.array(json.dumps({**meta, "format": 99}))})
+    message = f"{tmp_path / 'future.npz'}: checkpoint format 99 is newer than this minialexnet reads (formats 1 to 2); upgrade minialexnet to use it"
+    with pytest.raises(CheckpointError) as caught:
+        Checkpoint(tmp_path / "future.npz")
+    assert str(caught.value) == message
+    for main, argv in (
+        (evaluate_main, ["--checkpoint", str(tmp_path / "future.npz")]),
+        (predict_main, ["--checkpoint", str(tmp_path / "future.npz"), str(tmp_path / "any.png")]),
+        (export_main, [str(tmp_path / "future.npz"), "--onnx", str(tmp_path / "m.onnx")]),
+        (train_main, ["--resume", str(tmp_path / "future.npz"), "--epochs", "5"]),
+    ):
+        assert main(argv) == 2
+        assert capsys.readouterr().err.splitlines() == [f"error: {message}"]
