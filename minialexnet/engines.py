@@ -9,11 +9,13 @@ computed, ``prepare_network(network)``, called once a network is built
 ReLU into the product before it), and its own ``SGD`` with the reference's constructor and
 update (``minialexnet.cuda``: one kernel a parameter).
 
-| engine    | module             | what it is                                            |
-|-----------|--------------------|-------------------------------------------------------|
-| reference | minialexnet.layers | the plain layers, NumPy or CuPy (the one to read)     |
-| fast      | minialexnet.fast   | threads, batch-last layouts, Winograd (CPU)           |
-| cuda      | minialexnet.cuda   | numba-cuda kernels between cuBLAS products (GPU)      |
+=========  ==================  =================================================
+engine     module              what it is
+=========  ==================  =================================================
+reference  minialexnet.layers  the plain layers, NumPy or CuPy (the one to read)
+fast       minialexnet.fast    threads, batch-last layouts, Winograd (CPU)
+cuda       minialexnet.cuda    numba-cuda kernels between cuBLAS products (GPU)
+=========  ==================  =================================================
 
 ``auto`` is ``fast`` on the CPU; on a GPU it is ``cuda`` when numba-cuda imports and sees
 the GPU, else ``reference`` (with a one-line warning saying why). Adding an engine is one

@@ -10,6 +10,7 @@ velocity (it is not a separate step) and, as in the paper's formula, applies to 
 parameter, biases included. The velocities live on the parameters' device.
 
 Schedules:
+
 - ``ReduceOnPlateau``: the paper's rule, "divide the learning rate by 10 when the
   validation error rate stopped improving", made precise by a ``patience`` (epochs without
   an improvement larger than ``threshold``) before each division.
