@@ -11,11 +11,13 @@ network is built (``minialexnet.fast`` gives it one set of reused buffers,
 the reference's constructor and update (``minialexnet.fast``: slices on every core;
 ``minialexnet.cuda``: one kernel a parameter).
 
-| engine    | module             | what it is                                            |
-|-----------|--------------------|-------------------------------------------------------|
-| reference | minialexnet.layers | the plain layers, NumPy or CuPy (the one to read)     |
-| fast      | minialexnet.fast   | threads, batch-last layouts, Winograd (CPU)           |
-| cuda      | minialexnet.cuda   | numba-cuda kernels between cuBLAS products (GPU)      |
+=========  ==================  =================================================
+engine     module              what it is
+=========  ==================  =================================================
+reference  minialexnet.layers  the plain layers, NumPy or CuPy (the one to read)
+fast       minialexnet.fast    threads, batch-last layouts, Winograd (CPU)
+cuda       minialexnet.cuda    numba-cuda kernels between cuBLAS products (GPU)
+=========  ==================  =================================================
 
 ``auto`` is ``fast`` on the CPU and ``reference`` on a GPU: on a GPU, what runs first is what
 has been proven. The reference engine uses only CuPy's well-tested operations; the cuda

@@ -61,7 +61,7 @@ class KinkError(RuntimeError):
 
 
 def relative_error(analytic: Any, numeric: Any) -> float:
-    """max |a - n| / max(max |a|, max |n|); 0.0 when both are exactly zero."""
+    """``max |a - n| / max(max |a|, max |n|)``; 0.0 when both are exactly zero."""
     a = asnumpy(analytic).astype(np.float64).ravel()
     n = asnumpy(numeric).astype(np.float64).ravel()
     scale = max(np.abs(a).max(initial=0.0), np.abs(n).max(initial=0.0))

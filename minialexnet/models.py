@@ -7,13 +7,15 @@ The layer sequence is always the paper's::
 
 Configs (``alexnet(name)``):
 
-| name         | input      | classes | conv channels              | fc         | params     |
-|--------------|------------|---------|----------------------------|------------|------------|
-| paper        | 3x227x227  | 1000    | 96 256 384 384 256         | 4096 4096  | 62,378,344 |
-| paper-2gpu   | 3x227x227  | 1000    | same, groups=2 in conv2/4/5| 4096 4096  | 60,965,224 |
-|              |            |         | and in norm1/norm2         |            |            |
-| fashion      | 1x227x227  | 10      | 96 256 384 384 256         | 4096 4096  | 58,299,082 |
-| mini         | 1x28x28    | 10      | 24 48 64 64 64             | 512 512    |    530,410 |
+==========  =========  =======  ===========================  =========  ==========
+name        input      classes  conv channels                fc         params
+==========  =========  =======  ===========================  =========  ==========
+paper       3x227x227  1000     96 256 384 384 256           4096 4096  62,378,344
+paper-2gpu  3x227x227  1000     same, groups=2 in conv2/4/5  4096 4096  60,965,224
+                                and in norm1/norm2
+fashion     1x227x227  10       96 256 384 384 256           4096 4096  58,299,082
+mini        1x28x28    10       24 48 64 64 64               512 512    530,410
+==========  =========  =======  ===========================  =========  ==========
 
 ``paper-2gpu`` is the paper's two-GPU network (Section 3.2, Figure 2) on one device:
 conv2, conv4 and conv5 see only the kernel maps of their own GPU (``groups=2``), and so

@@ -11,6 +11,7 @@ parameter, biases included. The velocities live on the parameters' device. An en
 bring its own update with the same state and numbers (``engines.optimizer_class``).
 
 Schedules:
+
 - ``ReduceOnPlateau``: the paper's rule, "divide the learning rate by 10 when the
   validation error rate stopped improving", made precise by a ``patience`` (epochs without
   an improvement larger than ``threshold``) before each division.

@@ -1,5 +1,5 @@
 """Shared fixtures: the device parameter, and the rules that CI must really run the PyTorch and ONNX Runtime oracles,
-the MPI tests and the CUDA compile tests.
+the MPI tests, the CUDA compile tests and the website's browser test.
 
 ``device`` is "cpu", then "gpu": on a machine with CuPy and a CUDA device that is the real
 GPU; anywhere else it is the strict device (``minialexnet/strict_device/``, installed as ``cupy`` for
@@ -50,6 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("MINIALEXNET_REQUIRE_ONNX") == "1":
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
+    # CI's site step sets MINIALEXNET_REQUIRE_BROWSER=1 (and installs the [docs] extra and Chromium) so the browser
+    # test cannot skip; tests/test_site.py fails there when the built site or Chromium is missing.
+    if os.environ.get("MINIALEXNET_REQUIRE_BROWSER") == "1":
+        import websocket  # noqa: F401  (websocket-client)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

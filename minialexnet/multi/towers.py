@@ -12,7 +12,7 @@ returns this rank's tower: every convolution and fully connected layer keeps the
 rank's part of its output units (filters / neurons [r F/T, (r+1) F/T)) and, where the
 layer needs every unit of the layer below, a ``TowerExchange`` is put in front of it.
 Walking the layers, the activations are either *split* (each tower holds its units) or
-*replicated* (every tower holds all of them):
+*replicated* (every tower holds all of them)::
 
     layer                 needs                            output
     conv, groups = G      split if G is a multiple of T,    split

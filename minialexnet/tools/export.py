@@ -9,16 +9,18 @@ minialexnet names (``conv1.W``). ``onnx`` is an optional dependency
 
 The graph, opset ``OPSET`` (18, which ONNX Runtime runs), for inference:
 
-| minialexnet                          | ONNX node                                    |
-|--------------------------------------|----------------------------------------------|
-| Conv2d, WinogradConv2d (groups=G)    | Conv(kernel_shape, strides, pads, group=G)   |
-| ReLU                                 | Relu                                         |
-| LocalResponseNorm(n, alpha, beta, k) | LRN(size=n, alpha=n * alpha, beta, bias=k)   |
-| LocalResponseNorm(..., groups=G)     | Split(axis=1) -> G LRN -> Concat(axis=1)     |
-| MaxPool2d(3, 2)                      | MaxPool(kernel_shape, strides): no padding   |
-| Dropout                              | left out: the identity at test time          |
-| Flatten                              | Flatten(axis=1): C-order, as minialexnet's   |
-| Linear (W is (out, in))              | Gemm(transB=1): x W^T + b                    |
+====================================  ==========================================
+minialexnet                           ONNX node
+====================================  ==========================================
+Conv2d, WinogradConv2d (groups=G)     Conv(kernel_shape, strides, pads, group=G)
+ReLU                                  Relu
+LocalResponseNorm(n, alpha, beta, k)  LRN(size=n, alpha=n * alpha, beta, bias=k)
+LocalResponseNorm(..., groups=G)      Split(axis=1) -> G LRN -> Concat(axis=1)
+MaxPool2d(3, 2)                       MaxPool(kernel_shape, strides): no padding
+Dropout                               left out: the identity at test time
+Flatten                               Flatten(axis=1): C-order, as minialexnet's
+Linear (W is (out, in))               Gemm(transB=1): x W^T + b
+====================================  ==========================================
 
 ONNX's LRN, like PyTorch's and Caffe's, divides alpha by n; the paper's (Section 3.3) does
 not, so the export multiplies by n. WinogradConv2d is another algorithm for the same

@@ -17,15 +17,17 @@ its weights do not fit these models.)
 
 What the translation has to know:
 
-| minialexnet                              | PyTorch                                        |
-|------------------------------------------|------------------------------------------------|
-| Conv2d, WinogradConv2d (groups=G)        | nn.Conv2d(groups=G): same parameters; Winograd |
-|                                          | is only another algorithm for the same sum     |
-| LocalResponseNorm(n, alpha, beta, k)     | nn.LocalResponseNorm(n, alpha=n * alpha, ...): |
-|                                          | PyTorch divides alpha by n, the paper does not |
-| LocalResponseNorm(..., groups=2)         | GroupedLRN: that LRN on each half of the maps  |
-| MaxPool2d, ReLU, Flatten, Linear         | nn.MaxPool2d, nn.ReLU, nn.Flatten, nn.Linear   |
-| Dropout(p), p = probability of dropping  | nn.Dropout(p), the same meaning                |
+=======================================  ==============================================
+minialexnet                              PyTorch
+=======================================  ==============================================
+Conv2d, WinogradConv2d (groups=G)        nn.Conv2d(groups=G): same parameters; Winograd
+                                         is only another algorithm for the same sum
+LocalResponseNorm(n, alpha, beta, k)     nn.LocalResponseNorm(n, alpha=n * alpha, ...):
+                                         PyTorch divides alpha by n, the paper does not
+LocalResponseNorm(..., groups=2)         GroupedLRN: that LRN on each half of the maps
+MaxPool2d, ReLU, Flatten, Linear         nn.MaxPool2d, nn.ReLU, nn.Flatten, nn.Linear
+Dropout(p), p = probability of dropping  nn.Dropout(p), the same meaning
+=======================================  ==============================================
 
 A batch-last layer output (``layers/layout.py``) holds the same values in another memory
 order; only parameters cross over here, and they are plain C-ordered arrays.
