@@ -49,9 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from minialexnet.data import BatchLoader, load_dataset
     from minialexnet.models import alexnet
-    from minialexnet.optim import ReduceOnPlateau, StepSchedule
     from minialexnet.tools.interop import to_torch
-    from minialexnet.training.train import build_parser, make_preprocess, with_defaults
+    from minialexnet.training.train import build_parser, make_preprocess, make_schedule, with_defaults
 
     parser = build_parser()
     parser.prog = "python benchmarks/torch_fashion_recipe.py"
@@ -73,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     preprocess = make_preprocess(ours, dataset, args)
     loader = BatchLoader(dataset.train_images, dataset.train_labels, preprocess, args.batch_size, seed=args.seed, device=args.device)
     lr = args.lr or ours.config.default_lr
-    schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
+    schedule = make_schedule(args)
     velocities = [torch.zeros_like(p) for p in model.parameters()]
     loss_fn = torch.nn.CrossEntropyLoss()
     history = []

@@ -54,7 +54,11 @@ autodoc_preserve_defaults = True
 python_use_unqualified_type_names = True
 nitpicky = True  # a cross-reference that resolves nowhere is a warning, so an error
 # names from other packages: no intersphinx, the build is offline
-nitpick_ignore_regex = [(r"py:.*", r"(numpy|PIL|pathlib|collections\.abc|types)\..*")]
+nitpick_ignore_regex = [
+    (r"py:.*", r"(numpy|PIL|pathlib|collections\.abc|types)\..*"),
+    # Sphinx splits a dataclass field's ``dict[str, Any] | None`` at the comma and looks up "dict[str"
+    (r"py:class", r"(dict|list|tuple)\[.*"),
+]
 
 html_theme = "pydata_sphinx_theme"
 html_title = "minialexnet"

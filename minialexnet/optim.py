@@ -16,10 +16,13 @@ Schedules:
   validation error rate stopped improving", made precise by a ``patience`` (epochs without
   an improvement larger than ``threshold``) before each division.
 - ``StepSchedule``: divide by ``factor`` every ``step_size`` epochs.
+- ``CosineSchedule``: not the paper's; half a cosine from the first rate down to zero over a
+  run's planned epochs, for a run whose length is fixed in advance (docs/training.md).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -111,3 +114,24 @@ class StepSchedule:
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         self.epochs = int(state["epochs"])
+
+
+class CosineSchedule:
+    """Epoch e (0, 1, ..., epochs - 1) runs at ``lr * (1 + cos(pi * e / epochs)) / 2``: the first at ``lr``, each
+    later one lower, the last near zero (the validation error is ignored). ``epochs`` is the run's plan, so a run
+    extended on resume follows the longer curve from where it stands; ``lr`` is the first run's rate."""
+
+    def __init__(self, epochs: int, lr: float) -> None:
+        self.total, self.base_lr = epochs, float(lr)
+        self.epochs = 0
+
+    def step(self, optimizer: SGD, val_error: float) -> float:
+        self.epochs += 1
+        optimizer.lr = self.base_lr * (1 + math.cos(math.pi * min(self.epochs, self.total) / self.total)) / 2
+        return optimizer.lr
+
+    def state_dict(self) -> dict[str, float]:
+        return {"epochs": self.epochs, "base_lr": self.base_lr}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.epochs, self.base_lr = int(state["epochs"]), float(state["base_lr"])

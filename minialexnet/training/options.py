@@ -93,8 +93,9 @@ def build_parser() -> Parser:
     )
     add(
         "--schedule",
-        choices=("plateau", "step", "none"),
-        help=f"plateau: divide lr by 10 when validation error stops improving, as in the paper (default: {D['schedule']})",
+        choices=("plateau", "step", "cosine", "none"),
+        help="plateau: divide lr by 10 when validation error stops improving, as in the paper; step: by 10 every --step-size "
+        f"epochs; cosine: half a cosine from --lr to zero over --epochs (default: {D['schedule']})",
     )
     add(
         "--patience",

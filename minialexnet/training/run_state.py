@@ -19,7 +19,7 @@ from minialexnet.data.transforms import Preprocess
 from minialexnet.models import AlexNet, get_config
 from minialexnet.multi import distributed
 from minialexnet.multi.towers import Towers
-from minialexnet.optim import SGD, ReduceOnPlateau, StepSchedule
+from minialexnet.optim import SGD, CosineSchedule, ReduceOnPlateau, StepSchedule
 from minialexnet.training.checkpoint import Checkpoint, RunMeta, save_checkpoint
 from minialexnet.training.loop import EpochState, TrainingDivergedError, first_non_finite
 from minialexnet.training.resume import PLAN
@@ -38,7 +38,7 @@ class TrainingRun:
     # made by build(), restored from a checkpoint by restore()
     model: AlexNet | None = None  # this rank's tower under --towers
     optimizer: SGD | None = None
-    schedule: ReduceOnPlateau | StepSchedule | None = None
+    schedule: ReduceOnPlateau | StepSchedule | CosineSchedule | None = None
     preprocess: Preprocess | None = None
     towers: Towers | None = None
     parallel: Any = distributed.ONE_PROCESS  # this rank's share of each batch (DataParallel), or ONE_PROCESS

@@ -36,7 +36,7 @@ from minialexnet.engines import EngineError, engine_module, optimizer_class
 from minialexnet.models import AlexNet, alexnet
 from minialexnet.multi import distributed
 from minialexnet.multi.towers import Towers
-from minialexnet.optim import ReduceOnPlateau, StepSchedule
+from minialexnet.optim import CosineSchedule, ReduceOnPlateau, StepSchedule
 from minialexnet.threads import ThreadSettingError
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
 from minialexnet.training.cli import Progress, UsageError, check_start, one_line_warnings
@@ -67,6 +67,13 @@ def make_preprocess(model: AlexNet, dataset: Dataset, args: argparse.Namespace) 
         augment=args.augment,
         pca_std=0.1 if args.augment else 0.0,
     ).fit(dataset.train_images, seed=args.seed)
+
+
+def make_schedule(args: argparse.Namespace) -> ReduceOnPlateau | StepSchedule | CosineSchedule | None:
+    """The learning-rate schedule ``--schedule`` names (optim.py)."""
+    schedules = {"plateau": lambda: ReduceOnPlateau(args.patience), "step": lambda: StepSchedule(args.step_size)}
+    schedules.update(cosine=lambda: CosineSchedule(args.epochs, args.lr), none=lambda: None)
+    return schedules[args.schedule]()
 
 
 def start(args: argparse.Namespace, checkpoint: Checkpoint | None) -> tuple[TrainingRun, FolderClaim | None]:
@@ -112,7 +119,7 @@ def build(run: TrainingRun, checkpoint: Checkpoint | None) -> None:
     run.model = alexnet(args.config, dataset.num_classes, dataset.image_shape[0], **shape).to(args.device)
     run.num_params = run.model.num_params
     run.optimizer = optimizer_class(args.engine, args.device)(args.lr, args.momentum, args.weight_decay)
-    run.schedule = {"plateau": ReduceOnPlateau(args.patience), "step": StepSchedule(args.step_size), "none": None}[args.schedule]
+    run.schedule = make_schedule(args)
     if checkpoint is not None:
         restore(run, checkpoint)
     else:
