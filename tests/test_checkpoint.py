@@ -4,10 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from minialexnet.data import load_sample
 from minialexnet.data.transforms import Preprocess
 from minialexnet.models import alexnet
 from minialexnet.optim import SGD
-from minialexnet.data import load_sample
 from minialexnet.tools.export import main as export_main
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError, RunMeta, save_checkpoint
 from minialexnet.training.evaluate import evaluate_model

@@ -1,8 +1,10 @@
+import math
+
 import numpy as np
 import pytest
 
 from minialexnet.backend import asnumpy, to_device
-from minialexnet.optim import SGD, ReduceOnPlateau, StepSchedule
+from minialexnet.optim import SGD, CosineSchedule, ReduceOnPlateau, StepSchedule
 
 
 def test_update_matches_the_papers_formula_by_hand(device):
@@ -62,3 +64,14 @@ def test_step_leaves_the_gradients_untouched():
     grad = np.arange(6, dtype=np.float32).reshape(2, 3)
     SGD().step({"w": np.ones((2, 3), np.float32)}, {"w": grad})
     np.testing.assert_array_equal(grad, np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def test_cosine_schedule_runs_half_a_cosine_over_the_planned_epochs_and_resumes_on_its_curve():
+    optimizer = SGD(lr=0.1)
+    schedule = CosineSchedule(epochs=4, lr=0.1)
+    rates = [optimizer.lr] + [schedule.step(optimizer, 0.5) for _ in range(3)]  # the rate each of the 4 epochs runs at
+    assert rates == pytest.approx([0.1 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)])
+    assert rates[1] == pytest.approx(0.1 * (2 + 2**0.5) / 4) and rates[3] < rates[2] < rates[1] < rates[0]
+    resumed, later = CosineSchedule(epochs=8, lr=rates[3]), SGD(lr=rates[3])  # resumed with --epochs 8: the longer curve
+    resumed.load_state_dict(schedule.state_dict())
+    assert resumed.step(later, 0.5) == pytest.approx(0.1 * (1 + math.cos(math.pi * 4 / 8)) / 2)  # from the first run's lr

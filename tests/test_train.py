@@ -392,3 +392,36 @@ def test_output_files_are_mode_0644_like_other_files(tmp_path):
     for name in ("last.npz", "best.npz", "metrics.csv", "curves.png", "filters.png"):
         assert (out / name).stat().st_mode & 0o777 == ordinary.stat().st_mode & 0o777, name
     assert sorted(p.name for p in out.iterdir()) == ["best.npz", "curves.png", "filters.png", "last.npz", "metrics.csv"]
+
+
+def test_fashion_mnist_brings_its_own_recipe_and_explicit_options_win():
+    """--data fashion-mnist with the mini network takes options.RECIPES' values for what is not given; anything given
+    wins, another config or dataset keeps the general defaults, and --help says so."""
+    from minialexnet.training.options import DEFAULTS, RECIPES
+
+    recipe = RECIPES[("fashion-mnist", "mini")]
+    parse = train.build_parser().parse_args
+    chosen = train.with_defaults(parse(["--data", "fashion-mnist"]))
+    assert {key: getattr(chosen, key) for key in recipe} == recipe
+    assert recipe["schedule"] != DEFAULTS["schedule"] and recipe["epochs"] != DEFAULTS["epochs"]
+    explicit = train.with_defaults(parse(["--data", "fashion-mnist", "--epochs", "3", "--schedule", "step", "--val-fraction", "0"]))
+    assert (explicit.epochs, explicit.schedule, explicit.val_fraction) == (3, "step", 0.0)
+    for other in (["--data", "sample"], ["--data", "fashion-mnist", "--config", "fashion"]):
+        assert {key: getattr(train.with_defaults(parse(other)), key) for key in recipe} == {key: DEFAULTS[key] for key in recipe}
+    assert "fashion-mnist" in train.build_parser().format_help().split("--data", 2)[2].split("--epochs")[0]
+
+
+def test_a_resumed_run_keeps_the_recipe_it_started_with(tmp_path, monkeypatch):
+    """The recipe lands in the checkpoint's plan like any option: a resume reads it from there, so a later change of
+    the recipe (here: 4 epochs and a step schedule) does not change a run already under way."""
+    from minialexnet.training import options
+
+    monkeypatch.setitem(options.RECIPES, ("sample", "mini"), {"epochs": 2, "schedule": "cosine", "val_fraction": 0.25})
+    real_finish = stop_after_epoch(monkeypatch, 1)
+    assert train.main([*TINY, "--out", str(tmp_path / "run")]) == 130
+    monkeypatch.setattr(train, "finish_epoch", real_finish)
+    monkeypatch.setitem(options.RECIPES, ("sample", "mini"), {"epochs": 4, "schedule": "step", "val_fraction": 0.5})
+    assert train.main(["--resume", str(tmp_path / "run" / "last.npz")]) == 0
+    plan = Checkpoint(tmp_path / "run" / "last.npz").meta.options
+    assert (plan["epochs"], plan["schedule"], plan["val_fraction"]) == (2, "cosine", 0.25)
+    assert [row["epoch"] for row in read_metrics(tmp_path / "run" / "metrics.csv")] == ["1", "2"]

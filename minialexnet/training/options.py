@@ -47,13 +47,18 @@ DEFAULTS: dict[str, Any] = {
     "distributed": False,
     "towers": 1,
 }
-# Options that fix the data, the batches, the numerics or what "validation error" means (so which epoch is best and
-# when the plateau schedule acts): a resumed run must keep them.
-FIXED_ON_RESUME = ("config", "data", "limit", "val_fraction", "batch_size", "seed", "init", "augment", "scale", "mean", "eval_crops")
-# Options a resumed run may change; each change is printed.
-TUNABLE_ON_RESUME = ("epochs", "lr", "momentum", "weight_decay", "schedule", "patience", "step_size")
-# The run's plan: every option above, stored in each checkpoint (meta "options") so that a resume follows it.
-PLAN = (*FIXED_ON_RESUME, *TUNABLE_ON_RESUME)
+# What an option means when it is not given, for a dataset and config that have a recipe of their own (the key):
+# chosen on a held-out part of the training set for this data and this network (docs/training.md, "Fashion-MNIST in
+# ten minutes"). Options given explicitly win; a resumed run keeps the plan it started with.
+RECIPES: dict[tuple[str, str], dict[str, Any]] = {
+    ("fashion-mnist", "mini"): {"epochs": 9, "schedule": "cosine", "val_fraction": 1 / 12},
+}
+
+
+def recipe_words(data: str, config: str) -> str:
+    """The recipe of ``data`` with ``config`` as the options that give it (``--epochs 9 --schedule cosine ...``)."""
+    return " ".join(f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float) else f"--{key.replace('_', '-')} {value}"
+                    for key, value in RECIPES[(data, config)].items())  # fmt: skip
 
 
 def build_parser() -> Parser:
@@ -75,7 +80,8 @@ def build_parser() -> Parser:
     )
     add(
         "--data",
-        help=f"sample (built in), fashion-mnist (searched or downloaded), cifar10:PATH or a folder of class folders (default: {D['data']})",
+        help="sample (built in), fashion-mnist (searched or downloaded; with the mini config it brings its own recipe, options.RECIPES: "
+        f"{recipe_words('fashion-mnist', 'mini')}), cifar10:PATH or a folder of class folders (default: {D['data']})",
     )
     add("--epochs", type=positive_int, help=f"total number of epochs; a resumed run continues up to this number (default: {D['epochs']})")
     add("--batch-size", type=positive_int, help=f"images per SGD step (default: {D['batch_size']}, as in the paper)")
@@ -156,8 +162,11 @@ def build_parser() -> Parser:
 
 
 def with_defaults(args: argparse.Namespace) -> argparse.Namespace:
-    """``args`` with every option not given (None) replaced by its meaning; lr, init and scale by the config's."""
-    options = {**vars(args), **{key: value for key, value in DEFAULTS.items() if getattr(args, key, None) is None}}
+    """``args`` with every option not given (None) replaced by its meaning: the recipe's for its data and config
+    (``RECIPES``), else ``DEFAULTS``; lr, init and scale by the config's."""
+    given = {key: value for key, value in vars(args).items() if value is not None}
+    recipe = RECIPES.get((given.get("data", DEFAULTS["data"]), given.get("config", DEFAULTS["config"])), {})
+    options = {**vars(args), **DEFAULTS, **recipe, **given}
     config = get_config(options["config"])
     for key, value in (("lr", config.default_lr), ("init", config.default_init), ("scale", config.default_scale)):
         if options.get(key) is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
 from minialexnet.training.cli import UsageError
-from minialexnet.training.options import DEFAULTS, with_defaults
+from minialexnet.training.options import with_defaults
 
 # Options that fix the data, the batches, the numerics or what "validation error" means (so which epoch is best and
 # when the plateau schedule acts): a resumed run must keep them.
@@ -46,14 +46,6 @@ def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse
     saved.update(meta.options)
     saved["lr"] = meta.lr  # the rate reached, after the schedule's divisions
     given = {key: value for key, value in vars(args).items() if value is not None}
-    missing = [key for key in PLAN if key not in saved]
-    if missing:
-        print(
-            f"note: {checkpoint.path} was written before checkpoints stored the whole plan; "
-            + ", ".join(f"--{key.replace('_', '-')} {given.get(key, DEFAULTS.get(key))}" for key in missing if key in DEFAULTS)
-            + " (given or the default)",
-            file=sys.stderr,
-        )
     for key in FIXED_ON_RESUME:
         if key in given and key in saved and given[key] != saved[key]:
             option = "--" + key.replace("_", "-")
@@ -63,6 +55,14 @@ def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse
             )
     known = {key: value for key, value in saved.items() if key in PLAN}
     resumed = with_defaults(argparse.Namespace(**{**vars(args), **known, **given}))
+    missing = [key for key in PLAN if key not in saved]
+    if missing:
+        print(
+            f"note: {checkpoint.path} was written before checkpoints stored the whole plan; "
+            + ", ".join(f"--{key.replace('_', '-')} {getattr(resumed, key)}" for key in missing)
+            + " (given or the default)",
+            file=sys.stderr,
+        )
     done = meta.epoch
     if "epochs" in given and resumed.epochs < done:
         raise UsageError(

@@ -217,10 +217,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if claim is not None:
             claim.release()
+    result = {"out": state.out, "history": state.history, "model": state.model, "preprocess": state.preprocess}
     if state.history:
         accuracy, top5 = 1 - state.history[-1]["val_top1_error"], 1 - state.history[-1]["val_top5_error"]
         print(f"done: validation top-1 accuracy {accuracy:.4f}, top-5 accuracy {top5:.4f}; outputs in {state.out}")
-    return {"out": state.out, "history": state.history, "model": state.model, "preprocess": state.preprocess}
+    if state.history and args.val_fraction > 0:  # the test split, unseen until now: evaluated once, at the end
+        dataset, shown = state.dataset, state.progress
+        evaluated = (state.model, dataset.test_images, dataset.test_labels, state.preprocess, args.device)
+        result["test"] = state.parallel.evaluate(evaluate_model, *evaluated, eval_crops=args.eval_crops, progress=shown[0])
+        print(f"test: top-1 accuracy {1 - result['test']['top1_error']:.4f} on the {len(dataset.test_labels)} test images (last epoch)")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
