@@ -117,7 +117,10 @@ def test_a_newer_format_is_refused_in_one_line(tmp_path, capsys):
         arrays = {key: data[key] for key in data.files}
     meta = json.loads(str(arrays["meta"]))
     np.savez(tmp_path / "future.npz", **{**arrays, "meta": np.array(json.dumps({**meta, "format": 99}))})
-    message = f"{tmp_path / 'future.npz'}: checkpoint format 99 is newer than this minialexnet reads (formats 1 to 2); upgrade minialexnet to use it"
+    message = (
+        f"{tmp_path / 'future.npz'}: checkpoint format 99 is newer than this minialexnet reads (formats 1 to 2); upgrade "
+        "minialexnet to use it"
+    )
     with pytest.raises(CheckpointError) as caught:
         Checkpoint(tmp_path / "future.npz")
     assert str(caught.value) == message

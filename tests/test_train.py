@@ -14,6 +14,7 @@ from minialexnet.engines import optimizer_class
 from minialexnet.layers import SoftmaxCrossEntropy
 from minialexnet.training import evaluate, predict, train
 from minialexnet.training.checkpoint import Checkpoint
+from minialexnet.training.plots import marks
 from minialexnet.training.resume import PLAN, resume_options
 
 QUICK = ["--limit", "600", "--batch-size", "64", "--seed", "1"]
@@ -361,6 +362,39 @@ def test_an_absurd_validation_loss_is_never_best(tmp_path, monkeypatch):
     out = tmp_path / "run"
     assert train.main([*TINY, "--epochs", "2", "--out", str(out)]) == 0
     assert Checkpoint(out / "best.npz").meta.epoch == 1 and Checkpoint(out / "last.npz").meta.epoch == 2
+
+
+def test_curves_mark_the_epoch_best_npz_holds_and_filters_show_its_kernels(tmp_path, monkeypatch):
+    """Epoch 2 scores a lower error than epoch 1 but with an absurd loss, so best.npz stays on epoch 1: the curves
+    mark epoch 1 (taken from the run, not the lowest error), in the figure each epoch hands show_curves, in
+    curves.png and after a resume; filters.png says it shows best.npz's kernels."""
+    original = train.evaluate_model
+
+    def blown_up_in_epoch_2(*args, **kwargs):
+        result = {**original(*args, **kwargs), "top1_error": 0.5}
+        if blown_up_in_epoch_2.calls == 1:
+            result = {"loss": 1e37, "top1_error": 0.0, "top5_error": 0.0}
+        blown_up_in_epoch_2.calls += 1
+        return result
+
+    blown_up_in_epoch_2.calls = 0
+    monkeypatch.setattr(train, "evaluate_model", blown_up_in_epoch_2)
+    out, shown = tmp_path / "my-run", []
+    args = train.build_parser().parse_args([*TINY, "--epochs", "2", "--schedule", "step", "--step-size", "1", "--out", str(out)])
+    train.run(args, show_curves=shown.append)
+    assert len(shown) == 2 and Checkpoint(out / "best.npz").meta.epoch == 1
+    title = shown[-1].texts[0].get_text()
+    assert title.startswith("run my-run\nconfig mini on sample, 200 training images, batch 50") and "lr / 10 every 1 epoch," in title
+    assert [star.get_xdata()[0] for star in marks(shown[-1], "best.npz (epoch 1)")] == [1, 1, 1]
+    assert [line.get_xdata()[0] for line in marks(shown[-1], "learning rate divided")] == [1.5, 1.5, 1.5]
+    with Image.open(out / "curves.png") as curves, Image.open(out / "filters.png") as filters:
+        assert curves.text["Title"].startswith("run my-run - config mini on sample")
+        assert filters.text["Title"] == "conv1 kernels of best.npz (epoch 1)"
+    resumed = []
+    train.run(train.build_parser().parse_args(["--resume", str(out / "last.npz"), "--epochs", "3"]), show_curves=resumed.append)
+    assert Checkpoint(out / "last.npz").meta.best_epoch == 1
+    assert [star.get_xdata()[0] for star in marks(resumed[-1], "best.npz (epoch 1)")] == [1, 1, 1]
+    assert "initial lr 0.02," in resumed[-1].texts[0].get_text()  # the run's first rate, not the 0.0002 it resumed at
 
 
 def test_help_prints_each_default_once():

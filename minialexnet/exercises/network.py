@@ -10,6 +10,7 @@ trains it with the student's loop, SGD and plateau schedule (Section 5).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -66,20 +67,25 @@ def train_student_network(
     epochs: int,
     lr: float = 0.02,
     seed: int = 0,
+    on_epoch: Callable[[list[dict[str, float]]], None] | None = None,
 ) -> tuple[Any, list[dict[str, float]]]:
     """Train ``student_network`` with the pieces' loop, SGD (momentum 0.9, weight decay 5e-4) and plateau schedule.
 
-    Returns the network and one row per epoch: training loss, validation accuracy, the lr used.
+    Returns the network and one row per epoch, named as train's (``training.history``): ``epoch``,
+    ``train_loss``, ``val_top1_error`` and the ``lr`` used. ``on_epoch``, when given, is handed the
+    rows so far after every epoch (lesson 8 draws them with ``plots.LiveCurves``).
     """
     network, loop = student_network(pieces, seed), pieces["train_loop"]
     loss_layer = pieces["softmax_cross_entropy"].SoftmaxCrossEntropy()
     optimizer = pieces["sgd"].SGD(lr=lr, momentum=0.9, weight_decay=5e-4)
     schedule = pieces["schedule"].ReduceOnPlateau(patience=0)
     rng, history = np.random.default_rng(seed), []
-    for _ in range(epochs):
+    for epoch in range(1, epochs + 1):
         used = optimizer.lr
         loss = loop.train_epoch(network, loss_layer, optimizer, *train, 50, rng)
-        accuracy = loop.evaluate(network, *validation)
-        schedule.step(optimizer, 1.0 - accuracy)
-        history.append({"train_loss": float(loss), "val_accuracy": float(accuracy), "lr": used})
+        error = 1.0 - float(loop.evaluate(network, *validation))
+        schedule.step(optimizer, error)
+        history.append({"epoch": epoch, "train_loss": float(loss), "val_top1_error": error, "lr": used})
+        if on_epoch is not None:
+            on_epoch(history)
     return network, history

@@ -74,6 +74,7 @@ class RunMeta:
     schedule: dict[str, Any] | None = None  # the learning-rate schedule's state
     history: list[dict[str, float]] | None = None  # one row of metrics per epoch (metrics.csv)
     best_val_error: float | None = None
+    best_epoch: int | None = None  # the epoch best.npz holds (not in files written before 2026-12-07; readers ignore it)
     class_names: list[str] | None = None
     image_shape: list[int] | None = None  # (C, H, W) of the training images
     data: str | None = None  # the --data the run trained on

@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from matplotlib.figure import Figure
 
 from minialexnet.data import Dataset
 from minialexnet.data.transforms import Preprocess
@@ -45,8 +48,10 @@ class TrainingRun:
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     start_epoch: int = 0
     best_error: float = float("inf")
+    best_epoch: int | None = None  # the epoch best.npz holds
     partial: EpochState | None = None
     num_params: int = 0  # of the whole network, whatever the towers hold
+    show_curves: Callable[[Figure], None] | None = None  # handed the curves' figure after each epoch (plots.LiveCurves.show)
 
     @property
     def writes(self) -> bool:
@@ -74,7 +79,9 @@ def restore(run: TrainingRun, checkpoint: Checkpoint) -> None:
     run.model.set_rng_state(meta.rng)
     if run.schedule is not None and meta.schedule and meta.options.get("schedule") == run.args.schedule:
         run.schedule.load_state_dict(meta.schedule)  # a schedule changed on resume starts afresh
-    run.history, run.start_epoch, run.best_error = meta.history, meta.epoch, meta.best_val_error
+    run.history, run.start_epoch, run.best_error, run.best_epoch = meta.history, meta.epoch, meta.best_val_error, meta.best_epoch
+    if run.best_epoch is None:  # a file from before best_epoch was saved: the first epoch to reach the best error (improving is strict)
+        run.best_epoch = next((row["epoch"] for row in run.history if row["val_top1_error"] == run.best_error), None)
     if meta.mid_epoch:
         run.partial = EpochState(**meta.mid_epoch)
     where = f"at batch {run.partial.step + 1} of epoch {run.partial.epoch}" if run.partial else f"after epoch {run.start_epoch}"
@@ -106,6 +113,7 @@ def save(run: TrainingRun, names: tuple[str, ...], epoch_done: int, state: Epoch
         schedule=run.schedule.state_dict() if run.schedule is not None else None,
         history=run.history,
         best_val_error=run.best_error,
+        best_epoch=run.best_epoch,
         class_names=run.dataset.class_names,
         image_shape=list(run.dataset.image_shape),
         data=args.data,

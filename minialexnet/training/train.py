@@ -27,7 +27,10 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
+
+from matplotlib.figure import Figure
 
 from minialexnet.backend import DeviceUnavailableError, use_device
 from minialexnet.data import BatchLoader, DataFileError, Dataset, load_dataset
@@ -45,7 +48,7 @@ from minialexnet.training.files import FolderClaim, FolderTakenError
 from minialexnet.training.history import epoch_line, write_metrics
 from minialexnet.training.loop import EpochState, TrainingDivergedError, train_epoch
 from minialexnet.training.options import build_parser, with_defaults
-from minialexnet.training.plots import plot_curves, plot_filters
+from minialexnet.training.plots import plot_curves, plot_filters, run_title, validation_label
 from minialexnet.training.resume import RunCompleteError, resume_options
 from minialexnet.training.run_folder import claim_out
 from minialexnet.training.run_state import TrainingRun, lr_advice, restore, save
@@ -163,12 +166,16 @@ def finish_epoch(run: TrainingRun, epoch: int, state: EpochState, lr: float) -> 
         print(f"warning: {warning}", file=sys.stderr)
     improved = sane and val["top1_error"] < run.best_error
     if improved:
-        run.best_error = val["top1_error"]
+        run.best_error, run.best_epoch = val["top1_error"], epoch
     whole = save(run, ("best.npz", "last.npz") if improved else ("last.npz",), epoch)
     if run.writes:
         write_metrics(run.out / "metrics.csv", run.history)
-        plot_curves(run.history, run.out / "curves.png")
-        plot_filters(whole["conv1"].params["W"], run.out / "filters.png", f"conv1 kernels after epoch {epoch}")
+        title = run_title(run.out.name, args, run.history)
+        curves = plot_curves(run.history, run.out / "curves.png", title, run.best_epoch, validation_label(args))
+        if improved:  # filters.png shows the kernels of best.npz, the network that evaluate and predict are pointed at
+            plot_filters(whole["conv1"].params["W"], run.out / "filters.png", f"conv1 kernels of best.npz (epoch {epoch})")
+        if run.show_curves is not None:
+            run.show_curves(curves)
 
 
 def train_epochs(run: TrainingRun) -> None:
@@ -201,11 +208,15 @@ def train_epochs(run: TrainingRun) -> None:
                 raise StoppedBySignalError(stop.stopping)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Train as ``args`` says (a ``build_parser()`` namespace); returns the final metrics. Raises on bad input (see ``main``)."""
+def run(args: argparse.Namespace, show_curves: Callable[[Figure], None] | None = None) -> dict[str, Any]:
+    """Train as ``args`` says (a ``build_parser()`` namespace); returns the final metrics. Raises on bad input (see ``main``).
+
+    ``show_curves``, when given, is handed the figure of ``curves.png`` after every epoch (in a notebook:
+    ``plots.LiveCurves().show``, which redraws it in place while the run goes on)."""
     checkpoint = Checkpoint(args.resume) if args.resume else None
     args = resume_options(args, checkpoint) if checkpoint else with_defaults(args)
     state, claim = start(args, checkpoint)
+    state.show_curves = show_curves
     try:
         build(state, checkpoint)
         print(
