@@ -4,10 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from minialexnet.data import load_sample
 from minialexnet.data.transforms import Preprocess
 from minialexnet.models import alexnet
 from minialexnet.optim import SGD
-from minialexnet.data import load_sample
 from minialexnet.tools.export import main as export_main
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError, RunMeta, save_checkpoint
 from minialexnet.training.evaluate import evaluate_model
@@ -117,7 +117,10 @@ def test_a_newer_format_is_refused_in_one_line(tmp_path, capsys):
         arrays = {key: data[key] for key in data.files}
     meta = json.loads(str(arrays["meta"]))
     np.savez(tmp_path / "future.npz", **{**arrays, "meta": np.array(json.dumps({**meta, "format": 99}))})
-    message = f"{tmp_path / 'future.npz'}: checkpoint format 99 is newer than this minialexnet reads (formats 1 to 2); upgrade minialexnet to use it"
+    message = (
+        f"{tmp_path / 'future.npz'}: checkpoint format 99 is newer than this minialexnet reads (formats 1 to 2); "
+        "upgrade minialexnet to use it"
+    )
     with pytest.raises(CheckpointError) as caught:
         Checkpoint(tmp_path / "future.npz")
     assert str(caught.value) == message
