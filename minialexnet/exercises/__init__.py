@@ -9,7 +9,7 @@ imports it afresh, so an edit counts without restarting the kernel. ``check`` pr
 ``relu: not written yet`` or ``relu: FAIL - <hint>``, returns a ``Grade`` and never raises.
 
 What is checked (float64, fixed seeds, several cases per exercise, the failing one named):
-- layers: forward against the grader's own plain loops (``oracles.py``, independent of the
+- layers: forward against plain float64 loops (``minialexnet/oracles.py``, independent of the
   library), on non-square inputs and kernels, odd sizes, strides 1-4, padding 0-2, batches
   1-4, groups 1 and 2 (Conv2d); backward against central differences of those loops, every tensor; smooth layers
   also against the complex-step derivative (exact to rounding: the reported error), ReLU on
@@ -41,8 +41,8 @@ deliberately wrong file per case):
   disagrees with the formula: a forward changed together with a matching backward fails here;
   shapes computed from the wrong axis (OW from H), KW taken equal to KH, OH = H // S; a conv
   kernel flipped; LRN's window centred for an even size;
-- a backward that writes into ``dout``; that calls the library's layers, their functions or
-  ``minialexnet.gradcheck`` (while the student's code runs, every function and method of
+- a backward that writes into ``dout``; that calls the library's layers, their functions,
+  ``minialexnet.gradcheck`` or the oracles (while the student's code runs, every function and method of
   those modules, and every reference to one in a minialexnet module or the student's
   globals, is replaced by one that records the call and raises a BaseException, so even
   ``except BaseException`` does not hide it; the reference solutions are exempt); that calls

@@ -29,6 +29,7 @@ LIBRARY_MODULES = (  # a name ending in "." stands for every loaded module below
     "minialexnet.cuda.",
     "minialexnet.models",
     "minialexnet.optim",
+    "minialexnet.oracles",
 )
 
 

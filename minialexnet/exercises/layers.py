@@ -1,4 +1,4 @@
-"""Grading the layers: forward against the grader's own loops (oracles.py), backward against their derivatives.
+"""Grading the layers: forward against the float64 loops of ``minialexnet/oracles.py``, backward against their derivatives.
 
 Every layer runs on a few fixed cases of different shapes (non-square inputs and kernels, odd
 sizes, strides 1-4, padding 0-2, batches 1-4; layer_cases.py holds them with each layer's own
@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet import strict_device
-from minialexnet.exercises import oracles
+from minialexnet import oracles, strict_device
 from minialexnet.exercises.harness import (
     FORWARD_TOLERANCE,
     XP_FIX,
