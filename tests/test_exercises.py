@@ -727,7 +727,7 @@ def test_a_layer_that_differs_on_the_gpu_fails(tmp_path):
 
 
 def test_the_students_network_uses_their_passing_pieces_and_the_library_for_the_rest(tmp_path, monkeypatch, capsys):
-    from minialexnet.exercises.network import student_network, student_pieces
+    from minialexnet.exercises.student_network import student_network, student_pieces
 
     shutil.copy(PLAIN / "relu.py", tmp_path / "relu.py")
     shutil.copy(NUMPY_ONLY / "maxpool.py", tmp_path / "maxpool.py")  # fails its check: the library's stands in

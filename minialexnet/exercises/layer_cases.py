@@ -1,4 +1,4 @@
-"""Each layer exercise's cases and its own probes: the table ``LAYERS`` that ``layers.grade_layer`` runs.
+"""Each layer exercise's cases and its own probes: the table ``LAYERS`` that ``grade_layers.grade_layer`` runs.
 
 The cases are non-square and odd (strides 1-4, padding 0-2, batches 1-4, groups 1 and 2 for
 Conv2d). The probes go where finite differences cannot: max-pool on exact ties and on windows
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from minialexnet import oracles
+from minialexnet.exercises.grade_layers import EXACT_TOLERANCE, LayerExercise, Setting
 from minialexnet.exercises.harness import FORWARD_TOLERANCE, StudentError, Watch, as_array, attribute, build, near
-from minialexnet.exercises.layers import EXACT_TOLERANCE, LayerExercise, Setting
 from minialexnet.gradcheck import DEFAULT_THRESHOLD, kink_free_input, relative_error
 from minialexnet.layers import Layer
 
