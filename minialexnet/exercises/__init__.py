@@ -7,10 +7,13 @@ solutions: thin wrappers around the library, the one copy of each layer); ``load
 imports it afresh, so an edit counts without restarting the kernel. ``check`` prints one line,
 ``relu: pass (relative error 3e-11); runs on NumPy and on the GPU (strict device)``,
 ``relu: not written yet`` or ``relu: FAIL - <hint>``, returns a ``Grade`` and never raises.
+``python -m minialexnet.exercises status`` grades them all the same way and prints the
+student's progress, lesson by lesson, and what to do next (``status.py``; it remembers the
+verdicts on unchanged files).
 
 Where each part lives:
 
-- ``grading.py``: the grader of each exercise, ``check``;
+- ``grading.py``: the lessons and their exercises, the grader of each, ``check``;
 - the graders, one module per kind of exercise: ``grade_softmax.py`` (lesson 1),
   ``grade_layers.py`` with its table of cases ``layer_cases.py`` (the layers of lessons 2-5),
   ``grade_gradcheck.py`` (3), ``grade_im2col.py`` (4), ``grade_dropout.py`` (5),
@@ -93,6 +96,6 @@ checker's; a student who edits the grader; CuPy behaviour the strict device does
 
 from minialexnet.exercises.cli import main
 from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, solutions_dir
-from minialexnet.exercises.grading import NAMES, Grade, check
+from minialexnet.exercises.grading import LESSONS, NAMES, Grade, check
 
-__all__ = ["ENVIRONMENT", "NAMES", "Grade", "check", "exercise_dir", "load", "main", "solutions_dir"]
+__all__ = ["ENVIRONMENT", "LESSONS", "NAMES", "Grade", "check", "exercise_dir", "load", "main", "solutions_dir"]

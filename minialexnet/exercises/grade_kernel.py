@@ -20,7 +20,7 @@ from types import ModuleType
 import numpy as np
 
 from minialexnet.exercises.files import load
-from minialexnet.exercises.harness import NotWrittenError, StudentError
+from minialexnet.exercises.harness import NotWrittenError, StudentError, TooSlowError
 
 KERNEL_TIME_LIMIT = 120  # seconds for the simulator's child process
 CHILD = "import sys; from minialexnet.exercises.grade_kernel import main; main(sys.argv[1:])"
@@ -33,7 +33,7 @@ def grade_kernel(module: ModuleType, seed: int) -> float:
     try:
         done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=KERNEL_TIME_LIMIT, check=False)
     except subprocess.TimeoutExpired:
-        raise StudentError(f"the kernel ran longer than {KERNEL_TIME_LIMIT} s in the simulator: an endless loop?") from None
+        raise TooSlowError(f"the kernel ran longer than {KERNEL_TIME_LIMIT} s in the simulator: an endless loop?") from None
     lines = done.stdout.strip().splitlines()
     if not lines:
         raise StudentError(f"the simulator's process failed: {done.stderr.strip().splitlines()[-1:] or done.returncode}")

@@ -1,4 +1,4 @@
-"""Grading one exercise: the grader of each exercise, and ``check``.
+"""Grading one exercise: the course's lessons and their exercises, the grader of each, and ``check``.
 
 ``check(name)`` imports the student's file afresh (``files.load``), hands it to the exercise's
 grader (a ``grade_*.py`` module) and turns what happens into a ``Grade``: a pass with the error
@@ -31,6 +31,7 @@ from minialexnet.exercises.harness import (
     NotWrittenError,
     StudentError,
     TimeUpError,
+    TooSlowError,
     autodiff_import,
     deadline,
 )
@@ -41,13 +42,18 @@ TIME_LIMIT = 60.0  # seconds per exercise
 
 @dataclass
 class Grade:
-    """The result of one check: ``status`` is "pass", "fail" or "not written"; ``hint`` says why (or, for a pass, how it ran on the GPU)."""
+    """The result of one check: ``status`` is "pass", "fail" or "not written"; ``hint`` says why (or, for a pass, how it ran on the GPU).
+
+    ``lasting`` is False for a verdict that depends on the machine's load rather than on the
+    files alone (a time limit ran out): ``status`` does not remember it.
+    """
 
     name: str
     status: str
     hint: str = ""
     error: float = float("nan")
     printed: bool = field(default=False, repr=False, compare=False)
+    lasting: bool = field(default=True, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -66,6 +72,31 @@ class Grade:
         if not self.printed:
             print(self)
 
+
+@dataclass(frozen=True)
+class Lesson:
+    """A notebook of ``lessons/`` and the exercises it teaches (and checks first), in the order it teaches them."""
+
+    number: int
+    title: str
+    notebook: str  # its file in lessons/
+    exercises: tuple[str, ...]
+
+
+LESSONS = (
+    Lesson(1, "Arrays and backends", "01_arrays_and_backends.ipynb", ("softmax",)),
+    Lesson(2, "Backpropagation, linear and softmax", "02_linear_and_softmax.ipynb", ("linear", "softmax_cross_entropy")),
+    Lesson(3, "Gradient checking", "03_gradient_checking.ipynb", ("relu", "gradcheck")),
+    Lesson(4, "Convolution by im2col", "04_convolution_im2col.ipynb", ("conv_naive", "im2col", "conv")),
+    Lesson(5, "Max-pooling, LRN, dropout", "05_pool_lrn_dropout.ipynb", ("maxpool", "lrn", "dropout")),
+    Lesson(6, "Building AlexNet", "06_building_alexnet.ipynb", ("sequential",)),
+    Lesson(7, "Training your own network", "07_training_your_own_network.ipynb", ("sgd", "train_loop")),
+    Lesson(8, "Training on Fashion-MNIST", "08_training_fashion_mnist.ipynb", ("schedule",)),
+    Lesson(9, "Data augmentation", "09_data_augmentation.ipynb", ("augment",)),
+    Lesson(10, "What the network learned", "10_what_the_network_learned.ipynb", ("neighbours",)),
+    Lesson(11, "The GPU and speed", "11_gpu_and_speed.ipynb", ("kernel",)),
+    Lesson(12, "Many GPUs", "12_many_gpus.ipynb", ("data_parallel",)),
+)
 
 GRADERS: dict[str, Callable[[ModuleType, int], float | tuple[float, str]]] = {  # the exercise -> its grader (float: the error)
     "softmax": grade_softmax,
@@ -101,7 +132,7 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
         if before.status == "not written":
             return Grade(name, "not written", f"{name}.py uses your {dependency}.py: write that first")
         if not before.passed:
-            return Grade(name, "fail", f"{name}.py uses your {dependency}.py, which fails its check: {before.hint}")
+            return Grade(name, "fail", f"{name}.py uses your {dependency}.py, which fails its check: {before.hint}", lasting=before.lasting)
     loaded.clear()
     try:
         with deadline(time_limit):
@@ -127,10 +158,12 @@ def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grad
             return Grade(name, "pass", note, error=error)
     except NotWrittenError as error:
         return Grade(name, "not written", str(error))
+    except TooSlowError as error:
+        return Grade(name, "fail", str(error), lasting=False)
     except (StudentError, LibraryCallError) as error:
         return Grade(name, "fail", str(error))
     except TimeUpError:
-        return Grade(name, "fail", f"the check took longer than {time_limit:g} s: an endless loop? (or a very slow one)")
+        return Grade(name, "fail", f"the check took longer than {time_limit:g} s: an endless loop? (or a very slow one)", lasting=False)
     except (Exception, SystemExit) as error:  # the student's code failed somewhere the grader did not expect
         return Grade(name, "fail", f"{type(error).__name__}: {error}{where(error)}")
     finally:

@@ -36,6 +36,10 @@ class StudentError(Exception):
     """The student's code is wrong; the message is the hint."""
 
 
+class TooSlowError(StudentError):
+    """The student's code ran past a time limit: a verdict that depends on the machine's load, so ``status`` does not remember it."""
+
+
 class NotWrittenError(Exception):
     """The student's code raises NotImplementedError: that part is not written yet."""
 
