@@ -16,9 +16,8 @@ import pytest
 
 from minialexnet import cuda as engine
 from minialexnet import layers as reference
-from minialexnet import strict_device
+from minialexnet import oracles, strict_device
 from minialexnet.backend import asnumpy
-from tests.reference import conv2d_naive, maxpool_naive
 
 if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     pytest.skip("runs in numba's simulator: tests/test_cuda_sim.py starts it with NUMBA_ENABLE_CUDASIM=1", allow_module_level=True)
@@ -63,7 +62,7 @@ def test_conv2d_im2col_epilogue_and_col2im_equal_the_reference_and_a_naive_loop(
     new.params["b"] = ref.params["b"].copy()
     x = rng.standard_normal((2, C, H, W))
     out = both_passes(ref, new, x, rng)
-    naive = conv2d_naive(x, asnumpy(ref.params["W"]), asnumpy(ref.params["b"]), ref.stride, ref.padding, groups)
+    naive = oracles.conv(x, asnumpy(ref.params["W"]), asnumpy(ref.params["b"]), ref.stride, ref.padding, groups)
     np.testing.assert_allclose(out, naive, rtol=1e-12, atol=1e-12)
 
 
@@ -86,7 +85,7 @@ def test_maxpool_with_ties_sends_each_gradient_to_the_first_maximum_as_the_refer
     ref, new = same_layers(lambda m: m.MaxPool2d(kernel, stride))
     x = rng.integers(0, 3, (2, 3, H, W)).astype(np.float64)  # three values: most windows hold ties
     out = both_passes(ref, new, x, rng)
-    np.testing.assert_array_equal(out, maxpool_naive(x, ref.kernel_size, ref.stride))
+    np.testing.assert_array_equal(out, oracles.maxpool(x, ref.kernel_size, ref.stride))
 
 
 def test_relu_alone_equals_the_reference():

@@ -1,9 +1,10 @@
 """The GPU engine's layers: the reference layers (minialexnet/layers) with their passes done by kernels.py.
 
-Each class subclasses its reference twin (same constructor, parameters, checks, numbers) and
-replaces forward and backward: the products stay in cuBLAS through ``xp.matmul``, and
-everything between them is one kernel launch a pass. Arrays are CuPy's (or the strict
-device's, with numba's simulator); they stay C-contiguous, as the kernels read them flat.
+Each class subclasses its reference twin (same constructor, parameters and numbers; its
+forward starts with the twin's ``check_forward``) and replaces forward and backward: the
+products stay in cuBLAS through ``xp.matmul``, and everything between them is one kernel
+launch a pass. Arrays are CuPy's (or the strict device's, with numba's simulator); they stay
+C-contiguous, as the kernels read them flat.
 
 ``fuse(network)`` (which this engine's ``Sequential`` applies to itself) fuses each ReLU that
 follows a Conv2d or Linear into that layer's epilogue (``bias_activation``) and its backward
@@ -21,7 +22,6 @@ import numpy as np
 from minialexnet import layers as reference
 from minialexnet.backend import get_array_module
 from minialexnet.cuda.launch import launch
-from minialexnet.layers.checks import check_input, check_params_like
 
 
 def _contiguous(x: Any) -> Any:
@@ -45,8 +45,7 @@ class Conv2d(reference.Conv2d):
         return (N, C, H, W, *self.kernel_size, *self.stride, *self.padding, OH, OW)
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
-        check_params_like(self, x)
+        self.check_forward(x)
         xp = get_array_module(x)
         x = _contiguous(x)
         N, F, OH, OW = self.output_shape(x.shape)
@@ -93,8 +92,7 @@ class Linear(reference.Linear):
     relu = False  # set by Sequential when a ReLU follows
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
-        check_params_like(self, x)
+        self.check_forward(x)
         xp = get_array_module(x)
         product = xp.matmul(self.params["W"], x.T)  # (O, N)
         out = xp.empty((x.shape[0], self.out_features), dtype=x.dtype)
@@ -118,7 +116,7 @@ class ReLU(reference.ReLU):
     fused = False  # set by Sequential: the layer before has applied max(0, .) already
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x)
+        self.check_forward(x)
         if self.fused:
             return self._keep_for_backward(x, x)
         xp = get_array_module(x)
@@ -141,9 +139,7 @@ class LocalResponseNorm(reference.LocalResponseNorm):
     """reference LocalResponseNorm (lrn.py): forward and backward one kernel each, groups included."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x, 4, layout="(N, C, H, W)")
-        if x.shape[1] % self.groups:
-            raise ValueError(f"{self.name}: {x.shape[1]} channels cannot form {self.groups} equal groups; use a divisor of the channels")
+        self.check_forward(x)
         xp = get_array_module(x)
         x = _contiguous(x)
         N, C, H, W = x.shape
@@ -176,7 +172,7 @@ class MaxPool2d(reference.MaxPool2d):
         return (N, C, x.shape[2], x.shape[3], *self.kernel_size, *self.stride, OH, OW)
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x, 4, layout="(N, C, H, W)")
+        self.check_forward(x)
         xp = get_array_module(x)
         x = _contiguous(x)
         shape = self.output_shape(x.shape)
@@ -216,15 +212,9 @@ class SoftmaxCrossEntropy(reference.SoftmaxCrossEntropy):
     """reference SoftmaxCrossEntropy (loss.py): loss and gradient of each row in one kernel; forward keeps the gradient."""
 
     def forward(self, logits: Any, labels: Any) -> float:  # type: ignore[override]
+        labels = self.check_forward(logits, labels)
         xp = get_array_module(logits)
-        check_input(self, logits, 2, layout="(N, K)")
-        labels = xp.asarray(labels)
         N, K = logits.shape
-        if labels.shape != (N,) or labels.dtype.kind not in "iu":
-            raise ValueError(f"{self.name}: expected integer labels of shape ({N},), got {labels.dtype} of shape {tuple(labels.shape)}")
-        low, high = int(labels.min()), int(labels.max())
-        if low < 0 or high >= K:
-            raise ValueError(f"{self.name}: label {low if low < 0 else high} is outside [0, {K}) for {K} classes")
         dlogits, losses = xp.empty_like(logits), xp.empty(N, dtype=logits.dtype)
         launch("softmax_cross_entropy", N, _contiguous(logits), labels.astype(np.int64), dlogits, losses, N, K)
         self.cache = dlogits

@@ -7,9 +7,29 @@ solutions: thin wrappers around the library, the one copy of each layer); ``load
 imports it afresh, so an edit counts without restarting the kernel. ``check`` prints one line,
 ``relu: pass (relative error 3e-11); runs on NumPy and on the GPU (strict device)``,
 ``relu: not written yet`` or ``relu: FAIL - <hint>``, returns a ``Grade`` and never raises.
+``python -m minialexnet.exercises status`` grades them all the same way and prints the
+student's progress, lesson by lesson, and what to do next (``status.py``; it remembers the
+verdicts on unchanged files).
+
+Where each part lives:
+
+- ``grading.py``: the lessons and their exercises, the grader of each, ``check``;
+- the graders, one module per kind of exercise: ``grade_softmax.py`` (lesson 1),
+  ``grade_layers.py`` with its table of cases ``layer_cases.py`` (the layers of lessons 2-5),
+  ``grade_gradcheck.py`` (3), ``grade_im2col.py`` (4), ``grade_dropout.py`` (5),
+  ``grade_sequential.py`` (6), ``grade_optim.py`` (SGD, lesson 7, and the schedule, 8),
+  ``grade_loops.py`` (the training loop, 7, and the data-parallel step, 12), ``grade_data.py``
+  (augmentation, 9, and nearest neighbours, 10), ``grade_kernel.py`` (11);
+- ``harness.py`` runs the student's code (the library poisoned, forward calls counted, errors
+  turned into hints), ``on_device.py`` runs it on the strict device, ``files.py`` finds and
+  imports the student's files;
+- the float64 oracles the layers are graded against are ``minialexnet/oracles.py``, which the
+  tests use too;
+- ``student_network.py`` builds the student's own small AlexNet for lessons 8 and 10;
+  ``cli.py`` is the command line.
 
 What is checked (float64, fixed seeds, several cases per exercise, the failing one named):
-- layers: forward against the grader's own plain loops (``oracles.py``, independent of the
+- layers: forward against plain float64 loops (``minialexnet/oracles.py``, independent of the
   library), on non-square inputs and kernels, odd sizes, strides 1-4, padding 0-2, batches
   1-4, groups 1 and 2 (Conv2d); backward against central differences of those loops, every tensor; smooth layers
   also against the complex-step derivative (exact to rounding: the reported error), ReLU on
@@ -41,8 +61,8 @@ deliberately wrong file per case):
   disagrees with the formula: a forward changed together with a matching backward fails here;
   shapes computed from the wrong axis (OW from H), KW taken equal to KH, OH = H // S; a conv
   kernel flipped; LRN's window centred for an even size;
-- a backward that writes into ``dout``; that calls the library's layers, their functions or
-  ``minialexnet.gradcheck`` (while the student's code runs, every function and method of
+- a backward that writes into ``dout``; that calls the library's layers, their functions,
+  ``minialexnet.gradcheck`` or the oracles (while the student's code runs, every function and method of
   those modules, and every reference to one in a minialexnet module or the student's
   globals, is replaced by one that records the call and raises a BaseException, so even
   ``except BaseException`` does not hide it; the reference solutions are exempt); that calls
@@ -74,160 +94,8 @@ checker's; a student who edits the grader; CuPy behaviour the strict device does
 (see its docstring). It judges results, not style or speed.
 """
 
-from __future__ import annotations
+from minialexnet.exercises.cli import main
+from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, solutions_dir
+from minialexnet.exercises.grading import LESSONS, NAMES, Grade, check
 
-import argparse
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
-from pathlib import Path
-from types import ModuleType
-
-import numpy as np
-
-from minialexnet.exercises.course import (
-    grade_augment,
-    grade_data_parallel,
-    grade_gradcheck,
-    grade_kernel,
-    grade_neighbours,
-    grade_schedule,
-    grade_softmax,
-)
-from minialexnet.exercises.files import ENVIRONMENT, exercise_dir, load, loaded, solutions_dir, where
-from minialexnet.exercises.harness import LibraryCallError, NotWrittenError, StudentError, TimeUpError, autodiff_import, deadline
-from minialexnet.exercises.layer_cases import LAYERS
-from minialexnet.exercises.layers import grade_dropout, grade_im2col, grade_layer
-from minialexnet.exercises.training import grade_sequential, grade_sgd, grade_train_loop
-
-TIME_LIMIT = 60.0  # seconds per exercise
-__all__ = ["ENVIRONMENT", "NAMES", "Grade", "check", "exercise_dir", "load", "main", "solutions_dir"]
-
-
-@dataclass
-class Grade:
-    """The result of one check: ``status`` is "pass", "fail" or "not written"; ``hint`` says why (or, for a pass, how it ran on the GPU)."""
-
-    name: str
-    status: str
-    hint: str = ""
-    error: float = float("nan")
-    printed: bool = field(default=False, repr=False, compare=False)
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "pass"
-
-    def __str__(self) -> str:
-        if self.passed:
-            line = f"{self.name}: pass" + ("" if np.isnan(self.error) else f" (relative error {self.error:.1e})")
-            return line + (f"; {self.hint}" if self.hint else "")
-        if self.status == "not written":
-            return f"{self.name}: not written yet" + (f" ({self.hint})" if self.hint else "")
-        return f"{self.name}: FAIL - {self.hint}"
-
-    def _ipython_display_(self) -> None:
-        """A notebook cell ending in ``check(...)`` shows the line once: check has printed it."""
-        if not self.printed:
-            print(self)
-
-
-GRADERS: dict[str, Callable[[ModuleType, int], float | tuple[float, str]]] = {  # in the course's order
-    "softmax": grade_softmax,
-    "relu": partial(grade_layer, LAYERS["relu"]),
-    "linear": partial(grade_layer, LAYERS["linear"]),
-    "softmax_cross_entropy": partial(grade_layer, LAYERS["softmax_cross_entropy"]),
-    "gradcheck": grade_gradcheck,
-    "conv_naive": partial(grade_layer, LAYERS["conv_naive"]),
-    "im2col": grade_im2col,
-    "conv": partial(grade_layer, LAYERS["conv"]),
-    "maxpool": partial(grade_layer, LAYERS["maxpool"]),
-    "lrn": partial(grade_layer, LAYERS["lrn"]),
-    "dropout": grade_dropout,
-    "sequential": grade_sequential,
-    "sgd": grade_sgd,
-    "train_loop": grade_train_loop,
-    "schedule": grade_schedule,
-    "augment": grade_augment,
-    "neighbours": grade_neighbours,
-    "kernel": grade_kernel,
-    "data_parallel": grade_data_parallel,
-}
-NAMES = tuple(GRADERS)
-DEPENDS_ON = {"conv": "im2col"}  # conv.py uses the student's own im2col
-
-
-def _grade(name: str, folder: Path, seed: int, time_limit: float | None) -> Grade:
-    if name not in GRADERS:
-        return Grade(name, "fail", f"unknown exercise {name!r}; choose from {', '.join(NAMES)}")
-    dependency = DEPENDS_ON.get(name)
-    if dependency:
-        before = _grade(dependency, folder, seed, time_limit)
-        if before.status == "not written":
-            return Grade(name, "not written", f"{name}.py uses your {dependency}.py: write that first")
-        if not before.passed:
-            return Grade(name, "fail", f"{name}.py uses your {dependency}.py, which fails its check: {before.hint}")
-    loaded.clear()
-    try:
-        with deadline(time_limit):
-            hint = f"{name}.py imports {{}}: its autograd would compute the gradients for you; write backward with array operations"
-            borrowed = autodiff_import(folder / f"{name}.py")
-            if borrowed:
-                return Grade(name, "fail", hint.format(borrowed))
-            try:
-                module = load(name, folder)
-            except FileNotFoundError as error:
-                return Grade(name, "fail", str(error))
-            except SyntaxError as error:
-                return Grade(name, "fail", f"{Path(error.filename or name).name} line {error.lineno}: SyntaxError: {error.msg}")
-            except NotImplementedError as error:
-                return Grade(name, "not written", str(error))
-            except (Exception, SystemExit) as error:
-                return Grade(name, "fail", f"importing {name}.py raised {type(error).__name__}: {error}{where(error)}")
-            borrowed = autodiff_import(folder / f"{name}.py", module)
-            if borrowed:
-                return Grade(name, "fail", hint.format(borrowed))
-            result = GRADERS[name](module, seed)
-            error, note = result if isinstance(result, tuple) else (result, "")
-            return Grade(name, "pass", note, error=error)
-    except NotWrittenError as error:
-        return Grade(name, "not written", str(error))
-    except (StudentError, LibraryCallError) as error:
-        return Grade(name, "fail", str(error))
-    except TimeUpError:
-        return Grade(name, "fail", f"the check took longer than {time_limit:g} s: an endless loop? (or a very slow one)")
-    except (Exception, SystemExit) as error:  # the student's code failed somewhere the grader did not expect
-        return Grade(name, "fail", f"{type(error).__name__}: {error}{where(error)}")
-    finally:
-        loaded.clear()
-
-
-def check(
-    name: str, directory: str | Path | None = None, *, seed: int = 0, time_limit: float | None = TIME_LIMIT, quiet: bool = False
-) -> Grade:
-    """Grade exercise ``name`` in ``directory`` (default ``exercise_dir()``), print one line, return the Grade. Never raises."""
-    grade = _grade(name, Path(directory) if directory is not None else exercise_dir(), seed, time_limit)
-    if not quiet:
-        print(grade)
-        grade.printed = True
-    return grade
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minialexnet.exercises", description="Grade the course's exercises.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    command = sub.add_parser("check", help="grade exercises (all, or the ones named)")
-    command.add_argument("names", nargs="*", metavar="NAME", help=f"any of: {', '.join(NAMES)}")
-    command.add_argument("--dir", default=None, help=f"folder of the exercise files (default: ${ENVIRONMENT} or lessons/exercises)")
-    command.add_argument("--solutions", action="store_true", help="grade the reference solutions in lessons/solutions")
-    args = parser.parse_args(argv)
-    unknown = [name for name in args.names if name not in GRADERS]
-    if unknown:
-        print(f"error: unknown exercise {', '.join(unknown)}; choose from {', '.join(NAMES)}", file=sys.stderr)
-        return 2
-    folder = solutions_dir() if args.solutions else Path(args.dir) if args.dir else exercise_dir()
-    grades = [check(name, folder) for name in args.names or NAMES]
-    counts = {status: sum(g.status == status for g in grades) for status in ("pass", "fail", "not written")}
-    print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['not written']} not written yet ({folder})")
-    return 0 if counts["pass"] == len(grades) else 1
+__all__ = ["ENVIRONMENT", "LESSONS", "NAMES", "Grade", "check", "exercise_dir", "load", "main", "solutions_dir"]

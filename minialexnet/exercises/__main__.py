@@ -1,4 +1,4 @@
-"""``python -m minialexnet.exercises check [NAME ...] [--dir DIR] [--solutions]``."""
+"""``python -m minialexnet.exercises check [NAME ...] | status [--dir DIR] [--solutions]``."""
 
 import sys
 

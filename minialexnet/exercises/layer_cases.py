@@ -1,4 +1,4 @@
-"""Each layer exercise's cases and its own probes: the table ``LAYERS`` that ``layers.grade_layer`` runs.
+"""Each layer exercise's cases and its own probes: the table ``LAYERS`` that ``grade_layers.grade_layer`` runs.
 
 The cases are non-square and odd (strides 1-4, padding 0-2, batches 1-4, groups 1 and 2 for
 Conv2d). The probes go where finite differences cannot: max-pool on exact ties and on windows
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.exercises import oracles
+from minialexnet import oracles
+from minialexnet.exercises.grade_layers import EXACT_TOLERANCE, LayerExercise, Setting
 from minialexnet.exercises.harness import FORWARD_TOLERANCE, StudentError, Watch, as_array, attribute, build, near
-from minialexnet.exercises.layers import EXACT_TOLERANCE, LayerExercise, Setting
 from minialexnet.gradcheck import DEFAULT_THRESHOLD, kink_free_input, relative_error
 from minialexnet.layers import Layer
 
@@ -32,13 +32,13 @@ def _conv_factor_hint(key: str, c: float, sizes: dict[str, int]) -> str | None:
 def _pool_backward_probe(module: ModuleType, watch: Watch, x: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MaxPool2d(3, 2) on ``x``: the student's dx, the exact one, and dout (positive, so sums cannot cancel)."""
     student = build("MaxPool2d(3, 2)", lambda: module.MaxPool2d(3, 2))
-    out, first = oracles.maxpool(x, 3, 2)
+    out = oracles.maxpool(x, 3, 2)
     got = as_array(f"MaxPool2d.forward's output ({what})", watch.call("MaxPool2d.forward", student.forward, x.copy()), out.shape)
     if relative_error(got, out) > FORWARD_TOLERANCE:
         raise StudentError(f"MaxPool2d.forward is wrong on an input with {what}")
     dout = np.random.default_rng(11).standard_normal(out.shape) + 2.0
     dx = as_array(f"dx ({what})", watch.call("MaxPool2d.backward", student.backward, dout.copy(), in_backward=True), x.shape)
-    return dx, oracles.maxpool_backward(dout, x.shape, first, 3, 2), dout
+    return dx, oracles.maxpool_backward(x, dout, 3, 2), dout
 
 
 def _maxpool_ties(module: ModuleType, watch: Watch) -> None:
@@ -284,7 +284,7 @@ LAYERS: dict[str, LayerExercise] = {
     ),
     "maxpool": LayerExercise(
         lambda m, s: attribute(m, "MaxPool2d")(s["K"], s["S"]),
-        lambda s, x, p, y: oracles.maxpool(x, s["K"], s["S"])[0],
+        lambda s, x, p, y: oracles.maxpool(x, s["K"], s["S"]),
         (_pool_case(3, 2, 7, 9, 3, 2), _pool_case(1, 3, 8, 11, 2, 2), _pool_case(2, 1, 6, 5, 3, 1), _pool_case(1, 1, 28, 13, 3, 2)),
         "MaxPool2d",
         make_input=lambda rng, shape: kink_free_input(shape, rng),

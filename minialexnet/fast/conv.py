@@ -38,7 +38,6 @@ from minialexnet.fast.base import FastLayer
 from minialexnet.fast.layout import empty_batch_last
 from minialexnet.fast.parallel import for_each_slice, matmul, slice_scratch
 from minialexnet.layers import conv as reference
-from minialexnet.layers.checks import check_input, check_params_like
 from minialexnet.layers.patches import as_pair, conv_output_size
 
 CHUNK_BYTES = 32 << 20  # memory of one chunk of a large intermediate: columns not kept, Winograd's products
@@ -217,8 +216,7 @@ class Conv2d(FastLayer, reference.Conv2d):
         self.columns_by_position: bool | None = None  # the column order (see im2col); None: ``_by_position`` decides
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
-        check_params_like(self, x)
+        self.check_forward(x)
         xp = get_array_module(x)
         N, F, OH, OW = self.output_shape(x.shape)
         out = self._empty_output(xp, (N, F, OH, OW), x.dtype)

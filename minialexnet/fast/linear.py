@@ -13,15 +13,13 @@ from typing import Any
 from minialexnet.fast.base import FastLayer
 from minialexnet.fast.parallel import matmul
 from minialexnet.layers import linear as reference
-from minialexnet.layers.checks import check_input, check_params_like
 
 
 class Linear(FastLayer, reference.Linear):
     """The reference Linear with threaded products and dW written in place (module docstring)."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
-        check_params_like(self, x)
+        self.check_forward(x)
         out = matmul(x, self.params["W"].T)
         out += self.params["b"]
         return self._keep_for_backward(x, out)

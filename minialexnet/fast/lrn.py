@@ -25,7 +25,6 @@ from minialexnet.fast.base import FastLayer
 from minialexnet.fast.layout import is_batch_last
 from minialexnet.fast.parallel import for_each_slice_along, slice_scratch
 from minialexnet.layers import lrn as reference
-from minialexnet.layers.checks import check_input
 
 
 def channel_window_sum(v: Any, before: int, after: int, out: Any = None, axis: int = 1, groups: int = 1) -> Any:
@@ -77,9 +76,7 @@ class LocalResponseNorm(FastLayer, reference.LocalResponseNorm):
     """The reference LRN on a few images (or rows of a batch-last input) at a time, on every core (module docstring)."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x, 4, layout="(N, C, H, W)")
-        if x.shape[1] % self.groups:
-            raise ValueError(f"{self.name}: {x.shape[1]} channels cannot form {self.groups} equal groups; use a divisor of the channels")
+        self.check_forward(x)
         xp = get_array_module(x)
         out = xp.empty_like(x)  # laid out as x is
         (a, axis), (b, _) = _channels_view(x), _channels_view(out)

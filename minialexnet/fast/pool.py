@@ -26,7 +26,6 @@ from minialexnet.fast.base import FastLayer
 from minialexnet.fast.layout import empty_batch_last, is_batch_last, slice_scratch_like
 from minialexnet.fast.parallel import for_each_slice_along
 from minialexnet.layers import pool as reference
-from minialexnet.layers.checks import check_input
 
 
 def _max_along(x: Any, axis: int, kernel: int, stride: int, out_size: int, out: Any = None) -> Any:
@@ -89,7 +88,7 @@ class MaxPool2d(FastLayer, reference.MaxPool2d):
     """The reference max-pool in two separable passes, a few images (or channels) at a time (module docstring)."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x, 4, layout="(N, C, H, W)")
+        self.check_forward(x)
         xp = get_array_module(x)
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
         N, C, OH, OW = self.output_shape(x.shape)

@@ -15,14 +15,13 @@ from minialexnet.backend import get_array_module
 from minialexnet.fast.base import FastLayer
 from minialexnet.fast.parallel import for_each_slice_along
 from minialexnet.layers import relu as reference
-from minialexnet.layers.checks import check_input
 
 
 class ReLU(FastLayer, reference.ReLU):
     """The reference ReLU on slices in memory order, on every core (module docstring)."""
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x)
+        self.check_forward(x)
         xp = get_array_module(x)
         out = xp.empty_like(x)
         zero = x.dtype.type(0)

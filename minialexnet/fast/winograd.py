@@ -71,7 +71,6 @@ import numpy as np
 from minialexnet.backend import get_array_module
 from minialexnet.fast.conv import Conv2d, chunk_slices
 from minialexnet.fast.parallel import for_each_slice, matmul, slice_scratch
-from minialexnet.layers.checks import check_input, check_params_like
 from minialexnet.layers.patches import as_pair, conv_output_size
 
 # the interpolation points; more (3, -3, ...) would allow larger tiles, but their transforms
@@ -200,8 +199,7 @@ class WinogradConv2d(Conv2d):
         return cached
 
     def forward(self, x: Any, train: bool = True) -> Any:
-        check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
-        check_params_like(self, x)
+        self.check_forward(x)
         xp = get_array_module(x)
         N, C = x.shape[:2]
         G, F, m = self.groups, self.out_channels, self.tile

@@ -12,9 +12,11 @@
   ``layer.kink_state()`` tells the gradient checker which branch a piecewise-linear layer took.
 - Layers that make random choices (dropout) expose ``get_rng_state``/``set_rng_state``
   so a gradient check can replay the same mask and a checkpoint can resume the same run.
-- A wrong call gets one line naming the layer and what to do: the input checks are in
-  ``layers/checks.py``, the cache's (backward before forward, a ``dout`` of the wrong
-  shape) below.
+- A wrong call gets one line naming the layer and what to do. Each layer's
+  ``check_forward(x)`` holds the checks of its input (built from ``layers/checks.py``);
+  forward calls it before any arithmetic, and the engines' twins call the same method, so
+  an engine overrides the arithmetic only. The cache's checks (backward before forward, a
+  ``dout`` of the wrong shape) are below.
 """
 
 from __future__ import annotations

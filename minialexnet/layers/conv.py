@@ -76,9 +76,13 @@ class Conv2d(Layer):
         (KH, KW), (SH, SW), (PH, PW) = self.kernel_size, self.stride, self.padding
         return (N, self.out_channels, conv_output_size(H, KH, SH, PH), conv_output_size(W, KW, SW, PW))
 
-    def forward(self, x: Any, train: bool = True) -> Any:
+    def check_forward(self, x: Any) -> None:
+        """The one-line errors for an input forward cannot take (checks.py); every engine's forward calls this first."""
         check_input(self, x, 4, self.in_channels, f"(N, {self.in_channels}, H, W)")
         check_params_like(self, x)
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self.check_forward(x)
         N, F, OH, OW = self.output_shape(x.shape)
         col = im2col(x, *self.kernel_size, self.stride, self.padding)
         W_g = self.params["W"].reshape(self.groups, F // self.groups, -1)

@@ -21,10 +21,14 @@ class Flatten(Layer):
             size *= dim
         return (input_shape[0], size)
 
-    def forward(self, x: Any, train: bool = True) -> Any:
+    def check_forward(self, x: Any) -> None:
+        """The one-line errors for an input forward cannot take (checks.py); every engine's forward calls this first."""
         check_input(self, x)
         if x.ndim < 2:
             raise ValueError(f"{self.name}: expected input of shape (N, ...) with at least 2 dimensions, got shape {tuple(x.shape)}")
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self.check_forward(x)
         return self._keep_for_backward(x.shape, x.reshape(x.shape[0], -1))
 
     def backward(self, dout: Any) -> Any:

@@ -44,9 +44,13 @@ class Linear(Layer):
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (input_shape[0], self.out_features)
 
-    def forward(self, x: Any, train: bool = True) -> Any:
+    def check_forward(self, x: Any) -> None:
+        """The one-line errors for an input forward cannot take (checks.py); every engine's forward calls this first."""
         check_input(self, x, 2, self.in_features, f"(N, {self.in_features})")
         check_params_like(self, x)
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self.check_forward(x)
         return self._keep_for_backward(x, x @ self.params["W"].T + self.params["b"])
 
     def backward(self, dout: Any) -> Any:

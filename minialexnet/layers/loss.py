@@ -22,22 +22,26 @@ from minialexnet.layers.checks import check_input
 class SoftmaxCrossEntropy(Layer):
     """forward(logits (N, K), labels (N,)) -> mean loss (Python float); backward() -> dlogits (N, K)."""
 
-    def forward(self, logits: Any, labels: Any) -> float:  # type: ignore[override]
-        xp = get_array_module(logits)
+    def check_forward(self, logits: Any, labels: Any) -> Any:
+        """The one-line errors for logits or labels forward cannot take (checks.py); every engine's forward calls this
+        first. Returns the labels as an array of the logits' module (NumPy or CuPy)."""
         check_input(self, logits, 2, layout="(N, K)")
-        labels = xp.asarray(labels)
-        if labels.shape != (logits.shape[0],):
-            raise ValueError(
-                f"{self.name}: expected labels of shape ({logits.shape[0]},) for logits {tuple(logits.shape)}, got {tuple(labels.shape)}"
-            )
+        labels = get_array_module(logits).asarray(labels)
+        N, K = logits.shape
+        if labels.shape != (N,):
+            raise ValueError(f"{self.name}: expected labels of shape ({N},) for logits {tuple(logits.shape)}, got {tuple(labels.shape)}")
         if labels.dtype.kind not in "iu":
             raise ValueError(f"{self.name}: labels must be integer class indices, got dtype {labels.dtype}")
-        N, K = logits.shape
-        if N > 0:
-            low, high = int(labels.min()), int(labels.max())
-            bad = low if low < 0 else high if high >= K else None
-            if bad is not None:
-                raise ValueError(f"{self.name}: label {bad} is outside [0, {K}) for {K} classes")
+        low, high = int(labels.min()), int(labels.max())  # N >= 1: check_input refuses an empty batch
+        bad = low if low < 0 else high if high >= K else None
+        if bad is not None:
+            raise ValueError(f"{self.name}: label {bad} is outside [0, {K}) for {K} classes")
+        return labels
+
+    def forward(self, logits: Any, labels: Any) -> float:  # type: ignore[override]
+        labels = self.check_forward(logits, labels)
+        xp = get_array_module(logits)
+        N = logits.shape[0]
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_norm = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         log_probs = shifted - log_norm

@@ -65,10 +65,14 @@ class LocalResponseNorm(Layer):
         groups = f", groups={self.groups}" if self.groups != 1 else ""
         return f"LocalResponseNorm(size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}{groups})"
 
-    def forward(self, x: Any, train: bool = True) -> Any:
+    def check_forward(self, x: Any) -> None:
+        """The one-line errors for an input forward cannot take (checks.py); every engine's forward calls this first."""
         check_input(self, x, 4, layout="(N, C, H, W)")
         if x.shape[1] % self.groups:
             raise ValueError(f"{self.name}: {x.shape[1]} channels cannot form {self.groups} equal groups; use a divisor of the channels")
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self.check_forward(x)
         D = self.k + self.alpha * window_sum(x * x, self.before, self.after, self.groups)
         out = x / D**self.beta
         return self._keep_for_backward((x, out, D), out)

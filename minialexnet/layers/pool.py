@@ -47,8 +47,12 @@ class MaxPool2d(Layer):
         (KH, KW), (SH, SW) = self.kernel_size, self.stride
         return [(slice(None), slice(None), slice(i, i + SH * OH, SH), slice(j, j + SW * OW, SW)) for i in range(KH) for j in range(KW)]
 
-    def forward(self, x: Any, train: bool = True) -> Any:
+    def check_forward(self, x: Any) -> None:
+        """The one-line errors for an input forward cannot take (checks.py); every engine's forward calls this first."""
         check_input(self, x, 4, layout="(N, C, H, W)")
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self.check_forward(x)
         xp = get_array_module(x)
         _, _, OH, OW = self.output_shape(x.shape)
         windows = self._windows(OH, OW)

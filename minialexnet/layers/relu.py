@@ -19,8 +19,12 @@ from minialexnet.layers.checks import check_input
 class ReLU(Layer):
     """out = max(0, x). Shapes: x (any) -> out (same). Section 3.1."""
 
-    def forward(self, x: Any, train: bool = True) -> Any:
+    def check_forward(self, x: Any) -> None:
+        """The one-line errors for an input forward cannot take (checks.py); every engine's forward calls this first."""
         check_input(self, x)
+
+    def forward(self, x: Any, train: bool = True) -> Any:
+        self.check_forward(x)
         out = get_array_module(x).maximum(x, x.dtype.type(0))
         return self._keep_for_backward(out, out)
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.exercises import check
 from minialexnet.exercises.files import load, solutions_dir
+from minialexnet.exercises.grading import check
 from minialexnet.layers import Flatten
 
 PIECES = ("linear", "relu", "softmax_cross_entropy", "conv", "maxpool", "lrn", "dropout", "sequential", "sgd", "train_loop", "schedule")

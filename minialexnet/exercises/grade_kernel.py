@@ -1,22 +1,57 @@
-"""``python -m minialexnet.exercises.kernel_child FILE SEED``, run with NUMBA_ENABLE_CUDASIM=1: grade lesson 11's kernel.
+"""Lesson 11's kernel: ReLU's backward as a ``numba.cuda.jit`` kernel, run in numba's CUDA simulator.
 
-Prints one JSON line: {"status": "pass" | "fail" | "not written", "hint": ..., "error": ...}.
-The simulator runs one Python thread per CUDA thread, so the arrays are small; their sizes are
-not multiples of the block, so a kernel without its bounds check writes past the end.
+The simulator is switched on for a whole process (``NUMBA_ENABLE_CUDASIM=1``), so the check
+runs in a child process (the parent's numba, if any, stays untouched):
+``grade_kernel`` starts it and reads its verdict, ``main`` is the child, which prints one JSON
+line, {"status": "pass" | "fail" | "not written", "hint": ..., "error": ...}. The simulator
+runs one Python thread per CUDA thread, so the arrays are small; their sizes are not
+multiples of the block, so a kernel without its bounds check writes past the end.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from minialexnet.exercises.files import load
+from minialexnet.exercises.harness import NotWrittenError, StudentError, TooSlowError
+
+KERNEL_TIME_LIMIT = 120  # seconds for the simulator's child process
+CHILD = "import sys; from minialexnet.exercises.grade_kernel import main; main(sys.argv[1:])"
 
 
-def grade(path: Path, seed: int) -> dict[str, object]:
+def grade_kernel(module: ModuleType, seed: int) -> float:
+    """The student's kernel, graded by ``main`` in a child process with the simulator on."""
+    environment = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    command = [sys.executable, "-c", CHILD, str(module.__file__), str(seed)]
+    try:
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=KERNEL_TIME_LIMIT, check=False)
+    except subprocess.TimeoutExpired:
+        raise TooSlowError(f"the kernel ran longer than {KERNEL_TIME_LIMIT} s in the simulator: an endless loop?") from None
+    lines = done.stdout.strip().splitlines()
+    if not lines:
+        raise StudentError(f"the simulator's process failed: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
+    answer = json.loads(lines[-1])
+    if answer["status"] == "not written":
+        raise NotWrittenError(answer["hint"])
+    if answer["status"] != "pass":
+        raise StudentError(answer["hint"])
+    return float(answer["error"])
+
+
+def main(argv: list[str]) -> None:
+    """The child: ``FILE SEED`` -> one JSON line on stdout."""
+    print(json.dumps(grade_in_simulator(Path(argv[0]), int(argv[1]))))
+
+
+def grade_in_simulator(path: Path, seed: int) -> dict[str, object]:
+    """The verdict on the kernel in ``path``, run in numba's CUDA simulator (this process must have NUMBA_ENABLE_CUDASIM=1)."""
     try:
         module = load(path.stem, path.parent)
     except NotImplementedError as error:
@@ -77,7 +112,3 @@ def _every_entry_written(module: object, rng: np.random.Generator) -> dict[str, 
     if np.isnan(dx).any():
         return {"status": "fail", "hint": f"relu_backward_kernel leaves dx unwritten where x <= 0: {UNWRITTEN}"}
     return None
-
-
-if __name__ == "__main__":
-    print(json.dumps(grade(Path(sys.argv[1]), int(sys.argv[2]))))

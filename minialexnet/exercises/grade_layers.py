@@ -1,4 +1,4 @@
-"""Grading the layers: forward against the grader's own loops (oracles.py), backward against their derivatives.
+"""Grading the layers: forward against the float64 loops of ``minialexnet/oracles.py``, backward against their derivatives.
 
 Every layer runs on a few fixed cases of different shapes (non-square inputs and kernels, odd
 sizes, strides 1-4, padding 0-2, batches 1-4; layer_cases.py holds them with each layer's own
@@ -20,27 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet import strict_device
-from minialexnet.exercises import oracles
-from minialexnet.exercises.harness import (
-    FORWARD_TOLERANCE,
-    XP_FIX,
-    StudentError,
-    Watch,
-    as_array,
-    attribute,
-    build,
-    device_failure,
-    factor,
-    near,
-)
-from minialexnet.gradcheck import DEFAULT_THRESHOLD, kink_free_input, numerical_gradient, relative_error
+from minialexnet import oracles
+from minialexnet.exercises.harness import FORWARD_TOLERANCE, StudentError, Watch, as_array, build, factor, near
+from minialexnet.exercises.on_device import device_note
+from minialexnet.gradcheck import DEFAULT_THRESHOLD, numerical_gradient, relative_error
 from minialexnet.layers import Layer
 
 EXACT_TOLERANCE = 1e-11  # an analytic float64 backward agrees with the complex-step derivative to about 1e-15
 Setting = dict[str, Any]
-
-# ---------------------------------------------------------------- layers: forward against the oracle, backward against its derivative
 
 
 @dataclass(frozen=True)
@@ -153,39 +140,6 @@ def _on_the_gpu(exercise: LayerExercise, module: ModuleType, watch: Watch, setti
 
     wanted = [out, *(np.asarray(expected[key]) for key in ["dx", *params])]
     return device_note(run, wanted, f"{exercise.title} [{exercise.describe(setting, shape)}]")
-
-
-def device_note(
-    run: Callable[[Any], list[np.ndarray]], expected: list[np.ndarray], what: str, tolerance: float = 1e-12, fix: str = XP_FIX
-) -> str:
-    """``run(cupy)`` on the strict device: code CuPy cannot run and results other than ``expected`` fail, naming the call and line."""
-    with strict_device.installed() as cupy:
-        try:
-            with np.errstate(all="ignore"):
-                got = run(cupy)
-        except Exception as error:
-            raise device_failure(what, error, fix) from None
-    if any(relative_error(a, b) > tolerance for a, b in zip(got, expected, strict=True)):
-        raise StudentError(f"{what} gives other results on the GPU (the strict device) than on NumPy")
-    return "runs on NumPy and on the GPU (strict device)"
-
-
-def _dropout_on_the_gpu(module: ModuleType, p: float, x: np.ndarray, dout: np.ndarray) -> str:
-    """Dropout on the strict device: the statistics of its mask, and backward using forward's mask."""
-
-    def run(cupy: Any) -> list[np.ndarray]:
-        layer = module.Dropout(p=p, seed=1)
-        out = cupy.asnumpy(layer.forward(cupy.asarray(x), train=True))
-        dx = cupy.asnumpy(layer.backward(cupy.asarray(dout)))
-        return [dx, dout * out / x]
-
-    fix = "draw the mask with xp, or copy a host draw to the device with xp.asarray"
-    note = device_note(run, [np.zeros(1), np.zeros(1)], "Dropout", tolerance=np.inf, fix=fix)
-    with strict_device.installed() as cupy:
-        dx, expected = run(cupy)
-    if relative_error(dx, expected) > 1e-12 or abs(float(np.mean(expected == 0)) - p) > 0.02:
-        raise StudentError("Dropout on the GPU (the strict device) drops the wrong share of units, or backward uses another mask")
-    return note
 
 
 def _inputs(exercise: LayerExercise, setting: Setting, shape: tuple[int, ...], rng: np.random.Generator) -> tuple[Any, ...]:
@@ -345,138 +299,3 @@ def _factor_hint(exercise: LayerExercise, what: str, key: str, c: float, sizes: 
     if near(c, 1 / N):
         return f"{what} is N = {N} times too small: a layer's gradients sum over the batch (dout holds the loss's 1/N), don't divide by N"
     return f"{what} is off by a constant factor of {c:.4g}"
-
-
-# ---------------------------------------------------------------- im2col and col2im
-
-IM2COL_CASES = (
-    ((2, 3, 5, 6), 3, 2, 1, 1),
-    ((2, 2, 7, 7), 3, 3, 2, 0),
-    ((1, 2, 6, 6), 2, 2, 2, 0),
-    ((3, 1, 9, 7), 2, 4, 3, 2),
-    ((1, 2, 8, 11), 4, 3, (1, 2), (2, 1)),
-)
-
-
-def grade_im2col(module: ModuleType, seed: int) -> tuple[float, str]:
-    """im2col against the grader's loops (same row and column order), col2im against their adjoint."""
-    rng = np.random.default_rng(seed)
-    watch = Watch(module)
-    gather, scatter = attribute(module, "im2col"), attribute(module, "col2im")
-    worst = 0.0
-    for shape, KH, KW, S, P in IM2COL_CASES:
-        N, C, H, W = shape
-        x = rng.standard_normal(shape)
-        expected = oracles.im2col(x, KH, KW, S, P)
-        setting = f"(x of shape {shape}, KH={KH}, KW={KW}, stride={S}, padding={P})"
-        given = x.copy()
-        col = watch.call("im2col", gather, given, KH, KW, S, P)
-        if not np.array_equal(given, x):
-            raise StudentError("im2col changed x in place: compute a new array")
-        col = as_array(f"im2col's col {setting}", col, expected.shape)
-        error = relative_error(col, expected)
-        if error > FORWARD_TOLERANCE:
-            OH, OW = oracles.out_size(H, W, KH, KW, S, P)
-            by_batch_last = expected.reshape(-1, N, OH, OW).transpose(0, 2, 3, 1).reshape(expected.shape)
-            by_ijc = expected.reshape(C, KH, KW, -1).transpose(1, 2, 0, 3).reshape(expected.shape)
-            if relative_error(col, by_batch_last) < FORWARD_TOLERANCE:
-                raise StudentError("im2col's columns are in (oh, ow, n) order: number them (n, oh, ow)")
-            if relative_error(col, by_ijc) < FORWARD_TOLERANCE:
-                raise StudentError("im2col's rows are in (i, j, c) order: number them (c, i, j), the order of W.reshape(F, -1)")
-            raise StudentError(f"im2col differs from the formula {setting} (relative error {error:.1e})")
-        y = rng.standard_normal(expected.shape)
-        given = y.copy()
-        dx = watch.call("col2im", scatter, given, shape, KH, KW, S, P)
-        if not np.array_equal(given, y):
-            raise StudentError("col2im changed col in place: compute a new array")
-        PH, PW = oracles.pair(P)
-        if isinstance(dx, np.ndarray) and dx.shape == (N, C, H + 2 * PH, W + 2 * PW) and PH + PW:
-            raise StudentError("col2im returned the padded shape: drop the padding at the end")
-        dx = as_array(f"col2im's result {setting}", dx, shape)
-        reference = oracles.col2im(y, shape, KH, KW, S, P)
-        error = relative_error(dx, reference)
-        if error > FORWARD_TOLERANCE:
-            overlapping = min(oracles.pair(S)) < max(KH, KW)
-            raise StudentError(
-                "col2im is not the adjoint of im2col: a pixel covered by several windows must receive the SUM of their entries (+=, not =)"
-                if overlapping
-                else f"col2im differs from the adjoint of im2col {setting} (relative error {error:.1e})"
-            )
-        worst = max(worst, error, relative_error(float(np.sum(col * y)), float(np.sum(x * dx))))
-    shape, KH, KW, S, P = IM2COL_CASES[-1]
-    x = rng.standard_normal(shape)
-    return worst, device_note(
-        lambda cupy: [cupy.asnumpy(gather(cupy.asarray(x), KH, KW, S, P))],
-        [oracles.im2col(x, KH, KW, S, P)],
-        "im2col",
-    )
-
-
-# ---------------------------------------------------------------- dropout: statistics and the mask
-
-
-def grade_dropout(module: ModuleType, seed: int) -> tuple[float, str]:
-    p = 0.3  # not 0.5, so that keep and drop probabilities differ
-    watch = Watch(module)
-    layer = build("Dropout(p=0.3, seed=0)", lambda: attribute(module, "Dropout")(p=p, seed=seed))
-    x = kink_free_input((100, 100), np.random.default_rng(seed))  # no zeros: out / x is the mask
-    given = x.copy()
-    out = as_array("Dropout.forward's output", watch.call("Dropout.forward", layer.forward, given, train=True), x.shape)
-    if not np.array_equal(given, x):
-        raise StudentError("Dropout.forward changed x in place: compute a new array")
-    mask = out / x
-    kept = mask != 0
-    dropped = 1.0 - float(kept.mean())
-    scales = np.unique(np.round(mask[kept], 9))
-    sigma = np.sqrt(p * (1 - p) / x.size)
-    if np.all(kept == kept[0]):
-        raise StudentError(
-            "every example of the batch has the same mask (one draw of shape x.shape[1:], broadcast over the batch): "
-            "draw one number per unit of x, self.rng.random(x.shape)"
-        )
-    if abs(dropped - p) > 6 * sigma:
-        if abs(dropped - (1 - p)) < 6 * sigma:
-            raise StudentError(f"you dropped {dropped:.0%} of the units for p = {p}: p is the probability of DROPPING a unit")
-        raise StudentError(f"you dropped {dropped:.1%} of the units, expected p = {p:.0%}")
-    if scales.size != 1:
-        raise StudentError("Dropout.forward must multiply each unit by 0 or by one constant, 1 / (1 - p)")
-    if near(scales[0], 1.0):
-        raise StudentError(f"the kept units are not scaled: inverted dropout multiplies them by 1 / (1 - p) = {1 / (1 - p):.4g}")
-    if not near(scales[0], 1 / (1 - p)):
-        raise StudentError(f"the kept units are scaled by {scales[0]:.4g}, expected 1 / (1 - p) = {1 / (1 - p):.4g}")
-    again = as_array("Dropout.forward's output", watch.call("Dropout.forward", layer.forward, x.copy(), train=True), x.shape)
-    if np.array_equal(again != 0, kept):
-        raise StudentError("the same units were dropped on two calls: draw a new mask in every forward")
-    mask = again / x
-    dout = np.random.default_rng(seed + 1).standard_normal(x.shape)
-    given = dout.copy()
-    dx = watch.call("Dropout.backward", layer.backward, given, in_backward=True)
-    if not np.array_equal(given, dout):
-        raise StudentError("Dropout.backward changed dout in place: dout belongs to the caller, compute a new array")
-    dx = as_array("Dropout.backward's dx", dx, x.shape)
-    error = relative_error(dx, dout * mask)
-    if error > DEFAULT_THRESHOLD:
-        if relative_error(dx, dout) < DEFAULT_THRESHOLD:
-            raise StudentError("Dropout.backward ignores the mask: dx = dout * mask, the same mask as forward's")
-        if relative_error(dx, dout * (mask != 0)) < DEFAULT_THRESHOLD:
-            raise StudentError("Dropout.backward drops the right units but does not scale by 1 / (1 - p)")
-        raise StudentError(f"Dropout.backward differs from dout * mask of the last forward (relative error {error:.1e})")
-    test = watch.call("Dropout.forward", layer.forward, x.copy(), train=False)
-    test = as_array("Dropout.forward's output with train=False", test, x.shape)
-    if not np.allclose(test, x, rtol=0, atol=0):
-        scaled = np.allclose(test, x * (1 - p))
-        raise StudentError(
-            "with train=False dropout is the identity" + (" (inverted dropout does not scale at test time)" if scaled else "")
-        )
-    test_dx = as_array(
-        "Dropout.backward's dx after train=False", watch.call("Dropout.backward", layer.backward, dout.copy(), in_backward=True), x.shape
-    )
-    if not np.array_equal(test_dx, dout):
-        raise StudentError("after a forward with train=False, backward is the identity: return dout (a copy) unchanged")
-    first = build("Dropout(p, seed=3)", lambda: module.Dropout(p=p, seed=3))
-    second = build("Dropout(p, seed=3)", lambda: module.Dropout(p=p, seed=3))
-    one = watch.call("Dropout.forward", first.forward, x.copy(), train=True)
-    two = watch.call("Dropout.forward", second.forward, x.copy(), train=True)
-    if not np.array_equal(one, two):
-        raise StudentError("two Dropout(seed=3) dropped different units: draw the mask with self.rng")
-    return error, _dropout_on_the_gpu(module, p, x, dout)
