@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     dataset = load_dataset(args.data).limit(args.limit, args.seed)
-    ours = alexnet(args.config, num_classes=dataset.num_classes, in_channels=dataset.image_shape[0], init=args.init, seed=args.seed)
+    shape = {"num_classes": dataset.num_classes, "in_channels": dataset.image_shape[0], "dropout": args.dropout}
+    ours = alexnet(args.config, **shape, init=args.init, seed=args.seed)
     model = to_torch(ours, device)
     preprocess = make_preprocess(ours, dataset, args)
     loader = BatchLoader(dataset.train_images, dataset.train_labels, preprocess, args.batch_size, seed=args.seed, device=args.device)

@@ -279,7 +279,8 @@ def test_a_checkpoint_from_before_the_stored_plan_resumes_as_before_with_a_note(
     resumed = resume_options(train.build_parser().parse_args(["--resume", str(FORMAT_1)]), Checkpoint(FORMAT_1))
     assert (resumed.epochs, resumed.eval_crops, resumed.batch_size, resumed.seed) == (8, 1, 64, 2)
     assert capsys.readouterr().err.splitlines() == [
-        f"note: {FORMAT_1} was written before checkpoints stored the whole plan; --eval-crops 1, --epochs 8 (given or the default)"
+        f"note: {FORMAT_1} was written before checkpoints stored the whole plan; --dropout 0.5, --eval-crops 1, --epochs 8 "
+        "(given or the default)"
     ]
     copy = tmp_path / "old" / "last.npz"
     copy.parent.mkdir()

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "step_size": 10,
     "seed": 0,
     "augment": False,
+    "dropout": 0.5,
     "eval_crops": 1,
     "mean": "pixel",
     "val_fraction": 0.0,
@@ -51,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
 # chosen on a held-out part of the training set for this data and this network (docs/training.md, "Fashion-MNIST in
 # ten minutes"). Options given explicitly win; a resumed run keeps the plan it started with.
 RECIPES: dict[tuple[str, str], dict[str, Any]] = {
-    ("fashion-mnist", "mini"): {"epochs": 9, "schedule": "cosine", "val_fraction": 1 / 12},
+    ("fashion-mnist", "mini"): {"epochs": 9, "schedule": "cosine", "dropout": 0.0, "val_fraction": 0.1},
 }
 
 
@@ -114,6 +115,11 @@ def build_parser() -> Parser:
     add("--overwrite", action="store_true", default=None, help="let a new run replace the run already in --out")
     add("--resume", metavar="CKPT", help="continue from a checkpoint (e.g. runs/x/last.npz), mid-epoch if it was saved by Ctrl-C")
     add("--augment", action=argparse.BooleanOptionalAction, help="random crops, flips and PCA colour noise, Section 4.1 (default: off)")
+    add(
+        "--dropout",
+        type=fraction,
+        help=f"probability of dropping each output of fc6 and fc7 in training, Section 4.2 (default: {D['dropout']:g}, as in the paper)",
+    )
     add(
         "--eval-crops",
         type=int,

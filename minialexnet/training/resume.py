@@ -20,7 +20,20 @@ from minialexnet.training.options import with_defaults
 
 # Options that fix the data, the batches, the numerics or what "validation error" means (so which epoch is best and
 # when the plateau schedule acts): a resumed run must keep them.
-FIXED_ON_RESUME = ("config", "data", "limit", "val_fraction", "batch_size", "seed", "init", "augment", "scale", "mean", "eval_crops")
+FIXED_ON_RESUME = (
+    "config",
+    "data",
+    "limit",
+    "val_fraction",
+    "batch_size",
+    "seed",
+    "init",
+    "augment",
+    "dropout",
+    "scale",
+    "mean",
+    "eval_crops",
+)
 # Options a resumed run may change; each change is printed.
 TUNABLE_ON_RESUME = ("epochs", "lr", "momentum", "weight_decay", "schedule", "patience", "step_size")
 # The run's plan: every option above, stored in each checkpoint (meta "options") so that a resume follows it.

@@ -118,7 +118,7 @@ def build(run: TrainingRun, checkpoint: Checkpoint | None) -> None:
     """The network, optimizer, schedule and preprocessing, restored from ``checkpoint`` when given; then the towers
     and the data-parallel wrapper."""
     args, dataset = run.args, run.dataset
-    shape = {"init": args.init, "seed": args.seed, "engine": args.engine, "conv": args.conv, "device": args.device}
+    shape = {"init": args.init, "seed": args.seed, "dropout": args.dropout, "engine": args.engine, "conv": args.conv, "device": args.device}
     run.model = alexnet(args.config, dataset.num_classes, dataset.image_shape[0], **shape).to(args.device)
     run.num_params = run.model.num_params
     run.optimizer = optimizer_class(args.engine, args.device)(args.lr, args.momentum, args.weight_decay)
