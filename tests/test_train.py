@@ -460,3 +460,12 @@ def test_a_resumed_run_keeps_the_recipe_it_started_with(tmp_path, monkeypatch):
     plan = Checkpoint(tmp_path / "run" / "last.npz").meta.options
     assert (plan["epochs"], plan["schedule"], plan["val_fraction"]) == (2, "cosine", 0.25)
     assert [row["epoch"] for row in read_metrics(tmp_path / "run" / "metrics.csv")] == ["1", "2"]
+
+
+def test_dropout_option_sets_fc6_and_fc7s_drop_probability_and_is_kept_on_resume(tmp_path, capsys):
+    result = train.run(train.build_parser().parse_args([*TINY, "--epochs", "1", "--dropout", "0.25", "--out", str(tmp_path)]))
+    assert [result["model"][name].p for name in ("drop6", "drop7")] == [0.25, 0.25]
+    assert Checkpoint(tmp_path / "last.npz").meta.options["dropout"] == 0.25
+    capsys.readouterr()
+    assert train.main(["--resume", str(tmp_path / "last.npz"), "--epochs", "2", "--dropout", "0.5"]) == 2
+    assert "error: --dropout 0.5 differs from the checkpoint's 0.25" in capsys.readouterr().err
