@@ -93,7 +93,7 @@ def test_curves_title_names_the_run_and_its_recipe(tmp_path):
     assert title.splitlines() == [
         "run mini-sample-2",
         "config mini on sample, 1,000 training images, batch 128, initial lr 0.03, momentum 0.9, weight decay 0.0005, "
-        "lr / 10 every 2 epochs, init he, augment off, seed 0",
+        "lr / 10 every 2 epochs, init he, dropout 0.5, augment off, seed 0",
     ]
     figure = plot_curves(history(3), tmp_path / "curves.png", title)
     assert [text.get_text().replace("\n", " ") for text in figure.texts] == [title.replace("\n", " ")]  # wrapped, not cut

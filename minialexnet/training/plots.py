@@ -70,7 +70,8 @@ def run_title(name: str, args: argparse.Namespace, history: list[dict[str, Any]]
     lr = history[0]["lr"] if history else args.lr
     recipe = (
         f"config {args.config} on {args.data}{images}, batch {args.batch_size}, initial lr {lr:g}, momentum {args.momentum:g}, "
-        f"weight decay {args.weight_decay:g}, {schedule}, init {args.init}, augment {'on' if args.augment else 'off'}, seed {args.seed}"
+        f"weight decay {args.weight_decay:g}, {schedule}, init {args.init}, dropout {args.dropout:g}, "
+        f"augment {'on' if args.augment else 'off'}, seed {args.seed}"
     )
     return f"run {name}\n{recipe}"
 
