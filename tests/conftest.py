@@ -11,7 +11,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _share_the_cores_between_workers() -> None:
+    """Under pytest-xdist (``-n``, in pyproject's addopts) the workers split the cores: each runs
+    ``cores // workers`` threads (OpenBLAS and minialexnet's pool; read at NumPy's import, so before it),
+    so that two workers on two cores never wait for each other's threads. A setting of the user's wins."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and not any(os.environ.get(name) for name in ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")):
+        os.environ["OPENBLAS_NUM_THREADS"] = str(max(1, _cores() // workers))
+
+
+_share_the_cores_between_workers()
+
+import numpy as np  # after the thread setting above
 import pytest
 
 from minialexnet import strict_device

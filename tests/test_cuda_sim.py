@@ -24,7 +24,8 @@ def test_every_kernel_and_a_whole_training_step_match_the_reference_in_the_simul
         "NUMBA_ENABLE_CUDASIM": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", str(ROOT / "tests" / "cuda_sim_cases.py")]
+    # in this process's pytest alone (-o addopts: not pyproject's -n auto, whose workers would swallow the -s output)
+    command = [sys.executable, "-m", "pytest", "-q", "-s", "-o", "addopts=-ra", "-p", "no:cacheprovider", "tests/cuda_sim_cases.py"]
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False)
     report = result.stdout + result.stderr
     assert result.returncode == 0, report

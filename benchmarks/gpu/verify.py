@@ -42,6 +42,7 @@ TF32 = {
     "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE": "1",
 }  # cuBLAS TF32 in CuPy and PyTorch (cuDNN's convolutions use it by default)
 FP32 = {"CUPY_TF32": "0"}
+ONE_PROCESS = ["-q", "-x", "-o", "addopts=-ra"]  # pytest without pyproject's addopts (-n auto: pytest-xdist)
 TINY_TRAINING = ["--epochs", "1", "--limit", "10", "--batch-size", "5"]  # the dry run's training: two steps (the simulator is slow)
 
 
@@ -90,7 +91,8 @@ def _bench(name: str, engine: str, env: dict[str, str], per_layer: bool = True) 
 def steps() -> list[Step]:
     """The table of the check, in the order it runs."""
     table = [
-        Step("gpu-tests", ["-q", "-x", "-m", "gpu", "tests"], ["-q", "-x", "-m", "gpu", "tests/test_relu.py"], 90, module="pytest"),
+        # in one process (addopts' -n: the GPU is one device; and a GPU machine may lack pytest-xdist)
+        Step("gpu-tests", [*ONE_PROCESS, "-m", "gpu", "tests"], [*ONE_PROCESS, "-m", "gpu", "tests/test_relu.py"], 90, module="pytest"),
         Step("gradcheck", ["--device", "gpu"], ["--device", "gpu"], 30, module="minialexnet.gradcheck"),
     ]
     for engine in ("reference", "cuda"):
