@@ -11,27 +11,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _share_the_cores_between_workers() -> None:
-    """Under pytest-xdist (``-n``, in pyproject's addopts) the workers split the cores: each runs
-    ``cores // workers`` threads (OpenBLAS and minialexnet's pool; read at NumPy's import, so before it),
-    so that two workers on two cores never wait for each other's threads. A setting of the user's wins."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if workers > 1 and not any(os.environ.get(name) for name in ("MINIALEXNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")):
-        os.environ["OPENBLAS_NUM_THREADS"] = str(max(1, _cores() // workers))
-
-
-_share_the_cores_between_workers()
-
-import numpy as np  # after the thread setting above
+import numpy as np
 import pytest
 
 from minialexnet import strict_device
 from minialexnet.backend import gpu_available
+from minialexnet.threads import THREAD_ENV_NAMES, available_cores
 
 REAL_GPU = gpu_available()
 DEVICES = ["cpu", pytest.param("gpu", marks=pytest.mark.gpu)]
@@ -52,7 +37,18 @@ FASHION_DIR = _fashion_dir()
 NO_FASHION = "no Fashion-MNIST found: set MINIALEXNET_DATA to the folder that holds its four files"
 
 
+def share_the_cores_between_workers(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n``, in pyproject's addopts) the workers split the cores: each runs ``cores // workers``
+    threads, OpenBLAS's and minialexnet's, so that two workers on two cores never wait for each other's threads.
+    Set here, in the controller, before the workers start: they inherit it before NumPy loads. A setting of the
+    user's wins; in a worker (``numprocesses`` None) and without ``-n`` this does nothing."""
+    workers = getattr(config.option, "numprocesses", None) or 0
+    if workers > 1 and not any(os.environ.get(name) for name in THREAD_ENV_NAMES):
+        os.environ["OPENBLAS_NUM_THREADS"] = str(max(1, available_cores() // workers))
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    share_the_cores_between_workers(config)
     # CI sets MINIALEXNET_REQUIRE_TORCH=1 and MINIALEXNET_REQUIRE_ONNX=1 so the PyTorch
     # comparisons and the ONNX Runtime checks cannot silently skip.
     if os.environ.get("MINIALEXNET_REQUIRE_TORCH") == "1":
