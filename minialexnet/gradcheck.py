@@ -46,10 +46,10 @@ from typing import Any
 
 import numpy as np
 
-from minialexnet.backend import DeviceUnavailableError, asnumpy, check_device, get_array_module, to_device
-from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, check_engine, engine_module, resolve
+from minialexnet.backend import DeviceUnavailableError, asnumpy, get_array_module, to_device
+from minialexnet.engines import ENGINE_CHOICES, ENGINE_HELP, engine_module, resolve
 from minialexnet.layers import Layer, Sequential, SoftmaxCrossEntropy
-from minialexnet.threads import get_num_threads
+from minialexnet.training.cli import check_start
 
 DEFAULT_EPS = 1e-6
 DEFAULT_THRESHOLD = 1e-7
@@ -411,9 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed for inputs, directions and upstream gradients")
     args = parser.parse_args(argv)
     try:
-        check_device(args.device)
-        check_engine(args.engine, args.device)
-        get_num_threads()  # a bad thread setting is reported here, not mid-run
+        check_start(args.device, args.engine)  # the device, the engine on it, the thread setting
     except (DeviceUnavailableError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import sys
 from collections.abc import Iterator
 from functools import cache
@@ -31,6 +30,7 @@ import numpy as np
 import minialexnet
 from minialexnet.exercises.files import solutions_dir
 from minialexnet.exercises.grading import DEPENDS_ON, LESSONS, TIME_LIMIT, Grade, check
+from minialexnet.training.files import write_atomically
 
 CACHE_FILE = ".grades.json"
 CACHE_FORMAT = 1
@@ -91,13 +91,11 @@ class Verdicts:
     def put(self, key: str, grade: Grade) -> None:
         error = None if math.isnan(grade.error) else grade.error
         self.entries[grade.name] = {"fingerprint": key, "status": grade.status, "hint": grade.hint, "error": error}
-        text = json.dumps({"format": CACHE_FORMAT, "verdicts": self.entries}, indent=1, sort_keys=True)
-        temporary = self.path.with_name(f"{CACHE_FILE}.{os.getpid()}")
+        text = json.dumps({"format": CACHE_FORMAT, "verdicts": self.entries}, indent=1, sort_keys=True) + "\n"
         try:
-            temporary.write_text(text + "\n", encoding="utf-8")
-            os.replace(temporary, self.path)
+            write_atomically(self.path, lambda file: file.write(text.encode("utf-8")))
         except OSError:
-            temporary.unlink(missing_ok=True)  # a folder that cannot be written: nothing is remembered
+            pass  # a folder that cannot be written: nothing is remembered
 
 
 def grades(folder: Path, *, fresh: bool = False, time_limit: float | None = TIME_LIMIT) -> Iterator[Grade]:

@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -48,42 +49,42 @@ class Launches:
         return len(self.log)
 
 
-_transfers = Transfers()
-_launches = Launches()
+_logs: dict[str, Transfers | Launches] = {"transfers": Transfers(), "launches": Launches()}  # where records go now
 NO_LAUNCH = frozenset("empty empty_like reshape ravel squeeze swapaxes transpose view".split())
 
 
+Log = TypeVar("Log", Transfers, Launches)
+
+
 @contextlib.contextmanager
-def counting() -> Iterator[Transfers]:
+def _fresh_log(kind: str, log: Log) -> Iterator[Log]:
+    """Send the records of ``kind`` to ``log`` inside the block, then back to the log before it."""
+    outer, _logs[kind] = _logs[kind], log
+    try:
+        yield log
+    finally:
+        _logs[kind] = outer
+
+
+def counting() -> contextlib.AbstractContextManager[Transfers]:
     """Count the transfers made inside the block (a fresh log)."""
-    global _transfers
-    outer, _transfers = _transfers, Transfers()
-    try:
-        yield _transfers
-    finally:
-        _transfers = outer
+    return _fresh_log("transfers", Transfers())
 
 
-@contextlib.contextmanager
-def counting_launches() -> Iterator[Launches]:
+def counting_launches() -> contextlib.AbstractContextManager[Launches]:
     """Count the kernel launches made inside the block (a fresh log)."""
-    global _launches
-    outer, _launches = _launches, Launches()
-    try:
-        yield _launches
-    finally:
-        _launches = outer
+    return _fresh_log("launches", Launches())
 
 
 def record_transfer(direction: str, nbytes: int) -> None:
     """One copy of ``nbytes`` between host and device ("h2d" or "d2h")."""
-    _transfers.record(direction, nbytes)
+    _logs["transfers"].record(direction, nbytes)
 
 
 def record_launch(what: str) -> None:
     """One kernel launch named ``what`` (a numba kernel run on device arrays; xp calls record themselves)."""
     if what not in NO_LAUNCH:
-        _launches.record(what)
+        _logs["launches"].record(what)
 
 
 def _caller() -> str:

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     one_line_warnings()
     try:
-        select_device(args.device)
+        select_device(args.device, args.engine)
         checkpoint = Checkpoint(args.checkpoint)
         dataset = load_dataset(args.data)
         check_fits(checkpoint, dataset)

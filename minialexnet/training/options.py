@@ -56,10 +56,18 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+def option_flag(key: str) -> str:
+    """The option as typed on the command line: ``step_size`` -> ``--step-size``."""
+    return "--" + key.replace("_", "-")
+
+
 def recipe_words(data: str, config: str) -> str:
     """The recipe of ``data`` with ``config`` as the options that give it (``--epochs 9 --schedule cosine ...``)."""
-    return " ".join(f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float) else f"--{key.replace('_', '-')} {value}"
-                    for key, value in RECIPES[(data, config)].items())  # fmt: skip
+    words = (
+        f"{option_flag(key)} {value:g}" if isinstance(value, float) else f"{option_flag(key)} {value}"
+        for key, value in RECIPES[(data, config)].items()
+    )
+    return " ".join(words)
 
 
 def build_parser() -> Parser:

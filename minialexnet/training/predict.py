@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     one_line_warnings()
     try:
-        select_device(args.device)
+        select_device(args.device, args.engine)
         checkpoint = Checkpoint(args.checkpoint)
         image_shape(checkpoint)  # a checkpoint that cannot prepare images fails before any image is read
     except (DeviceUnavailableError, CheckpointError, DataFileError, ThreadSettingError, ValueError) as error:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from minialexnet.training.checkpoint import Checkpoint, CheckpointError
 from minialexnet.training.cli import UsageError
-from minialexnet.training.options import with_defaults
+from minialexnet.training.options import option_flag, with_defaults
 
 # Options that fix the data, the batches, the numerics or what "validation error" means (so which epoch is best and
 # when the plateau schedule acts): a resumed run must keep them.
@@ -61,7 +61,7 @@ def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse
     given = {key: value for key, value in vars(args).items() if value is not None}
     for key in FIXED_ON_RESUME:
         if key in given and key in saved and given[key] != saved[key]:
-            option = "--" + key.replace("_", "-")
+            option = option_flag(key)
             raise UsageError(
                 f"{option} {given[key]} differs from the checkpoint's {saved[key]} ({checkpoint.path}), and it cannot change "
                 f"on resume; drop {option}, or start a new run without --resume"
@@ -72,7 +72,7 @@ def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse
     if missing:
         print(
             f"note: {checkpoint.path} was written before checkpoints stored the whole plan; "
-            + ", ".join(f"--{key.replace('_', '-')} {getattr(resumed, key)}" for key in missing)
+            + ", ".join(f"{option_flag(key)} {getattr(resumed, key)}" for key in missing)
             + " (given or the default)",
             file=sys.stderr,
         )
@@ -87,7 +87,7 @@ def resume_options(args: argparse.Namespace, checkpoint: Checkpoint) -> argparse
         raise RunCompleteError(f"{checkpoint.path}: the run is complete ({planned}); give --epochs above {done} to train further")
     for key in TUNABLE_ON_RESUME:
         if key in given and key in saved and given[key] != saved[key]:
-            print(f"--{key.replace('_', '-')} {given[key]} overrides the checkpoint's {saved[key]}", file=sys.stderr)
+            print(f"{option_flag(key)} {given[key]} overrides the checkpoint's {saved[key]}", file=sys.stderr)
     return resumed
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from minialexnet.training.checkpoint import Checkpoint
 from minialexnet.training.cli import UsageError
-from minialexnet.training.files import FolderClaim, FolderTakenError, exit_code_for_write, remove_stale_temporaries, write_atomically
+from minialexnet.training.files import FolderClaim, FolderTakenError, exit_code_for_write, remove_stale_temporaries
 from minialexnet.training.resume import further_on, position
 
 RUN_FILES = ("last.npz", "best.npz", "metrics.csv")
@@ -83,8 +83,9 @@ def claim_out(args: argparse.Namespace, resumed: Checkpoint | None, writes: bool
 
 
 def prepare_out(out: Path, replace: bool) -> FolderClaim:
-    """Claim ``out`` (creating it), prove it writable and remove temporary files left by a killed run; with
-    ``replace`` remove the previous run's files. Raises FolderTakenError when a live run holds it."""
+    """Claim ``out`` (creating it; the claim, written whole there, proves the folder writable) and remove temporary
+    files left by a killed run; with ``replace`` remove the previous run's files. Raises FolderTakenError when a live
+    run holds it."""
     claim = FolderClaim(out)
     try:
         claim.acquire()
@@ -93,7 +94,6 @@ def prepare_out(out: Path, replace: bool) -> FolderClaim:
         for name in OUTPUT_FILES:
             if (out / name).is_dir():
                 raise UsageError(f"{out / name} is a folder, so the run could not save it there; remove it or choose another --out")
-        write_atomically(out / ".minialexnet-write-test", lambda file: file.write(b"ok")).unlink()
         stale = remove_stale_temporaries(out, OUTPUT_FILES)
         if stale:
             print(f"{out}: removed {len(stale)} temporary file(s) left by an interrupted save ({stale[0].name}, ...)", file=sys.stderr)
